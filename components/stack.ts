@@ -1,0 +1,88 @@
+/**
+ * The five phases in dependency order over one plan. `index.ts` calls this with the loaded
+ * config; tests call it under Pulumi mocks with any config.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as onepassword from "@1password/pulumi-onepassword";
+import { Phase, StackConfig } from "../config/types";
+import { buildPlan, Plan } from "../talos/plan";
+import { installerImage } from "../talos/schematic";
+import { StepContext } from "./steps";
+import { TalosPhase } from "./talosPhase";
+import { ClusterPhase } from "./clusterPhase";
+import { CniPhase } from "./cniPhase";
+import { SecretsPhase } from "./secretsPhase";
+import { GitopsPhase } from "./gitopsPhase";
+
+/** Secret stack settings (never part of StackConfig). */
+export interface StackSecrets {
+  /** 1Password service-account token, for `onepassword.auth: service-account`. */
+  readonly onePasswordServiceAccountToken?: pulumi.Output<string>;
+}
+
+export interface StackOutputs {
+  readonly plan: Plan;
+  readonly phases: { talos: TalosPhase; cluster?: ClusterPhase; cni?: CniPhase; secrets?: SecretsPhase; gitops?: GitopsPhase };
+  readonly outputs: Record<string, unknown>;
+}
+
+/** Environment for the `op` CLI in scripts, matching the provider's authentication. */
+export function onePasswordCliEnv(cfg: StackConfig, secrets: StackSecrets): Record<string, pulumi.Input<string>> {
+  if (cfg.onepassword.auth === "account") return { OP_ACCOUNT: cfg.onepassword.account ?? "" };
+  if (!secrets.onePasswordServiceAccountToken) {
+    throw new Error(
+      "homeops:onepasswordServiceAccountToken is not set: run `pulumi config set --secret homeops:onepasswordServiceAccountToken <token>` (or set homeops:onepassword.auth to account)",
+    );
+  }
+  return { OP_SERVICE_ACCOUNT_TOKEN: pulumi.secret(secrets.onePasswordServiceAccountToken) };
+}
+
+export function deployStack(cfg: StackConfig, secrets: StackSecrets): StackOutputs {
+  const plan = buildPlan(cfg);
+  const active = (p: Phase) => plan.phases.includes(p);
+  const onePasswordEnv = onePasswordCliEnv(cfg, secrets);
+  const context: StepContext = { resources: new Map(), stdin: {}, secretValues: {}, onePasswordEnv };
+
+  const talos = new TalosPhase("talos", { config: cfg, plan, context });
+  const cluster = active("cluster") ? new ClusterPhase("cluster", { plan, context }) : undefined;
+  const phases: StackOutputs["phases"] = { talos, cluster };
+  if (cluster) (context as { k8sProvider?: unknown }).k8sProvider = cluster.provider;
+  let onePassword: onepassword.Provider | undefined;
+  if (active("secrets")) {
+    onePassword = new onepassword.Provider(
+      "onepassword",
+      cfg.onepassword.auth === "account"
+        ? { account: cfg.onepassword.account }
+        : { serviceAccountToken: secrets.onePasswordServiceAccountToken },
+    );
+  }
+  if (active("cni")) phases.cni = new CniPhase("cni", { plan, context });
+  if (active("secrets")) phases.secrets = new SecretsPhase("secrets", { config: cfg, plan, context, onePassword: onePassword! });
+  if (active("gitops")) phases.gitops = new GitopsPhase("gitops", { config: cfg, plan, context, onePassword: onePassword! });
+
+  const readies = plan.phases.map((p) => phases[p]!.ready.apply(() => p));
+  const image = installerImage(cfg);
+  const outputs: Record<string, unknown> = {
+    clusterName: cfg.cluster.name,
+    endpoint: cfg.cluster.endpoint,
+    vip: cfg.cluster.vip,
+    nodes: cfg.nodes.map((n) => ({ hostname: n.hostname, address: n.address, ipv6: n.ipv6 ?? null, role: n.role, installerImage: image })),
+    schematicId: plan.schematicId,
+    installerImage: image,
+    talosVersion: cfg.talos.version,
+    kubernetesVersion: cfg.kubernetes.version,
+    ciliumVersion: cfg.cilium.version,
+    externalSecretsVersion: cfg.externalSecrets.version,
+    connectVersion: cfg.connect.version,
+    fluxVersion: cfg.flux.version,
+    fluxOperatorVersion: cfg.flux.operatorVersion,
+    gitopsSource: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path },
+    longhornSsdMountPath: cfg.usbSsd.mountPath,
+    phasesCompleted: pulumi.all(readies),
+    talosconfigExpiry: talos.talosconfigExpiry,
+    kubeconfigExpiry: cluster ? cluster.kubeconfigExpiry : null,
+    talosconfig: talos.talosconfig,
+    kubeconfig: cluster ? cluster.kubeconfig : null,
+  };
+  return { plan, phases, outputs };
+}

@@ -1,0 +1,150 @@
+/**
+ * Turns plan steps into resources: one command per command step, a Helm release per Helm step,
+ * one Kubernetes object per object step. Shared by the phase components so that every phase
+ * creates its children the same way (names, parents, secrets, retain/protect, ordering).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import { CommandStep, HelmStep, ObjectStep, Step } from "../talos/plan";
+
+/** What steps of later phases need from earlier ones. */
+export interface StepContext {
+  /** Resources created so far, by step id (for `dependsOn`). */
+  readonly resources: Map<string, pulumi.Resource>;
+  /** Secret stdin sources. */
+  readonly stdin: Partial<Record<NonNullable<CommandStep["stdinFrom"]>, pulumi.Output<string>>>;
+  /** Secret values for object steps, by source (`git-credentials:<key>` included). */
+  readonly secretValues: Record<string, pulumi.Output<string>>;
+  /** 1Password CLI authentication for steps that use `op`. */
+  readonly onePasswordEnv: Record<string, pulumi.Input<string>>;
+  /** The explicit Kubernetes provider (from the cluster phase's kubeconfig). */
+  readonly k8sProvider?: k8s.Provider;
+}
+
+function dependsOn(step: Step, ctx: StepContext): pulumi.Resource[] {
+  return step.dependsOn.map((id) => ctx.resources.get(id)).filter((r): r is pulumi.Resource => r !== undefined);
+}
+
+export function createCommandStep(
+  parent: pulumi.Resource,
+  name: string,
+  step: CommandStep,
+  ctx: StepContext,
+): command.local.Command {
+  const stdin = step.stdinFrom ? ctx.stdin[step.stdinFrom] : undefined;
+  if (step.stdinFrom && !stdin) throw new Error(`step ${step.id} needs ${step.stdinFrom}, which no earlier phase provides`);
+  const env: Record<string, pulumi.Input<string>> = { ...step.env, ...(step.onePasswordAuth ? ctx.onePasswordEnv : {}) };
+  const cmd = new command.local.Command(
+    `${name}-${step.id}`,
+    {
+      create: step.script,
+      update: step.script,
+      delete: step.deleteScript,
+      environment: env,
+      stdin: stdin ? pulumi.secret(stdin) : undefined,
+      interpreter: ["/bin/sh", "-c"],
+      // Outputs of secret-bearing steps never reach the engine's log.
+      logging: step.secretStdout || step.stdinFrom ? "none" : "stderr",
+      // Previous outputs in the environment would put a secret stdout into the next run's env.
+      addPreviousOutputInEnv: false,
+    },
+    {
+      parent,
+      // Ordering by the plan's edges (data flows through stdin where a secret is involved).
+      dependsOn: dependsOn(step, ctx),
+      protect: step.protect,
+      additionalSecretOutputs: step.secretStdout ? ["stdout", "stderr"] : ["stderr"],
+      // Script text and wait tuning are not configuration: changing them must not re-run a node.
+      // The bundle is minted once; its node list and 1Password auth matter only that first time.
+      ignoreChanges: [
+        "create",
+        "update",
+        "delete",
+        ...(step.id === "talos-secrets" ? ["environment", "stdin"] : step.envIgnoredForChanges.map((k) => `environment.${k}`)),
+      ],
+    },
+  );
+  ctx.resources.set(step.id, cmd);
+  return cmd;
+}
+
+export function createHelmStep(parent: pulumi.Resource, name: string, step: HelmStep, ctx: StepContext): k8s.helm.v3.Release {
+  const { metadata, spec } = step.release;
+  const release = new k8s.helm.v3.Release(
+    `${name}-${step.id}`,
+    {
+      // The exact release name (no auto-naming suffix): Flux adopts releases by name.
+      name: metadata.name,
+      namespace: metadata.namespace,
+      chart: spec.chart,
+      version: spec.version,
+      repositoryOpts: spec.repo ? { repo: spec.repo } : undefined,
+      values: spec.values as Record<string, unknown>,
+      atomic: false,
+      // Helm waits for the release's workloads; the phase gate then checks real conditions.
+      skipAwait: false,
+    },
+    { parent, provider: ctx.k8sProvider, dependsOn: dependsOn(step, ctx), retainOnDelete: step.retainOnDelete },
+  );
+  ctx.resources.set(step.id, release);
+  return release;
+}
+
+/** The object with its secret markers replaced by the secret values. */
+export function withSecretValues(step: ObjectStep, ctx: StepContext): Record<string, unknown> {
+  if (!step.secrets) return step.object;
+  const stringData: Record<string, pulumi.Input<string>> = { ...((step.object.stringData as Record<string, string>) ?? {}) };
+  for (const [key, source] of Object.entries(step.secrets)) {
+    const value = ctx.secretValues[source];
+    if (!value) throw new Error(`step ${step.id} needs secret ${source}, which was not read`);
+    stringData[key] = pulumi.secret(value);
+  }
+  return { ...step.object, stringData };
+}
+
+export function createObjectStep(parent: pulumi.Resource, name: string, step: ObjectStep, ctx: StepContext): pulumi.CustomResource {
+  const opts: pulumi.CustomResourceOptions = {
+    parent,
+    provider: ctx.k8sProvider,
+    dependsOn: dependsOn(step, ctx),
+    retainOnDelete: step.retainOnDelete,
+  };
+  const obj = withSecretValues(step, ctx) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const resName = `${name}-${step.id}`;
+  let res: pulumi.CustomResource;
+  switch (`${step.object.apiVersion}/${step.object.kind}`) {
+    case "v1/Namespace":
+      res = new k8s.core.v1.Namespace(resName, obj, opts);
+      break;
+    case "v1/Secret":
+      res = new k8s.core.v1.Secret(resName, obj, { ...opts, additionalSecretOutputs: ["data", "stringData"] });
+      break;
+    case "v1/Service":
+      res = new k8s.core.v1.Service(resName, obj, opts);
+      break;
+    case "apps/v1/Deployment":
+      res = new k8s.apps.v1.Deployment(resName, obj, opts);
+      break;
+    default:
+      res = new k8s.apiextensions.CustomResource(resName, obj, opts);
+  }
+  ctx.resources.set(step.id, res);
+  return res;
+}
+
+/** Creates the resources of `steps` (read steps are handled by their phase). */
+export function createSteps(parent: pulumi.Resource, name: string, steps: readonly Step[], ctx: StepContext): void {
+  for (const step of steps) {
+    if (step.kind === "command") createCommandStep(parent, name, step, ctx);
+    else if (step.kind === "helm") createHelmStep(parent, name, step, ctx);
+    else if (step.kind === "k8s") createObjectStep(parent, name, step, ctx);
+  }
+}
+
+/** The stdout of a step's command (the phase gate). */
+export function stdoutOf(ctx: StepContext, id: string): pulumi.Output<string> {
+  const r = ctx.resources.get(id);
+  if (!(r instanceof command.local.Command)) throw new Error(`step ${id} is not a command`);
+  return r.stdout;
+}

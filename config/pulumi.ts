@@ -1,0 +1,25 @@
+/** Loading the stack config inside the Pulumi program (the only Pulumi-aware part of config/). */
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackConfig } from "./index";
+import { rawConfigFromPulumiConfig } from "./load";
+import { ConfigError, StackConfig } from "./types";
+import { StackSecrets } from "../components/stack";
+
+export const PROJECT = "homeops";
+
+/** Validated config of the current stack; invalid config stops the program before any resource. */
+export function loadStackConfig(): StackConfig {
+  try {
+    const { config, warnings } = parseStackConfig(rawConfigFromPulumiConfig(pulumi.runtime.allConfig(), PROJECT), pulumi.getStack());
+    for (const w of warnings) void pulumi.log.warn(w);
+    return config;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}
+
+export function loadStackSecrets(): StackSecrets {
+  const c = new pulumi.Config(PROJECT);
+  return { onePasswordServiceAccountToken: c.getSecret("onepasswordServiceAccountToken") };
+}

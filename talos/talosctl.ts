@@ -1,0 +1,180 @@
+/**
+ * Every talosctl invocation the program can run, as argv builders. Values are parameter
+ * references (see shell.ts); scratch files live under `${WORK}`. Node-addressed commands always
+ * carry --nodes/--endpoints explicitly (never an ambient talosconfig context); local commands
+ * (gen, validate) never do, because talosctl v1.11 rejects node flags there.
+ */
+import { Arg } from "./shell";
+
+export const FILES = {
+  secrets: "${WORK}/secrets.yaml",
+  patch: "${WORK}/patch.yaml",
+  machineConfig: "${WORK}/machineconfig.yaml",
+  talosconfig: "${WORK}/talosconfig",
+  kubeconfig: "${WORK}/kubeconfig",
+} as const;
+
+/** Target one node directly: it is both the endpoint and the node. */
+function target(address: Arg): Arg[] {
+  return ["--nodes", address, "--endpoints", address];
+}
+const authenticated: Arg[] = ["--talosconfig", FILES.talosconfig];
+
+export const talosctl = {
+  genSecrets: (): Arg[] => ["gen", "secrets", "--output-file", FILES.secrets],
+  genMachineConfig: (): Arg[] => [
+    "gen",
+    "config",
+    "${CLUSTER_NAME}",
+    "${CLUSTER_ENDPOINT}",
+    "--with-secrets",
+    FILES.secrets,
+    "--config-patch",
+    `@${FILES.patch}`,
+    "--output-types",
+    "${NODE_ROLE}",
+    "--output",
+    FILES.machineConfig,
+    "--kubernetes-version",
+    "${KUBERNETES_VERSION}",
+    "--talos-version",
+    "${TALOS_MINOR}",
+    "--install-image",
+    "${INSTALL_IMAGE}",
+    "--additional-sans",
+    "${CLUSTER_VIP}",
+    "--dns-domain",
+    "${DNS_DOMAIN}",
+    "--with-docs=false",
+    "--with-examples=false",
+    "--force",
+  ],
+  genTalosconfig: (): Arg[] => [
+    "gen",
+    "config",
+    "${CLUSTER_NAME}",
+    "${CLUSTER_ENDPOINT}",
+    "--with-secrets",
+    FILES.secrets,
+    "--output-types",
+    "talosconfig",
+    "--output",
+    FILES.talosconfig,
+    "--force",
+  ],
+  configEndpoint: (): Arg[] => [...authenticated, "config", "endpoint", "@{TALOS_ENDPOINTS}"],
+  configNode: (): Arg[] => [...authenticated, "config", "node", "@{TALOS_NODES}"],
+  validate: (): Arg[] => ["validate", "--config", FILES.machineConfig, "--mode", "metal"],
+  versionInsecure: (address: Arg): Arg[] => ["version", ...target(address), "--insecure"],
+  versionAuthenticated: (address: Arg): Arg[] => ["version", ...target(address), ...authenticated],
+  applyInsecure: (address: Arg): Arg[] => [
+    "apply-config",
+    ...target(address),
+    "--insecure",
+    "--file",
+    FILES.machineConfig,
+  ],
+  applyAuthenticated: (address: Arg): Arg[] => [
+    "apply-config",
+    ...target(address),
+    ...authenticated,
+    "--file",
+    FILES.machineConfig,
+    "--mode",
+    "auto",
+  ],
+  machineStage: (address: Arg): Arg[] => [
+    "get",
+    "machinestatus",
+    ...target(address),
+    ...authenticated,
+    "--output",
+    "jsonpath={.spec.stage}",
+  ],
+  etcdMembers: (address: Arg): Arg[] => ["etcd", "members", ...target(address), ...authenticated],
+  bootstrap: (address: Arg): Arg[] => ["bootstrap", ...target(address), ...authenticated],
+  kubeconfig: (address: Arg): Arg[] => [
+    "kubeconfig",
+    "-",
+    "--merge=false",
+    ...target(address),
+    ...authenticated,
+  ],
+  health: (address: Arg): Arg[] => [
+    "health",
+    ...target(address),
+    ...authenticated,
+    "--control-plane-nodes",
+    "${CONTROL_PLANE_ADDRESSES}",
+    "--wait-timeout",
+    "${HEALTH_ATTEMPT_TIMEOUT}",
+  ],
+  healthWithWorkers: (address: Arg): Arg[] => [
+    ...talosctl.health(address),
+    "--worker-nodes",
+    "${WORKER_ADDRESSES}",
+  ],
+  /** Safe reset: STATE and EPHEMERAL only, and reboot (never a label-less wipe). */
+  safeReset: (address: Arg): Arg[] => [
+    "reset",
+    ...target(address),
+    ...authenticated,
+    "--system-labels-to-wipe",
+    "STATE",
+    "--system-labels-to-wipe",
+    "EPHEMERAL",
+    "--reboot",
+    "--graceful=false",
+    "--wait=false",
+  ],
+};
+
+/** Every talosctl argv the program can produce, for the CLI-reference contract test. */
+export function allTalosctlInvocations(): Arg[][] {
+  const a = "${NODE_ADDRESS}";
+  return [
+    talosctl.genSecrets(),
+    talosctl.genMachineConfig(),
+    talosctl.genTalosconfig(),
+    talosctl.configEndpoint(),
+    talosctl.configNode(),
+    talosctl.validate(),
+    talosctl.versionInsecure(a),
+    talosctl.versionAuthenticated(a),
+    talosctl.applyInsecure(a),
+    talosctl.applyAuthenticated(a),
+    talosctl.machineStage(a),
+    talosctl.etcdMembers(a),
+    talosctl.bootstrap(a),
+    talosctl.kubeconfig(a),
+    talosctl.health(a),
+    talosctl.healthWithWorkers(a),
+    talosctl.safeReset(a),
+  ];
+}
+
+export const kubectl = {
+  readyz: (): Arg[] => ["--kubeconfig", FILES.kubeconfig, "get", "--raw", "/readyz"],
+  nodeNames: (): Arg[] => ["--kubeconfig", FILES.kubeconfig, "get", "nodes", "-o", "name"],
+  /** One bounded attempt of a condition wait on one object (or `nodes --all`). */
+  waitOnce: (): Arg[] => [
+    "--kubeconfig",
+    FILES.kubeconfig,
+    "wait",
+    "--for=condition=${COND}",
+    "@{TARGET}",
+    "--namespace",
+    "${NS}",
+    "--timeout=${ATTEMPT}s",
+  ],
+  conditionMessage: (): Arg[] => [
+    "--kubeconfig",
+    FILES.kubeconfig,
+    "get",
+    "${OBJ}",
+    "--namespace",
+    "${NS}",
+    "-o",
+    'jsonpath={.status.conditions[?(@.type=="${COND}")].message}',
+  ],
+};
