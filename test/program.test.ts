@@ -1,0 +1,173 @@
+import { strict as assert } from "assert";
+import { homeOpsConfig } from "./helpers/stackConfigFixture";
+import { evaluate, Evaluation } from "./helpers/program";
+import { recorded } from "./helpers/mocks";
+import { StackConfig } from "../config/types";
+
+const names = (e: Evaluation) => e.resources.map((r) => `${r.type} ${r.name}`);
+const res = (e: Evaluation, name: string) => {
+  const r = e.resources.find((x) => x.name === name);
+  assert.ok(r, `no resource ${name}`);
+  return r;
+};
+const withStopAfter = (stopAfter: StackConfig["stopAfter"]): StackConfig => ({ ...homeOpsConfig(), stopAfter });
+
+describe("program graph (Pulumi mocks)", function () {
+  let full: Evaluation;
+  before(async () => {
+    full = await evaluate(homeOpsConfig());
+  });
+
+  it("registers exactly the five phases' resources, with derived names and types", () => {
+    assert.deepEqual(names(full).sort(), [
+      "command:local:Command cluster-api-ready",
+      "command:local:Command cluster-bootstrap",
+      "command:local:Command cluster-kubeconfig",
+      "command:local:Command cni-nodes-ready",
+      "command:local:Command cni-talos-health",
+      "command:local:Command secrets-eso-ready",
+      "command:local:Command secrets-store-ready",
+      "command:local:Command gitops-flux-ready",
+      "command:local:Command talos-apply-mini01",
+      "command:local:Command talos-apply-mini02",
+      "command:local:Command talos-apply-mini03",
+      "command:local:Command talos-talos-secrets",
+      "command:local:Command talos-talosconfig",
+      "homeops:cluster:ClusterPhase cluster",
+      "homeops:cni:CniPhase cni",
+      "homeops:gitops:GitopsPhase gitops",
+      "homeops:secrets:SecretsPhase secrets",
+      "homeops:talos:TalosPhase talos",
+      "kubernetes:fluxcd.controlplane.io/v1:FluxInstance gitops-flux-instance",
+      "kubernetes:external-secrets.io/v1:ClusterSecretStore secrets-cluster-secret-store",
+      "kubernetes:apps/v1:Deployment secrets-connect-deployment",
+      "kubernetes:core/v1:Namespace gitops-flux-namespace",
+      "kubernetes:core/v1:Namespace secrets-connect-namespace",
+      "kubernetes:core/v1:Namespace secrets-eso-namespace",
+      "kubernetes:core/v1:Secret secrets-connect-credentials",
+      "kubernetes:core/v1:Secret secrets-connect-token",
+      "kubernetes:core/v1:Service secrets-service-onepassword-connect",
+      "kubernetes:core/v1:Service secrets-service-onepassword-connect-sync",
+      "kubernetes:helm.sh/v3:Release cni-cilium",
+      "kubernetes:helm.sh/v3:Release gitops-flux-operator",
+      "kubernetes:helm.sh/v3:Release secrets-external-secrets",
+      "pulumi:providers:kubernetes cluster-kubernetes",
+      "pulumi:providers:onepassword onepassword",
+    ].sort());
+  });
+
+  it("parents every child to its phase component", () => {
+    for (const r of full.resources) {
+      if (r.type.startsWith("homeops:") || r.name === "onepassword") continue;
+      const phase = r.name.split("-")[0];
+      assert.match(r.parent, new RegExp(`::homeops:${phase}:[A-Za-z]+Phase::${phase}$`), `${r.name} parent ${r.parent}`);
+    }
+  });
+
+  it("orders by the plan's edges: bootstrap after every node's apply, gates between phases", () => {
+    const deps = (name: string) => res(full, name).dependencies.map((u) => u.split("::").pop());
+    assert.deepEqual(deps("talos-apply-mini02"), ["talos-talos-secrets"]);
+    // The bundle arrives on stdin: a data edge besides the plan's.
+    assert.deepEqual(deps("cluster-bootstrap").sort(), ["talos-apply-mini01", "talos-apply-mini02", "talos-apply-mini03", "talos-talos-secrets"]);
+    assert.deepEqual(deps("cni-cilium"), ["cluster-api-ready"]);
+    assert.deepEqual(deps("secrets-connect-namespace"), ["cni-talos-health"]);
+    assert.deepEqual(deps("secrets-cluster-secret-store").sort(), [
+      "secrets-connect-deployment",
+      "secrets-eso-ready",
+      "secrets-service-onepassword-connect",
+      "secrets-service-onepassword-connect-sync",
+    ]);
+    assert.deepEqual(deps("gitops-flux-namespace"), ["secrets-store-ready"]);
+    assert.deepEqual(deps("gitops-flux-instance"), ["gitops-flux-operator"]);
+  });
+
+  it("protects the secrets bundle and the etcd bootstrap, and nothing else", () => {
+    assert.deepEqual(full.resources.filter((r) => r.protect).map((r) => r.name).sort(), ["cluster-bootstrap", "talos-talos-secrets"]);
+  });
+
+  it("retains on destroy everything in the cluster (Flux adopts it; Cilium is the network)", () => {
+    const k8s = full.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    assert.equal(k8s.length, 13);
+    for (const r of k8s) assert.equal(r.retainOnDelete, true, r.name);
+    for (const r of full.resources.filter((x) => x.type === "command:local:Command")) assert.equal(r.retainOnDelete, false, r.name);
+  });
+
+  it("uses the explicit Kubernetes provider for every cluster object, built from the kubeconfig", () => {
+    const provider = res(full, "cluster-kubernetes");
+    assert.deepEqual(provider.secretPaths, ["kubeconfig"]);
+    for (const r of full.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
+      assert.match(r.provider, /\$pulumi:providers:kubernetes::cluster-kubernetes::/, r.name);
+    }
+  });
+
+  it("sends every secret input as a Pulumi secret, and never in a command string", () => {
+    for (const r of full.resources.filter((x) => x.type === "command:local:Command")) {
+      const secretInputs = r.secretPaths;
+      if (r.inputs.stdin !== undefined) assert.ok(secretInputs.includes("stdin"), `${r.name} stdin is secret`);
+      for (const key of ["create", "update", "delete"]) {
+        assert.ok(!secretInputs.some((p) => p.startsWith(key)), `${r.name}.${key} holds no secret`);
+      }
+    }
+    assert.deepEqual(res(full, "talos-talos-secrets").secretPaths, ["environment.OP_SERVICE_ACCOUNT_TOKEN"]);
+    assert.deepEqual(res(full, "secrets-connect-credentials").secretPaths, ["stringData"]);
+    assert.deepEqual(res(full, "secrets-connect-token").secretPaths, ["stringData"]);
+  });
+
+  it("marks secret-bearing command outputs secret and keeps their logs off", () => {
+    for (const name of ["talos-talos-secrets", "talos-talosconfig", "cluster-kubeconfig"]) {
+      const r = res(full, name);
+      assert.deepEqual(r.additionalSecretOutputs.sort(), ["stderr", "stdout"]);
+      assert.equal(r.inputs.logging, "none");
+    }
+    assert.equal(res(full, "talos-apply-mini01").inputs.logging, "none", "reads the bundle on stdin");
+  });
+
+  it("exports talosconfig and kubeconfig as secrets and everything else in the clear", () => {
+    const secretOutputs = Object.entries(full.outputs).filter(([, v]) => v.secret).map(([k]) => k).sort();
+    assert.deepEqual(secretOutputs, ["kubeconfig", "talosconfig"]);
+    assert.equal(full.outputs.talosconfig.value, CANARY.talosconfig);
+    assert.deepEqual(full.outputs.phasesCompleted.value, ["talos", "cluster", "cni", "secrets", "gitops"]);
+    assert.equal(full.outputs.longhornSsdMountPath.value, "/var/mnt/longhorn-ssd");
+    assert.equal(full.outputs.talosconfigExpiry.value, "unknown", "the canary talosconfig holds no real certificate");
+    const nodes = full.outputs.nodes.value as { hostname: string; installerImage: string }[];
+    assert.deepEqual(nodes.map((n) => n.hostname), ["mini01", "mini02", "mini03"]);
+    assert.ok(nodes.every((n) => n.installerImage.startsWith("factory.talos.dev/installer/")));
+  });
+
+  it("ignores changes of script text and wait tuning, never of node configuration", () => {
+    const apply = res(full, "talos-apply-mini01");
+    assert.deepEqual(apply.ignoreChanges.sort(), ["create", "delete", "environment.KUBECTL", "environment.NODE_TIMEOUT", "environment.POLL_SECONDS", "environment.TALOSCTL", "update"].sort());
+    assert.deepEqual(res(full, "talos-talos-secrets").ignoreChanges.sort(), ["create", "delete", "environment", "stdin", "update"]);
+  });
+
+  it("reads 1Password only through the provider, by vault name then item title", () => {
+    const tokens = recorded.calls.map((c) => c.token);
+    assert.ok(tokens.length > 0);
+    assert.ok(tokens.every((t) => t === "onepassword:index/getVault:getVault" || t === "onepassword:index/getItem:getItem"), tokens.join());
+  });
+
+  for (const [stopAfter, phases] of [
+    ["talos", ["talos"]],
+    ["cluster", ["talos", "cluster"]],
+    ["cni", ["talos", "cluster", "cni"]],
+    ["secrets", ["talos", "cluster", "cni", "secrets"]],
+  ] as const) {
+    it(`stopAfter ${stopAfter} declares only ${phases.join(" → ")}`, async () => {
+      const e = await evaluate(withStopAfter(stopAfter));
+      const present = [...new Set(e.resources.filter((r) => r.type.startsWith("homeops:")).map((r) => r.name))];
+      assert.deepEqual(present, [...phases]);
+      assert.deepEqual(e.outputs.phasesCompleted.value, [...phases]);
+      if (stopAfter === "talos") {
+        assert.ok(!e.resources.some((r) => r.type.startsWith("kubernetes:") || r.type.startsWith("pulumi:providers")));
+        assert.equal(recorded.calls.length, 0, "no 1Password read before the secrets phase");
+      }
+    });
+  }
+
+  it("previews a stack whose cluster does not exist yet: unknown kubeconfig, every resource shown", async () => {
+    const e = await evaluate(homeOpsConfig(), { preview: true });
+    assert.deepEqual(names(e).sort(), names(full).sort());
+    assert.equal(e.outputs.kubeconfig.value, undefined, "kubeconfig is unknown in preview");
+    assert.equal(e.outputs.clusterName.value, "home-ops");
+  });
+});
