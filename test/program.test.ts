@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
-import { evaluate, Evaluation } from "./helpers/program";
+import { CANARY, evaluate, Evaluation } from "./helpers/program";
 import { recorded } from "./helpers/mocks";
 import { StackConfig } from "../config/types";
 
