@@ -1,0 +1,103 @@
+/**
+ * The talosctl CLI reference (../shared/contracts/talos/talosctl-cli.json) as a checker: does an
+ * argv use only commands and flags that exist in a given talosctl version?
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+interface Flag {
+  long: string;
+  short: string | null;
+  takesValue: boolean | "optional";
+}
+interface Command {
+  flags: Flag[];
+  inheritedFlags: Flag[];
+  positional: string[];
+  runnable?: boolean;
+}
+interface Version {
+  commands: Record<string, Command>;
+  globalClientFlags: { commandsAcceptingNodesFlag: string[]; flags: Flag[] };
+}
+
+const CLI_JSON = path.resolve(__dirname, "../../../shared/contracts/talos/talosctl-cli.json");
+const cli = JSON.parse(fs.readFileSync(CLI_JSON, "utf8")) as { versions: Record<string, Version> };
+
+export const CLI_VERSIONS = Object.keys(cli.versions);
+export const CLI_VERSION_OF_MINOR: Record<string, string> = Object.fromEntries(
+  CLI_VERSIONS.map((v) => [v.split(".").slice(0, 2).join("."), v]),
+);
+
+/** Problems of one argv (without the program name) against a version; empty = valid. */
+export function checkTalosctlArgv(version: string, argv: readonly string[]): string[] {
+  const v = cli.versions[version];
+  if (!v) return [`no CLI reference for ${version}`];
+  const problems: string[] = [];
+  // The command path: the longest run of leading non-flag words naming a command. Leading flags
+  // (e.g. --talosconfig before `config endpoint`) are root/persistent flags.
+  const words: string[] = [];
+  const rest: string[] = [];
+  let i = 0;
+  const leading: string[] = [];
+  while (i < argv.length && argv[i].startsWith("-")) {
+    leading.push(argv[i]);
+    if (!argv[i].includes("=")) leading.push(argv[i + 1] ?? "");
+    i += 2 - (argv[i].includes("=") ? 1 : 0);
+  }
+  for (; i < argv.length; i++) {
+    const candidate = [...words, argv[i]].join(" ");
+    if (!argv[i].startsWith("-") && Object.keys(v.commands).some((c) => c === candidate || c.startsWith(candidate + " "))) words.push(argv[i]);
+    else break;
+  }
+  rest.push(...argv.slice(i));
+  const name = words.join(" ");
+  const cmd = v.commands[name];
+  if (!cmd || cmd.runnable === false) return [`unknown command "${[name, ...rest.filter((r) => !r.startsWith("-")).slice(0, 1)].join(" ")}"`];
+  const known = [...cmd.flags, ...cmd.inheritedFlags];
+  const all = [...leading.filter((_, k) => k % 2 === 0), ...rest];
+  let positional = 0;
+  for (let k = 0; k < all.length; k++) {
+    const a = all[k];
+    if (a === "-") {
+      positional++;
+      continue;
+    }
+    if (!a.startsWith("-")) {
+      positional++;
+      continue;
+    }
+    const [flagPart, inlineValue] = a.split(/=(.*)/s);
+    const flag = flagPart.startsWith("--")
+      ? known.find((f) => f.long === flagPart.slice(2))
+      : known.find((f) => f.short === flagPart.slice(1));
+    if (!flag) {
+      problems.push(`${name}: unknown flag ${flagPart}`);
+      continue;
+    }
+    if (flag.takesValue === true && inlineValue === undefined && all === rest) k++;
+    else if (flag.takesValue === true && inlineValue === undefined) k++;
+  }
+  const maxPositional = cmd.positional.some((p) => p.includes("...")) ? Infinity : cmd.positional.length;
+  if (positional > maxPositional) problems.push(`${name}: ${positional} positional arguments, at most ${maxPositional}`);
+  const nodeFlags = ["--nodes", "--endpoints", "--talosconfig", "-n", "-e"];
+  if (!v.globalClientFlags.commandsAcceptingNodesFlag.includes(name) && all.some((a) => nodeFlags.includes(a.split("=")[0]))) {
+    problems.push(`${name}: node flags on a local command`);
+  }
+  return problems;
+}
+
+/**
+ * Every talosctl invocation written in a script: the words after `"$TALOSCTL"` up to a
+ * redirection or the end of the command, unquoted, with `$VAR` kept as a placeholder value.
+ */
+export function talosctlInvocationsIn(script: string): string[][] {
+  const out: string[][] = [];
+  for (const m of script.matchAll(/"\$TALOSCTL"((?:\s+(?:"(?:[^"\\]|\\.)*"|\$[A-Za-z_]+))*)/g)) {
+    const args = [...m[1].matchAll(/"((?:[^"\\]|\\.)*)"|\$([A-Za-z_]+)/g)].map((w) =>
+      w[1] !== undefined ? w[1].replace(/\\(.)/g, "$1") : "10.0.0.1",
+    );
+    out.push(args);
+  }
+  return out;
+}

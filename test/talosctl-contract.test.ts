@@ -1,0 +1,49 @@
+import { strict as assert } from "assert";
+import * as scripts from "../talos/scripts";
+import { allTalosctlInvocations } from "../talos/talosctl";
+import { checkTalosctlArgv, CLI_VERSIONS, talosctlInvocationsIn } from "./helpers/talosctlCli";
+import { buildPlan } from "../talos/plan";
+import { homeOpsConfig } from "./helpers/stackConfigFixture";
+
+describe("talosctl CLI contract (../shared/contracts/talos/talosctl-cli.json)", () => {
+  const scriptTexts = Object.entries(scripts).filter(([, v]) => typeof v === "string") as [string, string][];
+
+  it("finds the talosctl invocations in every script (the extraction works)", () => {
+    const found = scriptTexts.flatMap(([, s]) => talosctlInvocationsIn(s));
+    assert.ok(found.length >= 15, `found ${found.length}`);
+    assert.ok(found.some((a) => a[0] === "apply-config" && a.includes("--insecure")));
+    assert.ok(found.some((a) => a[0] === "reset"));
+  });
+
+  for (const version of CLI_VERSIONS) {
+    it(`every invocation in every script exists in talosctl ${version}`, () => {
+      for (const [name, text] of scriptTexts) {
+        for (const argv of talosctlInvocationsIn(text)) {
+          assert.deepEqual(checkTalosctlArgv(version, argv), [], `${name}: talosctl ${argv.join(" ")}`);
+        }
+      }
+    });
+    it(`every argv builder is valid for talosctl ${version}`, () => {
+      for (const argv of allTalosctlInvocations()) assert.deepEqual(checkTalosctlArgv(version, argv), [], argv.join(" "));
+    });
+  }
+
+  it("the checker rejects what talosctl would reject", () => {
+    assert.deepEqual(checkTalosctlArgv("v1.11.6", ["gen", "secretsbundle"]), ['unknown command "gen secretsbundle"']);
+    assert.match(checkTalosctlArgv("v1.11.6", ["upgrade", "--nodes", "a", "--preserve"])[0], /unknown flag --preserve/);
+    assert.match(checkTalosctlArgv("v1.11.6", ["gen", "config", "c", "https://x:6443", "--nodes", "1.2.3.4"]).join(), /unknown flag --nodes|node flags/);
+    assert.deepEqual(checkTalosctlArgv("v1.10.9", ["gen", "config", "c", "https://x:6443", "--nodes", "1.2.3.4"]), []);
+    assert.match(checkTalosctlArgv("v1.11.6", ["validate", "--config", "f", "--talosconfig", "t"]).join(), /unknown flag --talosconfig|node flags/);
+  });
+
+  it("plan.json shows each step's main invocation, valid for the stack's version and without secrets", () => {
+    const plan = buildPlan(homeOpsConfig());
+    const withArgv = plan.steps.filter((s) => s.kind === "command" && s.argv);
+    assert.ok(withArgv.length >= 8);
+    for (const s of withArgv) {
+      if (s.kind !== "command" || !s.argv) continue;
+      assert.equal(s.argv[0], "talosctl");
+      assert.deepEqual(checkTalosctlArgv("v1.10.9", s.argv.slice(1)), [], s.argv.join(" "));
+    }
+  });
+});
