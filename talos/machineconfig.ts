@@ -8,6 +8,19 @@
 import { stringify } from "yaml";
 import type { NodeConfig, StackConfig, TalosMinor } from "../config/types";
 import { installerImage } from "./schematic";
+import { ipv6NodeMaskSize } from "../k8s/cilium";
+
+/**
+ * kube-controller-manager's per-node pod CIDR sizes, matched to Cilium's cluster-pool: with the
+ * defaults (/24, /64) an IPv6 pod range longer than /64 makes the controller manager refuse to
+ * start, and mismatched sizes make the Node objects' podCIDRs disagree with Cilium's.
+ */
+function nodeCidrMaskArgs(cfg: StackConfig): Record<string, string> {
+  const args: Record<string, string> = { "node-cidr-mask-size-ipv4": String(cfg.cilium.ipv4MaskSize) };
+  const v6 = cfg.network.podCidrs.find((c) => c.includes(":"));
+  if (v6) args["node-cidr-mask-size-ipv6"] = String(ipv6NodeMaskSize(Number(v6.split("/")[1])));
+  return args;
+}
 
 /** A JSON-like Talos document (a v1alpha1 patch or a multi-document kind). */
 export type TalosDocument = { readonly [key: string]: unknown };
@@ -88,7 +101,7 @@ function clusterSection(cfg: StackConfig): TalosDocument {
         rules: [{ level: "Metadata" }],
       },
     },
-    controllerManager: { extraArgs: { ...LEADER_ELECTION_ARGS } },
+    controllerManager: { extraArgs: { ...LEADER_ELECTION_ARGS, ...nodeCidrMaskArgs(cfg) } },
     scheduler: { extraArgs: { ...LEADER_ELECTION_ARGS } },
     etcd: { extraArgs: { ...ETCD_EXTRA_ARGS } },
   };

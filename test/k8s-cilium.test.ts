@@ -90,8 +90,8 @@ describe("k8s/cilium: Helm values", () => {
       operator: {
         clusterPoolIPv4PodCIDRList: ["10.244.0.0/16"],
         clusterPoolIPv4MaskSize: 24,
-        clusterPoolIPv6PodCIDRList: ["fd47:25e1:2f96:51:2000::/64"],
-        clusterPoolIPv6MaskSize: 80,
+        clusterPoolIPv6PodCIDRList: ["fd47:25e1:2f96:51:2000::/68"],
+        clusterPoolIPv6MaskSize: 84,
       },
     });
     assert.deepEqual(values.ipv4, { enabled: true });
@@ -100,7 +100,7 @@ describe("k8s/cilium: Helm values", () => {
 
   it("keeps the IPv6 node mask within Cilium's 16-bit limit above the pool prefix", () => {
     const mask = values.ipam.operator.clusterPoolIPv6MaskSize!;
-    assert.ok(mask > 64 && mask - 64 <= CILIUM_IPV6_MAX_MASK_DIFF, `mask ${mask}`);
+    assert.ok(mask > 68 && mask - 68 <= CILIUM_IPV6_MAX_MASK_DIFF, `mask ${mask}`);
     assert.equal(ipv6NodeMaskSize(104), 120);
     assert.equal(ipv6NodeMaskSize(112), 120);
   });

@@ -100,7 +100,7 @@ describe("talos/machineconfig", () => {
       ["cluster.network.cni", { name: "none" }],
       [
         "cluster.network.podSubnets",
-        ["10.244.0.0/16", "fd47:25e1:2f96:51:2000::/64"],
+        ["10.244.0.0/16", "fd47:25e1:2f96:51:2000::/68"],
       ],
       [
         "cluster.network.serviceSubnets",
@@ -132,6 +132,9 @@ describe("talos/machineconfig", () => {
           "leader-elect-lease-duration": "15s",
           "leader-elect-renew-deadline": "10s",
           "leader-elect-retry-period": "2s",
+          // Matched to Cilium's cluster-pool sizes (/24; /68 + 16 for IPv6).
+          "node-cidr-mask-size-ipv4": "24",
+          "node-cidr-mask-size-ipv6": "84",
         },
       ],
       [

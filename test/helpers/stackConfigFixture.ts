@@ -66,7 +66,7 @@ export function homeOpsConfig(
     kubernetes: { version: "v1.31.1" },
     network: {
       nodeSubnet: "172.29.51.0/24",
-      podCidrs: ["10.244.0.0/16", "fd47:25e1:2f96:51:2000::/64"],
+      podCidrs: ["10.244.0.0/16", "fd47:25e1:2f96:51:2000::/68"],
       serviceCidrs: ["10.96.0.0/12", "fd47:25e1:2f96:51:1000::/108"],
       loadBalancerCidrs: ["172.29.52.0/24"],
       ipv6Gateway: "fe80::1",

@@ -1,0 +1,121 @@
+/**
+ * Simulated execution: the plan's real scripts against the fake talosctl/kubectl/op. These are the
+ * tests that prove first run, no-op re-run, resume after failure and the maintenance/configured
+ * decision; the fakes keep node and cluster state on disk and reject flags talosctl does not have.
+ */
+import { strict as assert } from "assert";
+import { callsWith, fastConfig, SimWorld } from "./helpers/simWorld";
+import { StackConfig } from "../config/types";
+
+const ALL_NODES = ["172.29.51.11", "172.29.51.12", "172.29.51.13"];
+
+describe("simulated execution against fake talosctl/kubectl/op", function () {
+  this.timeout(120000);
+  let w: SimWorld;
+  afterEach(() => w?.cleanup());
+
+  it("first run configures all three nodes (insecurely, from maintenance), bootstraps once, reaches Flux Ready", async () => {
+    w = new SimWorld(fastConfig());
+    const r = await w.up();
+    assert.equal(r.failed, undefined, JSON.stringify(r.failed));
+    assert.deepEqual(r.notStarted, []);
+    assert.equal(r.ran.length, w.plan.steps.length);
+    const calls = w.calls();
+    for (const a of ALL_NODES) {
+      assert.equal(callsWith(calls, "talosctl", "apply-config", "--insecure", a).filter((c) => c.exit === 0).length, 1, a);
+    }
+    assert.equal(callsWith(calls, "talosctl", "bootstrap").filter((c) => c.exit === 0).length, 1);
+    assert.equal(w.world().cluster.bootstrapCount, 1);
+    assert.equal(callsWith(calls, "op", "create").length, 1, "the bundle was minted once and stored");
+    assert.deepEqual(
+      calls.filter((c) => c.exit !== 0 && /unknown (flag|command)/.test(JSON.stringify(c))),
+      [],
+      "no invocation used a flag the CLI reference lacks",
+    );
+  });
+
+  it("a second run with nothing changed runs nothing and calls nothing", async () => {
+    w = new SimWorld(fastConfig());
+    await w.up();
+    const before = w.calls().length;
+    const r = await w.up();
+    assert.deepEqual(r.ran, []);
+    assert.equal(r.unchanged.length, w.plan.steps.length);
+    assert.equal(w.calls().length, before);
+  });
+
+  it("changing one node's setting re-applies only that node, with its talosconfig (not insecurely)", async () => {
+    w = new SimWorld(fastConfig());
+    await w.up();
+    const before = w.calls().length;
+    const nodes = w.cfg.nodes.map((n) => (n.hostname === "mini02" ? { ...n, sysctls: { ...n.sysctls, "vm.swappiness": "10" } } : n));
+    w.cfg = { ...w.cfg, nodes } as StackConfig;
+    const r = await w.up();
+    assert.equal(r.failed, undefined, JSON.stringify(r.failed));
+    assert.deepEqual(r.ran, ["apply-mini02"]);
+    const fresh = w.calls().slice(before);
+    assert.equal(callsWith(fresh, "talosctl", "apply-config", "--insecure").length, 0);
+    assert.equal(callsWith(fresh, "talosctl", "apply-config", "--talosconfig", "172.29.51.12").length, 1);
+    assert.equal(callsWith(fresh, "talosctl", "bootstrap").length, 0);
+  });
+
+  it("a lost Pulumi state re-reads the bundle from 1Password and converges without a new identity", async () => {
+    w = new SimWorld(fastConfig());
+    await w.up();
+    const id = w.world().nodes["172.29.51.11"].identity;
+    w.state = { steps: {} };
+    const r = await w.up();
+    assert.equal(r.failed, undefined, JSON.stringify(r.failed));
+    assert.equal(w.world().nodes["172.29.51.11"].identity, id);
+    assert.equal(callsWith(w.calls(), "op", "create").length, 1, "still only the first mint");
+    assert.equal(w.world().cluster.bootstrapCount, 1, "AlreadyExists/members count as success");
+  });
+
+  it("refuses to mint a new identity when 1Password has no bundle but a node is configured", async () => {
+    w = new SimWorld(fastConfig());
+    await w.up();
+    const world = w.world();
+    world.op.items = {};
+    require("./helpers/simWorld").fakeWorld.writeState(w.dir, world);
+    w.state = { steps: {} };
+    const r = await w.up();
+    assert.equal(r.failed?.id, "talos-secrets");
+    assert.match(r.failed!.message, /already configured.*Refusing to mint a new cluster identity/);
+    assert.equal(callsWith(w.calls(), "talosctl", "gen", "secrets").length, 1, "no second bundle");
+  });
+
+  for (const [step, fault] of [
+    ["apply-mini02", { tool: "talosctl", match: "apply-config", node: "172.29.51.12", kind: "unreachable", times: 100 }],
+    ["bootstrap", { tool: "talosctl", match: "bootstrap", kind: "exit", times: 1000 }],
+    ["api-ready", { tool: "kubectl", match: "readyz", kind: "exit", times: 1000 }],
+  ] as const) {
+    it(`a failure at ${step} fails boundedly, and the re-run converges`, async () => {
+      w = new SimWorld(fastConfig());
+      w.faults([fault]);
+      const r1 = await w.up();
+      assert.equal(r1.failed?.id, step);
+      w.faults([]);
+      const r2 = await w.up();
+      assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
+      assert.ok(r2.ran.includes(step));
+      assert.equal(w.world().cluster.bootstrapCount, 1);
+      const r3 = await w.up();
+      assert.deepEqual(r3.ran, []);
+    });
+  }
+
+  it("tolerates the connection dropping during apply-config and verifies the node came up", async () => {
+    w = new SimWorld(fastConfig(), { install: 300 });
+    w.faults([{ tool: "talosctl", match: "apply-config", node: "172.29.51.13", kind: "drop", times: 1 }]);
+    const r = await w.up();
+    assert.equal(r.failed, undefined, JSON.stringify(r.failed));
+    assert.equal(w.world().nodes["172.29.51.13"].state, "configured");
+  });
+
+  it("works the same against talosctl v1.11 (no node flags on local commands)", async () => {
+    const cfg = fastConfig();
+    w = new SimWorld({ ...cfg, talos: { ...cfg.talos, version: "v1.11.6", minor: "v1.11" } });
+    const r = await w.up();
+    assert.equal(r.failed, undefined, JSON.stringify(r.failed));
+  });
+});
