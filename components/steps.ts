@@ -61,7 +61,7 @@ export function createCommandStep(
         "create",
         "update",
         "delete",
-        ...(step.id === "talos-secrets" ? ["environment", "stdin"] : step.envIgnoredForChanges.map((k) => `environment.${k}`)),
+        ...(step.runOnce ? ["environment", "stdin"] : step.envIgnoredForChanges.map((k) => `environment.${k}`)),
       ],
     },
   );

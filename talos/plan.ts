@@ -52,6 +52,8 @@ export interface CommandStep extends StepBase {
   readonly env: Readonly<Record<string, string>>;
   /** Environment keys that must not re-run the step when they change (waits, not config). */
   readonly envIgnoredForChanges: readonly string[];
+  /** Run once, never again on input changes (the bundle: its inputs matter only for the mint). */
+  readonly runOnce: boolean;
   /** Secret the script reads on stdin (the stdout of another step). */
   readonly stdinFrom?: "talos-secrets" | "kubeconfig";
   /** stdout is a secret (bundle, talosconfig, kubeconfig). */
@@ -154,7 +156,11 @@ const WAIT_KEYS = ["POLL_SECONDS", "NODE_TIMEOUT", "API_TIMEOUT", "HEALTH_TIMEOU
 
 function command(
   cfg: StackConfig,
-  s: Omit<CommandStep, "kind" | "env" | "envIgnoredForChanges" | "argv" | "secretStdout" | "onePasswordAuth" | "protect"> & {
+  s: Omit<
+    CommandStep,
+    "kind" | "env" | "envIgnoredForChanges" | "argv" | "secretStdout" | "onePasswordAuth" | "protect" | "runOnce"
+  > & {
+    runOnce?: boolean;
     env: Record<string, string>;
     argv?: Arg[];
     secretStdout?: boolean;
@@ -172,6 +178,7 @@ function command(
     secretStdout: s.secretStdout ?? false,
     onePasswordAuth: s.onePasswordAuth ?? false,
     protect: s.protect ?? false,
+    runOnce: s.runOnce ?? false,
   };
 }
 
@@ -193,6 +200,7 @@ function talosSteps(cfg: StackConfig): Step[] {
       secretStdout: true,
       onePasswordAuth: true,
       protect: true,
+      runOnce: true,
       argv: talosctl.genSecrets(),
     }),
     command(cfg, {

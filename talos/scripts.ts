@@ -25,7 +25,17 @@ ${shellCommand(T, talosctl.configNode())} >/dev/null
  * stdout: the bundle (a secret output).
  */
 export const secretsBundleScript = `${PRELUDE}
-if op item get "$OP_ITEM" --vault "$OP_VAULT" --fields "label=$OP_FIELD" --reveal >"$WORK/bundle.yaml" 2>"$WORK/op.err"; then
+# read_bundle FILE: the field's value; \`op\` prints a multi-line value CSV-quoted ("..." with "" for
+# a quote), which is undone here so the bundle arrives byte for byte.
+read_bundle() {
+  op item get "$OP_ITEM" --vault "$OP_VAULT" --fields "label=$OP_FIELD" --reveal >"$1.raw" 2>"$WORK/op.err" || return 1
+  if [ "$(head -c 1 "$1.raw")" = '"' ]; then
+    sed -e '1s/^"//' -e '$s/"$//' -e 's/""/"/g' "$1.raw" >"$1"
+  else
+    cat "$1.raw" >"$1"
+  fi
+}
+if read_bundle "$WORK/bundle.yaml"; then
   [ -s "$WORK/bundle.yaml" ] || fail "1Password item '$OP_ITEM' (vault $OP_VAULT) has an empty '$OP_FIELD' field"
   log "using the Talos secrets bundle from 1Password item '$OP_ITEM'"
   cat "$WORK/bundle.yaml"
@@ -50,7 +60,7 @@ ${shellCommand(T, talosctl.genSecrets())} >/dev/null
 } > "$WORK/item.json"
 op item create --vault "$OP_VAULT" --template "$WORK/item.json" >/dev/null 2>"$WORK/op.err" ||
   fail "could not store the new bundle in 1Password: $(last_line "$WORK/op.err")"
-op item get "$OP_ITEM" --vault "$OP_VAULT" --fields "label=$OP_FIELD" --reveal >"$WORK/bundle.yaml" 2>"$WORK/op.err" ||
+read_bundle "$WORK/bundle.yaml" ||
   fail "stored the new bundle but cannot read it back from 1Password: $(last_line "$WORK/op.err")"
 log "generated a new Talos secrets bundle and stored it in 1Password item '$OP_ITEM'"
 cat "$WORK/bundle.yaml"

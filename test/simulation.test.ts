@@ -112,6 +112,53 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     assert.equal(w.world().nodes["172.29.51.13"].state, "configured");
   });
 
+  it("reads a CSV-quoted multi-line bundle back from 1Password byte for byte", async () => {
+    w = new SimWorld(fastConfig(), {}, { opFieldsCsvQuoting: true });
+    const r1 = await w.up();
+    assert.equal(r1.failed, undefined, JSON.stringify(r1.failed));
+    const stored = Object.values(w.world().op.items.Automation as Record<string, { fields: { value: string }[] }>)[0].fields[0].value;
+    // The command provider trims one trailing newline; otherwise byte for byte.
+    assert.equal(w.state.steps["talos-secrets"].stdout.trimEnd(), stored.trimEnd());
+    assert.ok(stored.split("\n").length > 10, "a multi-line value, which op quotes");
+    w.state = { steps: {} };
+    const r2 = await w.up();
+    assert.equal(r2.failed, undefined, "the re-read bundle is the same identity");
+  });
+
+  for (const [gate, fault, message] of [
+    ["store-ready", { tool: "kubectl", match: "clustersecretstore/onepassword-connect", kind: "never" }, /clustersecretstore\/onepassword-connect is not Ready after 2 s/],
+    ["flux-ready", { tool: "kubectl", match: "kustomization", kind: "never" }, /kustomization\/flux-system is not Ready after 2 s/],
+  ] as const) {
+    it(`${gate}: a condition that never comes fails boundedly with a clear message, then converges`, async () => {
+      const cfg = fastConfig();
+      w = new SimWorld({ ...cfg, timeouts: { ...cfg.timeouts, storeReady: 2, fluxReady: 2 } });
+      w.faults([fault]);
+      const started = Date.now();
+      const r1 = await w.up();
+      assert.equal(r1.failed?.id, gate);
+      assert.match(r1.failed!.message, message);
+      assert.ok(Date.now() - started < 20000, "bounded");
+      w.faults([]);
+      const r2 = await w.up();
+      assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
+      // The re-run resumes at the failed gate: nothing before it runs again.
+      const gateIndex = w.plan.steps.findIndex((s) => s.id === gate);
+      assert.deepEqual(r2.ran, w.plan.steps.slice(gateIndex).map((s) => s.id).filter((id) => !r1.ran.includes(id)));
+      assert.ok(r2.ran.includes(gate));
+    });
+  }
+
+  it("Cilium slower than the gate's deadline: nodes-ready fails with the reason, the re-run waits it out", async () => {
+    const cfg = fastConfig();
+    w = new SimWorld({ ...cfg, timeouts: { ...cfg.timeouts, health: 2 } }, { ciliumRollout: 3000 });
+    const r1 = await w.up();
+    assert.equal(r1.failed?.id, "nodes-ready");
+    assert.match(r1.failed!.message, /nodes is not Ready after 2 s/);
+    const r2 = await w.up();
+    assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
+    assert.ok(!r2.ran.includes("cilium"), "the release is not re-installed");
+  });
+
   it("works the same against talosctl v1.11 (no node flags on local commands)", async () => {
     const cfg = fastConfig();
     w = new SimWorld({ ...cfg, talos: { ...cfg.talos, version: "v1.11.6", minor: "v1.11" } });

@@ -39,6 +39,7 @@ export class SimWorld {
   constructor(
     public cfg: StackConfig,
     delaysMs: Record<string, number> = {},
+    extra: Record<string, unknown> = {},
   ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-sim-"));
     fakeWorld.initFakeWorld(this.dir, {
@@ -46,6 +47,7 @@ export class SimWorld {
       nodes: cfg.nodes.map((n) => ({ address: n.address, hostname: n.hostname })),
       delaysMs,
       faults: [],
+      ...extra,
     });
   }
   get plan(): Plan {

@@ -38,6 +38,11 @@ export interface RunOptions {
   readonly env?: Record<string, string>;
   /** Kill a script after this many ms (a hung command). */
   readonly stepTimeoutMs?: number;
+  /**
+   * Kubernetes/Helm/1Password steps to fail, by id: the provider's API call errors ("exit") or
+   * hangs until the engine gives up ("timeout"). Each entry fires once per run it is present in.
+   */
+  readonly failObjectSteps?: Readonly<Record<string, "exit" | "timeout">>;
 }
 
 export function newState(): SimState {
@@ -51,8 +56,8 @@ function hash(value: unknown): string {
 /** The inputs that decide whether a command re-runs (as Pulumi diffs them, with ignoreChanges). */
 export function commandInputsHash(step: CommandStep, stdin: string | undefined): string {
   const env = Object.fromEntries(Object.entries(step.env).filter(([k]) => !step.envIgnoredForChanges.includes(k)));
-  // The bundle step ignores changes of its environment and stdin entirely (minted once).
-  if (step.id === "talos-secrets") return hash({ id: step.id });
+  // A run-once step ignores changes of its environment and stdin entirely.
+  if (step.runOnce) return hash({ id: step.id });
   return hash({ env, stdin: stdin === undefined ? null : hash(stdin) });
 }
 
@@ -135,6 +140,13 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
     if (state.steps[step.id]?.inputsHash === inputsHash) {
       unchanged.push(step.id);
       return;
+    }
+    const injected = opts.failObjectSteps?.[step.id];
+    if (injected) {
+      if (injected === "timeout") await new Promise((r) => setTimeout(r, 50));
+      timings[step.id] = { startMs, endMs: Date.now() - t0 };
+      failed ??= { id: step.id, message: injected === "timeout" ? "sim: API call timed out" : "sim: API call failed" };
+      throw new Error(step.id);
     }
     if (step.kind === "helm") {
       fakeWorld.createK8sObject(opts.fakeDir, step.release);
