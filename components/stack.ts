@@ -4,6 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as onepassword from "@1password/pulumi-onepassword";
+import * as command from "@pulumi/command";
+import { talosctlMismatch } from "../talos/credentials";
 import { Phase, StackConfig } from "../config/types";
 import { buildPlan, Plan } from "../talos/plan";
 import { installerImage } from "../talos/schematic";
@@ -37,11 +39,32 @@ export function onePasswordCliEnv(cfg: StackConfig, secrets: StackSecrets): Reco
   return { OP_SERVICE_ACCOUNT_TOKEN: pulumi.secret(secrets.onePasswordServiceAccountToken) };
 }
 
+/**
+ * The talosctl found must match the stack's Talos minor (another minor renders other configs and
+ * takes other flags). Checked on `up` only: a preview runs no command, so it needs no talosctl.
+ */
+export function talosctlPreflight(cfg: StackConfig): pulumi.Output<string> {
+  if (pulumi.runtime.isDryRun()) return pulumi.output(cfg.talos.minor);
+  return command.local
+    .runOutput({ command: '"$TALOSCTL" version --client --short', environment: { TALOSCTL: cfg.talos.talosctl } })
+    .stdout.apply((out) => {
+      const problem = talosctlMismatch(out, cfg.talos.minor, cfg.talos.talosctl);
+      if (problem) throw new Error(problem);
+      return cfg.talos.minor;
+    });
+}
+
 export function deployStack(cfg: StackConfig, secrets: StackSecrets): StackOutputs {
   const plan = buildPlan(cfg);
   const active = (p: Phase) => plan.phases.includes(p);
   const onePasswordEnv = onePasswordCliEnv(cfg, secrets);
-  const context: StepContext = { resources: new Map(), stdin: {}, secretValues: {}, onePasswordEnv };
+  const context: StepContext = {
+    resources: new Map(),
+    stdin: {},
+    secretValues: {},
+    onePasswordEnv,
+    preflight: talosctlPreflight(cfg),
+  };
 
   const talos = new TalosPhase("talos", { config: cfg, plan, context });
   const cluster = active("cluster") ? new ClusterPhase("cluster", { plan, context }) : undefined;

@@ -20,6 +20,11 @@ export interface StepContext {
   readonly onePasswordEnv: Record<string, pulumi.Input<string>>;
   /** The explicit Kubernetes provider (from the cluster phase's kubeconfig). */
   readonly k8sProvider?: k8s.Provider;
+  /**
+   * The talosctl preflight's result (the matching minor); root steps take it as an input, so a
+   * mismatched talosctl fails the update before any step runs.
+   */
+  readonly preflight?: pulumi.Output<string>;
 }
 
 function dependsOn(step: Step, ctx: StepContext): pulumi.Resource[] {
@@ -34,7 +39,11 @@ export function createCommandStep(
 ): command.local.Command {
   const stdin = step.stdinFrom ? ctx.stdin[step.stdinFrom] : undefined;
   if (step.stdinFrom && !stdin) throw new Error(`step ${step.id} needs ${step.stdinFrom}, which no earlier phase provides`);
-  const env: Record<string, pulumi.Input<string>> = { ...step.env, ...(step.onePasswordAuth ? ctx.onePasswordEnv : {}) };
+  const env: Record<string, pulumi.Input<string>> = {
+    ...step.env,
+    ...(step.onePasswordAuth ? ctx.onePasswordEnv : {}),
+    ...(step.dependsOn.length === 0 && ctx.preflight ? { TALOSCTL_MINOR: ctx.preflight } : {}),
+  };
   const cmd = new command.local.Command(
     `${name}-${step.id}`,
     {

@@ -43,6 +43,8 @@ export interface MockWorld {
   /** stdout of a command by resource name (e.g. `talos-talos-secrets`); default: `<name> ok`. */
   commandStdout: (name: string) => string;
   items: ItemTable;
+  /** What `talosctl version --client --short` prints (the preflight). */
+  talosctlVersion?: string;
 }
 
 export const recorded: { resources: RecordedResource[]; calls: RecordedCall[] } = { resources: [], calls: [] };
@@ -121,6 +123,9 @@ export async function resetMocks(world: Partial<MockWorld> = {}, preview = false
           const item = w.items[String(args.inputs.title)];
           if (!item) throw new Error(`mock 1Password: no item '${String(args.inputs.title)}'`);
           return { title: args.inputs.title, vault: args.inputs.vault, ...item };
+        }
+        if (args.token === "command:local:run" && String(args.inputs.command).includes("version --client")) {
+          return { stdout: `Client:\n\tTag:         ${w.talosctlVersion ?? "v1.10.5"}`, stderr: "" };
         }
         throw new Error(`unmocked invoke ${args.token}`);
       },

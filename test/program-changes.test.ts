@@ -1,0 +1,129 @@
+/**
+ * What a second `pulumi up` would see: the program evaluated twice must give every resource the
+ * same inputs (so the engine runs nothing), and a change must touch only what it should.
+ */
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { homeOpsConfig } from "./helpers/stackConfigFixture";
+import { CANARY_WORLD, evaluate, Evaluation } from "./helpers/program";
+import { recorded, resetMocks, settle, valueOf } from "./helpers/mocks";
+import { NodeConfig, StackConfig } from "../config/types";
+import { BAD_INPUTS, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
+import { deployStack } from "../components/stack";
+import { loadStackConfig } from "../config/pulumi";
+
+/** Inputs by resource name, as the engine would diff them (ignoreChanges applied). */
+function diffableInputs(e: Evaluation): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const r of e.resources) {
+    const inputs: Record<string, unknown> = JSON.parse(JSON.stringify(r.inputs));
+    for (const path of r.ignoreChanges) {
+      const [head, key] = path.split(".");
+      if (key === undefined) delete inputs[head];
+      else if (inputs[head] && typeof inputs[head] === "object") delete (inputs[head] as Record<string, unknown>)[key];
+    }
+    out.set(`${r.type} ${r.name}`, inputs);
+  }
+  return out;
+}
+
+function changedResources(a: Evaluation, b: Evaluation): string[] {
+  const ia = diffableInputs(a);
+  const ib = diffableInputs(b);
+  const names = new Set([...ia.keys(), ...ib.keys()]);
+  return [...names].filter((n) => JSON.stringify(ia.get(n)) !== JSON.stringify(ib.get(n))).sort();
+}
+
+const withNode = (cfg: StackConfig, hostname: string, change: (n: NodeConfig) => NodeConfig): StackConfig => ({
+  ...cfg,
+  nodes: cfg.nodes.map((n) => (n.hostname === hostname ? change(n) : n)),
+});
+
+describe("re-evaluation: no-op and blast radius (Pulumi mocks)", () => {
+  let base: Evaluation;
+  before(async () => {
+    base = await evaluate(homeOpsConfig());
+  });
+
+  it("evaluating the full stack twice gives every resource identical inputs (zero commands would run)", async () => {
+    const again = await evaluate(homeOpsConfig());
+    assert.equal(again.resources.length, base.resources.length);
+    assert.deepEqual(changedResources(base, again), []);
+    assert.deepEqual([...diffableInputs(again).keys()].sort(), [...diffableInputs(base).keys()].sort());
+  });
+
+  it("the comparison sees real changes (it can fail)", async () => {
+    const other = await evaluate({ ...homeOpsConfig(), kubernetes: { version: "v1.31.2" } });
+    assert.ok(changedResources(base, other).length > 0);
+  });
+
+  it("changing one node's setting changes only that node's apply", async () => {
+    const cfg = withNode(homeOpsConfig(), "mini02", (n) => ({ ...n, sysctls: { ...n.sysctls, "vm.swappiness": "10" } }));
+    assert.deepEqual(changedResources(base, await evaluate(cfg)), ["command:local:Command talos-apply-mini02"]);
+  });
+
+  it("changing a node's kernel args changes only that node's apply", async () => {
+    const cfg = withNode(homeOpsConfig(), "mini03", (n) => ({ ...n, extraKernelArgs: [...n.extraKernelArgs, "mitigations=auto"] }));
+    assert.deepEqual(changedResources(base, await evaluate(cfg)), ["command:local:Command talos-apply-mini03"]);
+  });
+
+  it("changing a cluster-wide setting changes each node's apply once, and nothing else", async () => {
+    const cfg = homeOpsConfig();
+    const changed = { ...cfg, machine: { ...cfg.machine, udevRules: [...cfg.machine.udevRules, 'SUBSYSTEM=="net", ACTION=="add", ATTR{mtu}="1500"'] } };
+    assert.deepEqual(changedResources(base, await evaluate(changed)), [
+      "command:local:Command talos-apply-mini01",
+      "command:local:Command talos-apply-mini02",
+      "command:local:Command talos-apply-mini03",
+    ]);
+  });
+
+  it("changing wait tuning (timeouts, poll) changes nothing the engine would act on", async () => {
+    const cfg = homeOpsConfig();
+    const tuned = { ...cfg, timeouts: { ...cfg.timeouts, nodeReady: 1800, poll: 10 } };
+    assert.deepEqual(changedResources(base, await evaluate(tuned)), []);
+  });
+
+  it("changing the Cilium version changes only the Cilium release", async () => {
+    const cfg = homeOpsConfig();
+    const changed = { ...cfg, cilium: { ...cfg.cilium, version: "1.17.7" } };
+    assert.deepEqual(changedResources(base, await evaluate(changed)), ["kubernetes:helm.sh/v3:Release cni-cilium"]);
+  });
+});
+
+describe("bad input is rejected before anything is created", () => {
+  it(`every one of the ${BAD_INPUTS.length} catalogued configs stops the program with the key named, before any resource or invoke`, async () => {
+    assert.ok(BAD_INPUTS.length >= 25);
+    for (const bad of BAD_INPUTS) {
+      await resetMocks();
+      const all: Record<string, string> = {};
+      for (const [k, v] of Object.entries(bad.raw)) all[`homeops:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+      pulumi.runtime.setAllConfig(all);
+      let error: Error | undefined;
+      try {
+        deployStack(loadStackConfig(), {});
+      } catch (e) {
+        error = e as Error;
+      }
+      await settle();
+      assert.ok(error instanceof pulumi.RunError, `${bad.name}: expected a RunError, got ${error}`);
+      assert.ok(error.message.includes(bad.path), `${bad.name}: message names ${bad.path}:\n${error.message}`);
+      assert.equal(recorded.resources.length, 0, bad.name);
+      assert.equal(recorded.calls.length, 0, bad.name);
+    }
+    pulumi.runtime.setAllConfig({});
+  });
+
+  it("the same path with the real stack's config creates the stack (the test can fail)", async () => {
+    await resetMocks(CANARY_WORLD);
+    const all: Record<string, string> = {};
+    for (const [k, v] of Object.entries(HOME_OPS_RAW_CONFIG)) all[`homeops:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    all["homeops:onepasswordServiceAccountToken"] = "ops_not_checked_here";
+    pulumi.runtime.setAllConfig(all, ["homeops:onepasswordServiceAccountToken"]);
+    const stack = deployStack(loadStackConfig(), { onePasswordServiceAccountToken: pulumi.secret("ops_not_checked_here") });
+    await Promise.all(Object.values(stack.outputs).map((o) => valueOf(o as pulumi.Input<unknown>)));
+    await settle();
+    assert.ok(stack.plan.steps.length > 20);
+    assert.ok(recorded.resources.length > 20);
+    pulumi.runtime.setAllConfig({});
+  });
+});
