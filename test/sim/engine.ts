@@ -30,6 +30,8 @@ export interface RunResult {
   readonly wallMs: number;
   /** Start/end of every executed step, relative to the run's start. */
   readonly timings: Record<string, { startMs: number; endMs: number }>;
+  /** What each executed script printed (what the engine would log or store). */
+  readonly output: Record<string, { stdout: string; stderr: string }>;
 }
 
 export interface RunOptions {
@@ -109,6 +111,7 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
   const ran: string[] = [];
   const unchanged: string[] = [];
   const timings: RunResult["timings"] = {};
+  const output: RunResult["output"] = {};
   const done = new Set<string>();
   const started = new Set<string>();
   let failed: RunResult["failed"];
@@ -128,6 +131,7 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
       }
       const res = await runScript(step.script, step.env, stdin, opts);
       timings[step.id] = { startMs, endMs: Date.now() - t0 };
+      output[step.id] = { stdout: res.stdout, stderr: res.stderr };
       if (res.code !== 0) {
         failed ??= { id: step.id, message: res.stderr.trim().split("\n").filter(Boolean).pop() ?? `exit ${res.code}` };
         throw new Error(step.id);
@@ -191,6 +195,7 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
     notStarted: plan.steps.filter((s) => !started.has(s.id)).map((s) => s.id),
     wallMs: Date.now() - t0,
     timings,
+    output,
   };
 }
 
