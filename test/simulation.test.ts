@@ -159,6 +159,19 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     assert.ok(!r2.ran.includes("cilium"), "the release is not re-installed");
   });
 
+  it("stopAfter talos stops after the first phase; the next up without it continues where it stopped", async () => {
+    w = new SimWorld({ ...fastConfig(), stopAfter: "talos" });
+    const r1 = await w.up();
+    assert.equal(r1.failed, undefined, JSON.stringify(r1.failed));
+    assert.deepEqual([...r1.ran].sort(), ["apply-mini01", "apply-mini02", "apply-mini03", "talos-secrets", "talosconfig"]);
+    assert.equal(w.world().cluster.bootstrapCount, 0);
+    w.cfg = { ...w.cfg, stopAfter: "gitops" };
+    const r2 = await w.up();
+    assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
+    assert.ok(!r2.ran.some((id) => id.startsWith("apply-") || id === "talos-secrets"), "the talos phase is not repeated");
+    assert.ok(r2.ran.includes("bootstrap") && r2.ran.includes("flux-ready"));
+  });
+
   it("works the same against talosctl v1.11 (no node flags on local commands)", async () => {
     const cfg = fastConfig();
     w = new SimWorld({ ...cfg, talos: { ...cfg.talos, version: "v1.11.6", minor: "v1.11" } });
