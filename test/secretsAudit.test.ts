@@ -68,7 +68,7 @@ describe("secrets audit: canaries in every secret input", function () {
       before(async () => {
         const original = { ...pulumi.log };
         for (const level of ["debug", "info", "warn", "error"] as const) {
-          // eslint-disable-next-line @typescript-eslint/no-explicit-any
+           
           (pulumi.log as any)[level] = (msg: string) => {
             logged.push(String(msg));
             return Promise.resolve();

@@ -4,7 +4,7 @@
  * decision; the fakes keep node and cluster state on disk and reject flags talosctl does not have.
  */
 import { strict as assert } from "assert";
-import { callsWith, fastConfig, SimWorld } from "./helpers/simWorld";
+import { callsWith, fakeWorld, fastConfig, SimWorld } from "./helpers/simWorld";
 import { StackConfig } from "../config/types";
 
 const ALL_NODES = ["172.29.51.11", "172.29.51.12", "172.29.51.13"];
@@ -76,7 +76,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     await w.up();
     const world = w.world();
     world.op.items = {};
-    require("./helpers/simWorld").fakeWorld.writeState(w.dir, world);
+    fakeWorld.writeState(w.dir, world);
     w.state = { steps: {} };
     const r = await w.up();
     assert.equal(r.failed?.id, "talos-secrets");
