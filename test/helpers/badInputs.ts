@@ -5,7 +5,7 @@
  */
 import { RawConfig } from "../../config/types";
 
-type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Mutable = Record<string, any>;
 
 /** The raw config of Pulumi.home-ops.yaml (keys without `homeops:`), written out. */
 export const HOME_OPS_RAW_CONFIG: RawConfig = Object.freeze({

@@ -13,10 +13,23 @@ export const CANARY = {
   connectToken: "CANARY_CONNECT_TOKEN_eyJhbGciOiJFUzI1NiJ9_1c2d",
   connectCredentials: JSON.stringify({
     verifier: { salt: "CANARY_SALT_6e6f", localHash: "CANARY_LOCALHASH_0a0b" },
-    encCredentials: { kid: "localauthv2keykid", enc: "A256GCM", cty: "b5+jwk+json", iv: "CANARY_IV_3d3e", data: "CANARY_ENC_DATA_9f8e" },
+    encCredentials: {
+      kid: "localauthv2keykid",
+      enc: "A256GCM",
+      cty: "b5+jwk+json",
+      iv: "CANARY_IV_3d3e",
+      data: "CANARY_ENC_DATA_9f8e",
+    },
     version: "2",
     deviceUuid: "CANARY_DEVICE_UUID_2b2c",
-    uniqueKey: { alg: "A256GCM", ext: true, k: "CANARY_UNIQUE_KEY_7a7b", key_ops: ["decrypt", "encrypt"], kty: "oct", kid: "CANARY_KID_5c5d" },
+    uniqueKey: {
+      alg: "A256GCM",
+      ext: true,
+      k: "CANARY_UNIQUE_KEY_7a7b",
+      key_ops: ["decrypt", "encrypt"],
+      kty: "oct",
+      kid: "CANARY_KID_5c5d",
+    },
   }),
   gitToken: "ghp_CANARY_GIT_TOKEN_8d8e",
   sshKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nCANARY_SSH_KEY_6f6f\n-----END OPENSSH PRIVATE KEY-----",
@@ -46,13 +59,46 @@ export const CANARY_WORLD: MockWorld = {
           ? CANARY.kubeconfig
           : `${name} ok`,
   items: {
-    "1Password Connect Credentials - home-ops": { files: [{ id: "f1", name: "1password-credentials.json", content: CANARY.connectCredentials, contentBase64: "" }] },
-    "1Password Connect Token - home-ops": { sections: [{ id: "s1", label: "", fields: [{ id: "t", label: "token", value: CANARY.connectToken, type: "CONCEALED", purpose: "" }] }] },
-    "GitOps deploy token": { username: "flux", sections: [{ id: "s1", label: "", fields: [{ id: "t", label: "token", value: CANARY.gitToken, type: "CONCEALED", purpose: "" }] }] },
+    "1Password Connect Credentials - home-ops": {
+      files: [{ id: "f1", name: "1password-credentials.json", content: CANARY.connectCredentials, contentBase64: "" }],
+    },
+    "1Password Connect Token - home-ops": {
+      sections: [
+        {
+          id: "s1",
+          label: "",
+          fields: [{ id: "t", label: "token", value: CANARY.connectToken, type: "CONCEALED", purpose: "" }],
+        },
+      ],
+    },
+    "GitOps deploy token": {
+      username: "flux",
+      sections: [
+        {
+          id: "s1",
+          label: "",
+          fields: [{ id: "t", label: "token", value: CANARY.gitToken, type: "CONCEALED", purpose: "" }],
+        },
+      ],
+    },
     "GitOps deploy key": {
       privateKey: CANARY.sshKey,
       publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPublicKeyIsNotSecret",
-      sections: [{ id: "s1", label: "", fields: [{ id: "k", label: "known_hosts", value: "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl", type: "STRING", purpose: "" }] }],
+      sections: [
+        {
+          id: "s1",
+          label: "",
+          fields: [
+            {
+              id: "k",
+              label: "known_hosts",
+              value: "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+              type: "STRING",
+              purpose: "",
+            },
+          ],
+        },
+      ],
     },
   },
 };
@@ -67,14 +113,17 @@ export interface Evaluation {
 async function resolveOutput(v: unknown): Promise<{ value: unknown; secret: boolean }> {
   if (!pulumi.Output.isInstance(v)) return { value: v, secret: false };
   const secret = await pulumi.isSecret(v);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   const known = await (v as any).isKnown;
   const value = known ? await new Promise((resolve) => v.apply(resolve)) : undefined;
   return { value, secret };
 }
 
 /** One evaluation of the program (a `pulumi up`, or a preview when `preview`). */
-export async function evaluate(cfg: StackConfig, opts: { preview?: boolean; world?: MockWorld } = {}): Promise<Evaluation> {
+export async function evaluate(
+  cfg: StackConfig,
+  opts: { preview?: boolean; world?: MockWorld } = {},
+): Promise<Evaluation> {
   await resetMocks(opts.world ?? CANARY_WORLD, opts.preview ?? false, cfg.stack);
   const stack = deployStack(cfg, { onePasswordServiceAccountToken: pulumi.secret(CANARY.opToken) });
   const outputs: Evaluation["outputs"] = {};

@@ -28,7 +28,11 @@ export interface Call {
 /** The home-ops config with waits short enough for tests (the deadlines stay real). */
 export function fastConfig(overrides: Partial<StackConfig> = {}): StackConfig {
   const cfg = homeOpsConfig();
-  return { ...cfg, timeouts: { nodeReady: 6, apiReady: 6, health: 6, storeReady: 6, fluxReady: 6, poll: 0.05 }, ...overrides };
+  return {
+    ...cfg,
+    timeouts: { nodeReady: 6, apiReady: 6, health: 6, storeReady: 6, fluxReady: 6, poll: 0.05 },
+    ...overrides,
+  };
 }
 
 export const TALOSCTL_VERSION_OF_MINOR: Record<string, string> = { "v1.10": "v1.10.9", "v1.11": "v1.11.6" };
@@ -65,7 +69,7 @@ export class SimWorld {
   calls(): Call[] {
     return fakeWorld.readCalls(this.dir);
   }
-  world(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  world(): any {
     return fakeWorld.readState(this.dir);
   }
   cleanup(): void {
