@@ -235,8 +235,6 @@ function talosSteps(cfg: StackConfig): Step[] {
         env: {
           ...inputs,
           CONFIG_SHA256: configHash,
-          TALOS_ENDPOINTS: node.address,
-          TALOS_NODES: node.address,
           NODE_TIMEOUT: String(cfg.timeouts.nodeReady),
           RESET_ON_DESTROY: cfg.operations.resetOnDestroy.includes(node.hostname) ? "yes" : "no",
         },
@@ -257,8 +255,6 @@ function clusterSteps(cfg: StackConfig): Step[] {
     CLUSTER_ENDPOINT: cfg.cluster.endpoint,
     BOOTSTRAP_HOSTNAME: boot.hostname,
     BOOTSTRAP_ADDRESS: boot.address,
-    TALOS_ENDPOINTS: boot.address,
-    TALOS_NODES: boot.address,
     API_TIMEOUT: String(cfg.timeouts.apiReady),
   };
   const applies = cfg.nodes.map((n) => stepIds.apply(n.hostname));
@@ -351,8 +347,6 @@ function cniSteps(cfg: StackConfig): Step[] {
         CLUSTER_NAME: cfg.cluster.name,
         CLUSTER_ENDPOINT: cfg.cluster.endpoint,
         BOOTSTRAP_ADDRESS: boot.address,
-        TALOS_ENDPOINTS: boot.address,
-        TALOS_NODES: boot.address,
         CONTROL_PLANE_ADDRESSES: addresses("controlplane"),
         WORKER_ADDRESSES: addresses("worker"),
         HEALTH_TIMEOUT: String(cfg.timeouts.health),

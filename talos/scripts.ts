@@ -10,12 +10,13 @@ import { FILES, kubectl, talosctl } from "./talosctl";
 const T = "\"$TALOSCTL\"";
 const K = "\"$KUBECTL\"";
 
-/** Reads the Talos secrets bundle from stdin and writes a talosconfig for it (no node contact). */
+/**
+ * Reads the Talos secrets bundle from stdin and writes a talosconfig for it (no node contact).
+ * Every node-addressed call passes --nodes/--endpoints itself, so no endpoints are stored in it.
+ */
 const WRITE_TALOSCONFIG = `cat > "${"$"}WORK/secrets.yaml"
 [ -s "${"$"}WORK/secrets.yaml" ] || fail "no Talos secrets bundle on stdin"
 ${shellCommand(T, talosctl.genTalosconfig())} >/dev/null
-${shellCommand(T, talosctl.configEndpoint())} >/dev/null
-${shellCommand(T, talosctl.configNode())} >/dev/null
 `;
 
 /**
@@ -66,9 +67,14 @@ log "generated a new Talos secrets bundle and stored it in 1Password item '$OP_I
 cat "$WORK/bundle.yaml"
 `;
 
-/** talos phase: a talosconfig for the cluster (stdin: bundle; stdout: talosconfig, a secret). */
+/**
+ * talos phase: the operator's talosconfig, with the control planes as endpoints and nodes
+ * (stdin: bundle; stdout: talosconfig, a secret).
+ */
 export const talosconfigScript = `${PRELUDE}
-${WRITE_TALOSCONFIG}cat "${FILES.talosconfig.replace("${WORK}", "$WORK")}"
+${WRITE_TALOSCONFIG}${shellCommand(T, talosctl.configEndpoint())} >/dev/null
+${shellCommand(T, talosctl.configNode())} >/dev/null
+cat "${FILES.talosconfig.replace("${WORK}", "$WORK")}"
 `;
 
 /**

@@ -17,6 +17,8 @@ export interface Fault {
   kind: "exit" | "unreachable" | "timeout" | "drop" | "never";
   times?: number;
   hangMs?: number;
+  /** Custom stderr for kind "exit". */
+  message?: string;
 }
 
 export interface Call {
