@@ -47,6 +47,7 @@ export class ClusterPhase extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    context.k8sProvider = this.provider;
     this.registerOutputs({ kubeconfig: this.kubeconfig, ready: this.ready });
   }
 }

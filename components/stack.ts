@@ -69,7 +69,6 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets): StackOutpu
   const talos = new TalosPhase("talos", { config: cfg, plan, context });
   const cluster = active("cluster") ? new ClusterPhase("cluster", { plan, context }) : undefined;
   const phases: StackOutputs["phases"] = { talos, cluster };
-  if (cluster) (context as { k8sProvider?: unknown }).k8sProvider = cluster.provider;
   let onePassword: onepassword.Provider | undefined;
   if (active("secrets")) {
     onePassword = new onepassword.Provider(

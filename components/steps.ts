@@ -18,8 +18,8 @@ export interface StepContext {
   readonly secretValues: Record<string, pulumi.Output<string>>;
   /** 1Password CLI authentication for steps that use `op`. */
   readonly onePasswordEnv: Record<string, pulumi.Input<string>>;
-  /** The explicit Kubernetes provider (from the cluster phase's kubeconfig). */
-  readonly k8sProvider?: k8s.Provider;
+  /** The explicit Kubernetes provider (set by the cluster phase, from its kubeconfig). */
+  k8sProvider?: k8s.Provider;
   /**
    * The talosctl preflight's result (the matching minor); root steps take it as an input, so a
    * mismatched talosctl fails the update before any step runs.
