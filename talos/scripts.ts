@@ -110,7 +110,9 @@ else
   ${shellCommand(T, talosctl.applyAuthenticated("${NODE_ADDRESS}"))} >"$WORK/apply.out" 2>"$WORK/apply.err" && applied=yes || applied=no
 fi
 if [ "$applied" = no ]; then
-  if grep -Eqi 'Unavailable|EOF|connection reset|connection closed|broken pipe' "$WORK/apply.err"; then
+  if grep -q "connection refused" "$WORK/apply.err"; then
+    fail "apply-config could not reach $NODE_HOSTNAME ($NODE_ADDRESS): $(last_line "$WORK/apply.err")"
+  elif grep -Eqi 'Unavailable|EOF|connection reset|connection closed|broken pipe' "$WORK/apply.err"; then
     log "connection dropped during apply-config (expected while the node installs or reboots); verifying below"
   else
     fail "apply-config to $NODE_HOSTNAME failed: $(last_line "$WORK/apply.err")"

@@ -18,9 +18,13 @@ import { Fault, fastConfig, fakeWorld, SimWorld } from "./simWorld";
 export const FAULT_KINDS = ["exit", "unreachable", "timeout", "drop"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** Waits short enough that a persistent fault fails its step within ~2 s (poll 50 ms). */
+/**
+ * Waits short enough that a persistent fault fails its step within ~1 s (poll 50 ms). A clean run
+ * never retries a wait (the fake world has no delays) and every wait tries once before it looks at
+ * its deadline, so the short deadline only bounds the faulted step.
+ */
 export function matrixConfig(): StackConfig {
-  return fastConfig({ timeouts: { nodeReady: 2, apiReady: 2, health: 2, storeReady: 2, fluxReady: 2, poll: 0.05 } });
+  return fastConfig({ timeouts: { nodeReady: 1, apiReady: 1, health: 1, storeReady: 1, fluxReady: 1, poll: 0.05 } });
 }
 
 /** Where a command step's fault is injected: one fake tool invocation, by argv substring. */
@@ -28,7 +32,7 @@ export interface FaultTarget {
   readonly tool: Fault["tool"];
   readonly match: string;
   readonly node?: string;
-  /** A local command (no node or service contacted): network-type faults are synthetic there. */
+  /** A local command (no node or service contacted): unreachable/timeout are N/A for it. */
   readonly local: boolean;
   /** Why this invocation was chosen, when it is not the obvious one. */
   readonly note?: string;
@@ -49,9 +53,11 @@ export type CellPlan =
 const NA_OBJECT: Record<"unreachable" | "drop", string> = {
   unreachable:
     "the mini engine models a provider (Helm/Kubernetes/1Password) call as failing or hanging; an unreachable API is the same failed call as the exit column",
-  drop:
-    "no model of a provider call that took effect but reported failure (the fake cluster's create is idempotent, so such a cell would pass trivially); not claimed",
+  drop: "no model of a provider call that took effect but reported failure (the fake cluster's create is idempotent, so such a cell would pass trivially); not claimed",
 };
+
+const NA_LOCAL =
+  "a local command (no node or service contacted) cannot meet a refused connection or a network deadline; its no-effect failure is the exit column, its effect-then-failure the drop column";
 
 /** The first `Condition:ns:kind/name` entry of a kube gate as the `kubectl wait` argv words. */
 function waitMatch(step: CommandStep): string {
@@ -69,7 +75,12 @@ export function primaryTarget(step: CommandStep): FaultTarget {
   const e = step.env;
   switch (step.script) {
     case scripts.secretsBundleScript:
-      return { tool: "op", match: "item get", local: false, note: "the 1Password read of the bundle (also its read-back after a mint)" };
+      return {
+        tool: "op",
+        match: "item get",
+        local: false,
+        note: "the 1Password read of the bundle (also its read-back after a mint)",
+      };
     case scripts.talosconfigScript:
       return {
         tool: "talosctl",
@@ -77,7 +88,7 @@ export function primaryTarget(step: CommandStep): FaultTarget {
         local: true,
         note:
           "`gen config --output-types talosconfig` is byte-identical in every Talos-contacting step (each writes its own talosconfig), " +
-          "so a fault there also fails the parallel apply steps; the step's own `config endpoint <all control planes>` is unique to it",
+          "so a fault there also fails the parallel apply steps; the operator talosconfig's `config endpoint <all control planes>` is this step's alone",
       };
     case scripts.applyNodeScript:
       return { tool: "talosctl", match: "apply-config", node: e.NODE_ADDRESS, local: false };
@@ -92,7 +103,9 @@ export function primaryTarget(step: CommandStep): FaultTarget {
     case scripts.talosHealthScript:
       return { tool: "talosctl", match: "health --nodes", node: e.BOOTSTRAP_ADDRESS, local: false };
     default:
-      throw new Error(`fault matrix: no fault target for command step ${step.id}; add one in test/helpers/faultMatrix.ts`);
+      throw new Error(
+        `fault matrix: no fault target for command step ${step.id}; add one in test/helpers/faultMatrix.ts`,
+      );
   }
 }
 
@@ -100,10 +113,23 @@ export function primaryTarget(step: CommandStep): FaultTarget {
 function extraTargets(step: CommandStep): { name: string; target: FaultTarget }[] {
   if (step.script !== scripts.secretsBundleScript) return [];
   return [
-    { name: "gen secrets", target: { tool: "talosctl", match: "gen secrets", local: true, note: "the mint itself (1Password empty, all nodes in maintenance)" } },
+    {
+      name: "gen secrets",
+      target: {
+        tool: "talosctl",
+        match: "gen secrets",
+        local: true,
+        note: "the mint itself (1Password empty, all nodes in maintenance)",
+      },
+    },
     {
       name: "op item create",
-      target: { tool: "op", match: "item create", local: false, note: "storing the minted bundle; a drop means stored but reported failed" },
+      target: {
+        tool: "op",
+        match: "item create",
+        local: false,
+        note: "storing the minted bundle; a drop means stored but reported failed",
+      },
     },
   ];
 }
@@ -124,6 +150,8 @@ export function matrixRows(plan: Plan): MatrixRow[] {
 export function matrixCells(rows: MatrixRow[]): CellPlan[] {
   return rows.flatMap((row) =>
     FAULT_KINDS.map((kind): CellPlan => {
+      if (row.target?.local && (kind === "unreachable" || kind === "timeout"))
+        return { row, kind, applicable: false, reason: NA_LOCAL };
       if (row.step.kind === "command" || kind === "exit" || kind === "timeout") return { row, kind, applicable: true };
       return { row, kind, applicable: false, reason: NA_OBJECT[kind] };
     }),
@@ -152,7 +180,13 @@ export interface NodeEnd {
 
 export interface EndState {
   nodes: Record<string, NodeEnd>;
-  cluster: { bootstrapped: boolean; bootstrapCount: number; bootstrapNode: string | null; name: string | null; endpoint: string | null };
+  cluster: {
+    bootstrapped: boolean;
+    bootstrapCount: number;
+    bootstrapNode: string | null;
+    name: string | null;
+    endpoint: string | null;
+  };
   k8sObjects: string[];
   opItems: string[];
   stateSteps: string[];
@@ -201,7 +235,9 @@ export async function configOracle(
         const env = { ...s.env, ...(patchOverride[s.node!] ? { NODE_PATCH: patchOverride[s.node!] } : {}) };
         const res = await runScript(DRY_RUN_ORACLE, env, bundle, opts);
         const verdict = /Applied configuration (unchanged|would change)/.exec(res.stdout);
-        out[s.node!] = verdict ? verdict[1] : `oracle failed (exit ${res.code}): ${res.stderr.trim().split("\n").pop()}`;
+        out[s.node!] = verdict
+          ? verdict[1]
+          : `oracle failed (exit ${res.code}): ${res.stderr.trim().split("\n").pop()}`;
       }),
   );
   return out;
@@ -275,7 +311,9 @@ export async function runCell(cell: CellPlan & { applicable: true }): Promise<Ou
     const { step, target } = cell.row;
     let failObjectSteps: RunOptions["failObjectSteps"];
     if (target) {
-      w.faults([{ tool: target.tool, match: target.match, node: target.node, kind: cell.kind, times: 100000, hangMs: 200 }]);
+      w.faults([
+        { tool: target.tool, match: target.match, node: target.node, kind: cell.kind, times: 100000, hangMs: 200 },
+      ]);
     } else {
       failObjectSteps = { [step.id]: cell.kind as "exit" | "timeout" };
     }
@@ -292,7 +330,14 @@ export async function runCell(cell: CellPlan & { applicable: true }): Promise<Ou
     return { r1, r2, r3, fired: firedCount, callsByR3, end, unchangedApplies, totalMs: Date.now() - t0 };
   } catch (e) {
     const empty: RunResult = { ran: [], unchanged: [], notStarted: [], wallMs: 0, timings: {}, output: {} };
-    return { r1: r1 ?? empty, fired: 0, callsByR3: 0, unchangedApplies, totalMs: Date.now() - t0, error: String((e as Error)?.stack ?? e) };
+    return {
+      r1: r1 ?? empty,
+      fired: 0,
+      callsByR3: 0,
+      unchangedApplies,
+      totalMs: Date.now() - t0,
+      error: String((e as Error)?.stack ?? e),
+    };
   } finally {
     w.cleanup();
   }
@@ -308,12 +353,10 @@ export function limited<T>(thunks: (() => Promise<T>)[], limit: number): Promise
   };
   return thunks.map(
     (thunk) =>
-      new Promise<T>((resolve) => {
+      new Promise<T>((resolve, reject) => {
         const start = (): void => {
           active++;
-          thunk()
-            .then(resolve)
-            .finally(release);
+          void thunk().then(resolve, reject).finally(release);
         };
         if (active < limit) start();
         else queue.push(start);
