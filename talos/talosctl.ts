@@ -19,16 +19,13 @@ function target(address: Arg): Arg[] {
   return ["--nodes", address, "--endpoints", address];
 }
 const authenticated: Arg[] = ["--talosconfig", FILES.talosconfig];
+/** `gen config` of this cluster from the secrets bundle (what differs is the output type). */
+const genConfigFromBundle: Arg[] = ["gen", "config", "${CLUSTER_NAME}", "${CLUSTER_ENDPOINT}", "--with-secrets", FILES.secrets];
 
 export const talosctl = {
   genSecrets: (): Arg[] => ["gen", "secrets", "--output-file", FILES.secrets],
   genMachineConfig: (): Arg[] => [
-    "gen",
-    "config",
-    "${CLUSTER_NAME}",
-    "${CLUSTER_ENDPOINT}",
-    "--with-secrets",
-    FILES.secrets,
+    ...genConfigFromBundle,
     "--config-patch",
     `@${FILES.patch}`,
     "--output-types",
@@ -50,12 +47,7 @@ export const talosctl = {
     "--force",
   ],
   genTalosconfig: (): Arg[] => [
-    "gen",
-    "config",
-    "${CLUSTER_NAME}",
-    "${CLUSTER_ENDPOINT}",
-    "--with-secrets",
-    FILES.secrets,
+    ...genConfigFromBundle,
     "--output-types",
     "talosconfig",
     "--output",

@@ -5,123 +5,16 @@ import { parseStackConfig, SECRET_CONFIG_KEYS } from "../config/index";
 import { rawConfigFromPulumiConfig, rawConfigFromStackFile, secureKeysOf, stackNameFromFile } from "../config/load";
 import { ConfigError, RawConfig, StackConfig } from "../config/types";
 import { HOME_OPS_RAW_CONFIG, homeOpsRawConfig } from "./helpers/badInputs";
+import { homeOpsConfig } from "./helpers/stackConfigFixture";
 
 const STACK_FILE = path.join(__dirname, "..", "Pulumi.home-ops.yaml");
 
-const HOME_OPS_SYSCTLS = {
-  "net.ipv4.ip_forward": "1",
-  "net.ipv6.conf.all.forwarding": "1",
-  "kernel.kexec_load_disabled": "1",
-  "vm.dirty_ratio": "5",
-  "vm.dirty_background_ratio": "2",
-};
-const HOME_OPS_NODE_DEFAULTS = {
-  role: "controlplane",
-  installDisk: { model: "APPLE*" },
-  interface: "enp3s0f0",
-  extraKernelArgs: ["talos.logging.kernel=udp://172.29.51.1:514/"],
-  sysctls: HOME_OPS_SYSCTLS,
-} as const;
-
-/** What Pulumi.home-ops.yaml must parse to, written out. */
-const EXPECTED_HOME_OPS: StackConfig = {
-  stack: "home-ops",
-  cluster: {
-    name: "home-ops",
-    endpoint: "https://172.29.51.10:6443",
-    vip: "172.29.51.10",
-    dnsDomain: "cluster.local",
-    allowSchedulingOnControlPlanes: true,
-  },
-  nodes: [
-    {
-      hostname: "mini01",
-      address: "172.29.51.11",
-      ipv6: "fd47:25e1:2f96:51::11",
-      bootstrap: true,
-      ...HOME_OPS_NODE_DEFAULTS,
-    },
-    {
-      hostname: "mini02",
-      address: "172.29.51.12",
-      ipv6: "fd47:25e1:2f96:51::12",
-      bootstrap: false,
-      ...HOME_OPS_NODE_DEFAULTS,
-    },
-    {
-      hostname: "mini03",
-      address: "172.29.51.13",
-      ipv6: "fd47:25e1:2f96:51::13",
-      bootstrap: false,
-      ...HOME_OPS_NODE_DEFAULTS,
-    },
-  ],
-  talos: { version: "v1.10.5", minor: "v1.10", talosctl: "talosctl" },
-  kubernetes: { version: "v1.31.1" },
-  network: {
-    nodeSubnet: "172.29.51.0/24",
-    // The old repository's fd47:25e1:2f96:51:2000::/64 has host bits set (see the stack file).
-    podCidrs: ["10.244.0.0/16", "fd47:25e1:2f96:51:2000::/68"],
-    serviceCidrs: ["10.96.0.0/12", "fd47:25e1:2f96:51:1000::/108"],
-    loadBalancerCidrs: ["172.29.52.0/24"],
-    ipv6Gateway: "fe80::1",
-    dhcpRouteMetric: 1024,
-  },
-  machine: {
-    encryptSystemDisk: true,
-    udevRules: [
-      'SUBSYSTEM=="block", ATTRS{model}=="Portable SSD T5*", ATTR{queue/scheduler}="mq-deadline"',
-      'SUBSYSTEM=="block", ATTRS{model}=="Portable SSD T5*", ATTR{queue/rotational}="0"',
-    ],
-    shutdownGracePeriod: "30s",
-    shutdownGracePeriodCriticalPods: "10s",
-    kubePrismPort: 7445,
-  },
-  schematic: {
-    extensions: [
-      "siderolabs/iscsi-tools",
-      "siderolabs/lldpd",
-      "siderolabs/usb-modem-drivers",
-      "siderolabs/thunderbolt",
-    ],
-  },
-  lldpd: {
-    config:
-      "configure lldpd portidsubtype ifname\n" +
-      'configure system description "Talos Node"\n' +
-      "unconfigure lldp management-addresses-advertisements\n" +
-      "unconfigure lldp capabilities-advertisements\n",
-  },
-  usbSsd: {
-    name: "longhorn-ssd",
-    selector: 'disk.model == "Portable SSD T5"',
-    maxSize: "1TB",
-    filesystem: "xfs",
-    mountPath: "/var/mnt/longhorn-ssd",
-  },
-  onepassword: {
-    vault: "Automation",
-    talosSecretsItem: "Talos Secrets - home-ops",
-    talosSecretsField: "talsecret",
-    connectCredentialsItem: "1Password Connect Credentials - home-ops",
-    connectTokenItem: "1Password Connect Token - home-ops",
-    connectTokenField: "token",
-    auth: "service-account",
-  },
-  cilium: { version: "1.17.6", acceleration: "disabled", operatorReplicas: 1, ipv4MaskSize: 24, hubble: true },
-  externalSecrets: { version: "0.17.0" },
-  connect: { version: "1.8.1" },
-  flux: { version: "v2.8.1", operatorVersion: "0.33.0" },
-  gitops: {
-    url: "https://github.com/geoffdavis/talos-gitops",
-    branch: "main",
-    path: "clusters/home-ops",
-    auth: "none",
-  },
-  stopAfter: "gitops",
-  timeouts: { nodeReady: 900, apiReady: 600, health: 600, storeReady: 300, fluxReady: 600, poll: 5 },
-  operations: { resetOnDestroy: [] },
-};
+/**
+ * What Pulumi.home-ops.yaml must parse to: the fixture every other test uses, so those tests are
+ * about the real stack file.
+ */
+const EXPECTED_HOME_OPS: StackConfig = homeOpsConfig();
+const HOME_OPS_SYSCTLS = EXPECTED_HOME_OPS.nodes[0].sysctls;
 
 function problemsOf(raw: RawConfig): readonly string[] {
   try {
