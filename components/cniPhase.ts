@@ -19,7 +19,12 @@ export class CniPhase extends pulumi.ComponentResource {
 
   constructor(name: string, args: CniPhaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homeops:cni:CniPhase", name, {}, opts);
-    createSteps(this, name, args.plan.steps.filter((s) => s.phase === "cni"), args.context);
+    createSteps(
+      this,
+      name,
+      args.plan.steps.filter((s) => s.phase === "cni"),
+      args.context,
+    );
     this.ready = stdoutOf(args.context, "talos-health");
     this.registerOutputs({ ready: this.ready });
   }

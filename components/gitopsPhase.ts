@@ -33,9 +33,12 @@ export class GitopsPhase extends pulumi.ComponentResource {
     for (const read of steps.filter((s): s is ReadStep => s.kind === "1password")) {
       const auth = config.gitops.auth;
       if (auth === "none") continue;
-      const creds = readItem(config, read.item, args.onePassword, this).apply((i) => gitCredentialsFromItem(auth, i, read.item));
+      const creds = readItem(config, read.item, args.onePassword, this).apply((i) =>
+        gitCredentialsFromItem(auth, i, read.item),
+      );
       const keys = auth === "ssh" ? ["identity", "identity.pub", "known_hosts"] : ["username", "password"];
-      for (const key of keys) context.secretValues[`git-credentials:${key}`] = pulumi.secret(creds.apply((c) => c[key]));
+      for (const key of keys)
+        context.secretValues[`git-credentials:${key}`] = pulumi.secret(creds.apply((c) => c[key]));
     }
     createSteps(this, name, steps, context);
     this.ready = stdoutOf(context, "flux-ready");

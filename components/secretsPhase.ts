@@ -25,7 +25,9 @@ export function readItem(
   parent: pulumi.Resource,
 ): pulumi.Output<OnePasswordItem> {
   const vault = onepassword.getVaultOutput({ name: cfg.onepassword.vault }, { provider, parent });
-  return pulumi.secret(onepassword.getItemOutput({ vault: vault.uuid, title }, { provider, parent }) as pulumi.Output<OnePasswordItem>);
+  return pulumi.secret(
+    onepassword.getItemOutput({ vault: vault.uuid, title }, { provider, parent }) as pulumi.Output<OnePasswordItem>,
+  );
 }
 
 /**

@@ -24,7 +24,13 @@ export interface StackSecrets {
 
 export interface StackOutputs {
   readonly plan: Plan;
-  readonly phases: { talos: TalosPhase; cluster?: ClusterPhase; cni?: CniPhase; secrets?: SecretsPhase; gitops?: GitopsPhase };
+  readonly phases: {
+    talos: TalosPhase;
+    cluster?: ClusterPhase;
+    cni?: CniPhase;
+    secrets?: SecretsPhase;
+    gitops?: GitopsPhase;
+  };
   readonly outputs: Record<string, unknown>;
 }
 
@@ -79,8 +85,10 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets): StackOutpu
     );
   }
   if (active("cni")) phases.cni = new CniPhase("cni", { plan, context });
-  if (active("secrets")) phases.secrets = new SecretsPhase("secrets", { config: cfg, plan, context, onePassword: onePassword! });
-  if (active("gitops")) phases.gitops = new GitopsPhase("gitops", { config: cfg, plan, context, onePassword: onePassword! });
+  if (active("secrets"))
+    phases.secrets = new SecretsPhase("secrets", { config: cfg, plan, context, onePassword: onePassword! });
+  if (active("gitops"))
+    phases.gitops = new GitopsPhase("gitops", { config: cfg, plan, context, onePassword: onePassword! });
 
   const readies = plan.phases.map((p) => phases[p]!.ready.apply(() => p));
   const image = installerImage(cfg);
@@ -88,7 +96,13 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets): StackOutpu
     clusterName: cfg.cluster.name,
     endpoint: cfg.cluster.endpoint,
     vip: cfg.cluster.vip,
-    nodes: cfg.nodes.map((n) => ({ hostname: n.hostname, address: n.address, ipv6: n.ipv6 ?? null, role: n.role, installerImage: image })),
+    nodes: cfg.nodes.map((n) => ({
+      hostname: n.hostname,
+      address: n.address,
+      ipv6: n.ipv6 ?? null,
+      role: n.role,
+      installerImage: image,
+    })),
     schematicId: plan.schematicId,
     installerImage: image,
     talosVersion: cfg.talos.version,

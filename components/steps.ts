@@ -38,7 +38,8 @@ export function createCommandStep(
   ctx: StepContext,
 ): command.local.Command {
   const stdin = step.stdinFrom ? ctx.stdin[step.stdinFrom] : undefined;
-  if (step.stdinFrom && !stdin) throw new Error(`step ${step.id} needs ${step.stdinFrom}, which no earlier phase provides`);
+  if (step.stdinFrom && !stdin)
+    throw new Error(`step ${step.id} needs ${step.stdinFrom}, which no earlier phase provides`);
   const env: Record<string, pulumi.Input<string>> = {
     ...step.env,
     ...(step.onePasswordAuth ? ctx.onePasswordEnv : {}),
@@ -78,7 +79,12 @@ export function createCommandStep(
   return cmd;
 }
 
-export function createHelmStep(parent: pulumi.Resource, name: string, step: HelmStep, ctx: StepContext): k8s.helm.v3.Release {
+export function createHelmStep(
+  parent: pulumi.Resource,
+  name: string,
+  step: HelmStep,
+  ctx: StepContext,
+): k8s.helm.v3.Release {
   const { metadata, spec } = step.release;
   const release = new k8s.helm.v3.Release(
     `${name}-${step.id}`,
@@ -103,7 +109,9 @@ export function createHelmStep(parent: pulumi.Resource, name: string, step: Helm
 /** The object with its secret markers replaced by the secret values. */
 export function withSecretValues(step: ObjectStep, ctx: StepContext): Record<string, unknown> {
   if (!step.secrets) return step.object;
-  const stringData: Record<string, pulumi.Input<string>> = { ...((step.object.stringData as Record<string, string>) ?? {}) };
+  const stringData: Record<string, pulumi.Input<string>> = {
+    ...((step.object.stringData as Record<string, string>) ?? {}),
+  };
   for (const [key, source] of Object.entries(step.secrets)) {
     const value = ctx.secretValues[source];
     if (!value) throw new Error(`step ${step.id} needs secret ${source}, which was not read`);
@@ -112,7 +120,12 @@ export function withSecretValues(step: ObjectStep, ctx: StepContext): Record<str
   return { ...step.object, stringData };
 }
 
-export function createObjectStep(parent: pulumi.Resource, name: string, step: ObjectStep, ctx: StepContext): pulumi.CustomResource {
+export function createObjectStep(
+  parent: pulumi.Resource,
+  name: string,
+  step: ObjectStep,
+  ctx: StepContext,
+): pulumi.CustomResource {
   const opts: pulumi.CustomResourceOptions = {
     parent,
     provider: ctx.k8sProvider,

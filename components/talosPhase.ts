@@ -40,7 +40,9 @@ export class TalosPhase extends pulumi.ComponentResource {
 
     this.talosconfig = pulumi.secret(stdoutOf(context, stepIds.talosconfig));
     this.talosconfigExpiry = pulumi.unsecret(this.talosconfig.apply(talosconfigCertExpiry));
-    this.nodes = Object.fromEntries(config.nodes.map((n) => [n.hostname, stdoutOf(context, stepIds.apply(n.hostname))]));
+    this.nodes = Object.fromEntries(
+      config.nodes.map((n) => [n.hostname, stdoutOf(context, stepIds.apply(n.hostname))]),
+    );
     this.ready = pulumi.all(Object.values(this.nodes)).apply((lines) => lines.join("\n"));
     this.registerOutputs({ talosconfig: this.talosconfig, nodes: this.nodes, ready: this.ready });
   }

@@ -10,7 +10,10 @@ export const PROJECT = "homeops";
 /** Validated config of the current stack; invalid config stops the program before any resource. */
 export function loadStackConfig(): StackConfig {
   try {
-    const { config, warnings } = parseStackConfig(rawConfigFromPulumiConfig(pulumi.runtime.allConfig(), PROJECT), pulumi.getStack());
+    const { config, warnings } = parseStackConfig(
+      rawConfigFromPulumiConfig(pulumi.runtime.allConfig(), PROJECT),
+      pulumi.getStack(),
+    );
     for (const w of warnings) void pulumi.log.warn(w);
     return config;
   } catch (e) {

@@ -31,7 +31,7 @@ function sectionField(item: OnePasswordItem, label: string): string | undefined 
 
 function attachedFile(item: OnePasswordItem, name?: string): string | undefined {
   const files = [...(item.files ?? []), ...(item.sections ?? []).flatMap((s) => s.files ?? [])];
-  const f = name ? files.find((x) => x.name === name) ?? files[0] : files[0];
+  const f = name ? (files.find((x) => x.name === name) ?? files[0]) : files[0];
   return f && f.content !== "" ? f.content : undefined;
 }
 
@@ -45,7 +45,8 @@ export function itemField(item: OnePasswordItem, label: string, itemName: string
     private_key: item.privateKey,
     public_key: item.publicKey,
   };
-  const value = sectionField(item, label) ?? builtIn[label] ?? (label === "token" ? item.credential ?? item.password : undefined);
+  const value =
+    sectionField(item, label) ?? builtIn[label] ?? (label === "token" ? (item.credential ?? item.password) : undefined);
   if (value === undefined || value === "") {
     throw new Error(`1Password item '${itemName}' has no field '${label}'`);
   }

@@ -14,7 +14,11 @@ import { Phase } from "../config/types";
 /** Every Kubernetes object and Helm release of the plan, in creation order, secrets as markers. */
 export function planKubernetesObjects(plan: Plan): { phase: Phase; object: KubernetesObject }[] {
   return plan.steps.flatMap((s) =>
-    s.kind === "k8s" ? [{ phase: s.phase, object: s.object }] : s.kind === "helm" ? [{ phase: s.phase, object: s.release }] : [],
+    s.kind === "k8s"
+      ? [{ phase: s.phase, object: s.object }]
+      : s.kind === "helm"
+        ? [{ phase: s.phase, object: s.release }]
+        : [],
   );
 }
 
@@ -29,7 +33,19 @@ export function planJson(plan: Plan): string {
     ...(s.kind === "command" && s.argv ? { argv: s.argv } : {}),
     dependsOn: s.dependsOn,
   }));
-  return JSON.stringify({ stack: plan.stack, schematicId: plan.schematicId, installerImage: plan.installerImage, phases: plan.phases, steps }, null, 2) + "\n";
+  return (
+    JSON.stringify(
+      {
+        stack: plan.stack,
+        schematicId: plan.schematicId,
+        installerImage: plan.installerImage,
+        phases: plan.phases,
+        steps,
+      },
+      null,
+      2,
+    ) + "\n"
+  );
 }
 
 function yamlDoc(value: unknown): string {
@@ -43,6 +59,8 @@ export function renderStackFiles(cfg: StackConfig): Map<string, string> {
   for (const node of cfg.nodes) files.set(`nodes/${node.hostname}.yaml`, renderNodePatchYaml(cfg, node));
   files.set("plan.json", planJson(plan));
   if (plan.phases.includes("cni")) files.set("cilium-values.yaml", yamlDoc(ciliumValues(cfg)));
-  planKubernetesObjects(plan).forEach(({ object }, i) => files.set(`kubernetes/${renderedObjectFileName(i, object)}`, yamlDoc(object)));
+  planKubernetesObjects(plan).forEach(({ object }, i) =>
+    files.set(`kubernetes/${renderedObjectFileName(i, object)}`, yamlDoc(object)),
+  );
   return files;
 }

@@ -11,18 +11,22 @@ import { ConfigError } from "../config/types";
 import { renderStackFiles } from "../render/files";
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run render -- --stack <name> | --stack-file <Pulumi.<stack>.yaml> [--out <dir>]\n`);
+  process.stderr.write(
+    `${message}\nusage: npm run render -- --stack <name> | --stack-file <Pulumi.<stack>.yaml> [--out <dir>]\n`,
+  );
   process.exit(2);
 }
 
 export function main(argv: string[]): number {
   const arg = (flag: string) => {
     const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] ?? usage(`${flag} needs a value`) : undefined;
+    return i >= 0 ? (argv[i + 1] ?? usage(`${flag} needs a value`)) : undefined;
   };
   const root = path.resolve(__dirname, "..");
   const stackArg = arg("--stack");
-  const file = arg("--stack-file") ?? (stackArg ? path.join(root, `Pulumi.${stackArg}.yaml`) : usage("give --stack or --stack-file"));
+  const file =
+    arg("--stack-file") ??
+    (stackArg ? path.join(root, `Pulumi.${stackArg}.yaml`) : usage("give --stack or --stack-file"));
   const outRoot = path.resolve(arg("--out") ?? path.join(root, "out"));
   let stack: string;
   try {

@@ -35,7 +35,8 @@ export function kubeconfigCertExpiry(kubeconfigYaml: string): string {
  */
 export function talosctlMismatch(output: string, minor: string, talosctl: string): string | undefined {
   const m = /v(\d+)\.(\d+)\.\d+/.exec(output);
-  if (!m) return `could not read the version of '${talosctl}' (got: ${output.trim().slice(0, 80) || "nothing"}); install talosctl ${minor}.x`;
+  if (!m)
+    return `could not read the version of '${talosctl}' (got: ${output.trim().slice(0, 80) || "nothing"}); install talosctl ${minor}.x`;
   const found = `v${m[1]}.${m[2]}`;
   if (found !== minor) {
     return `'${talosctl}' is ${m[0]} but the stack runs Talos ${minor}: install talosctl ${minor}.x (or set homeops:talos.talosctl to its path)`;

@@ -28,11 +28,7 @@ export type TalosDocument = { readonly [key: string]: unknown };
 /** Where the lldpd extension reads its configuration (siderolabs/lldpd). */
 export const LLDPD_CONFIG_MOUNT_PATH = "/usr/local/etc/lldpd/lldpd.conf";
 
-const API_SERVER_ADMISSION_PLUGINS = [
-  "NodeRestriction",
-  "ValidatingAdmissionWebhook",
-  "MutatingAdmissionWebhook",
-];
+const API_SERVER_ADMISSION_PLUGINS = ["NodeRestriction", "ValidatingAdmissionWebhook", "MutatingAdmissionWebhook"];
 
 /** Shorter leader election than the defaults, so a lost control plane node fails over fast. */
 const LEADER_ELECTION_ARGS = {
@@ -126,15 +122,12 @@ function systemDiskEncryptionSection(cfg: StackConfig): TalosDocument {
 function clusterMachineSection(cfg: StackConfig): TalosDocument {
   return {
     install: { image: installerImage(cfg) },
-    ...(cfg.machine.udevRules.length > 0
-      ? { udev: { rules: [...cfg.machine.udevRules] } }
-      : {}),
+    ...(cfg.machine.udevRules.length > 0 ? { udev: { rules: [...cfg.machine.udevRules] } } : {}),
     kubelet: {
       extraConfig: {
         featureGates: { GracefulNodeShutdown: true },
         shutdownGracePeriod: cfg.machine.shutdownGracePeriod,
-        shutdownGracePeriodCriticalPods:
-          cfg.machine.shutdownGracePeriodCriticalPods,
+        shutdownGracePeriodCriticalPods: cfg.machine.shutdownGracePeriodCriticalPods,
       },
     },
     features: {
@@ -157,9 +150,7 @@ export function renderClusterPatch(cfg: StackConfig): TalosDocument {
 /** Copy of the selector without unset keys, in a fixed key order. */
 function installDiskSelector(node: NodeConfig): TalosDocument {
   const { model, serial, size, type, busPath } = node.installDisk;
-  const entries = Object.entries({ model, serial, size, type, busPath }).filter(
-    ([, v]) => v !== undefined,
-  );
+  const entries = Object.entries({ model, serial, size, type, busPath }).filter(([, v]) => v !== undefined);
   return Object.fromEntries(entries);
 }
 
@@ -179,9 +170,7 @@ function nodeInterface(cfg: StackConfig, node: NodeConfig): TalosDocument {
     dhcp: true,
     // IPv6 comes from SLAAC; DHCPv6 stays off.
     dhcpOptions: { ipv6: false, routeMetric: cfg.network.dhcpRouteMetric },
-    ...(ipv6Gateway !== undefined
-      ? { routes: [{ network: "::/0", gateway: ipv6Gateway }] }
-      : {}),
+    ...(ipv6Gateway !== undefined ? { routes: [{ network: "::/0", gateway: ipv6Gateway }] } : {}),
     // The shared API VIP floats between control planes only.
     ...(node.role === "controlplane" ? { vip: { ip: cfg.cluster.vip } } : {}),
   };
@@ -195,13 +184,9 @@ function nodeMachineSection(cfg: StackConfig, node: NodeConfig): TalosDocument {
     },
     install: {
       diskSelector: installDiskSelector(node),
-      ...(node.extraKernelArgs.length > 0
-        ? { extraKernelArgs: [...node.extraKernelArgs] }
-        : {}),
+      ...(node.extraKernelArgs.length > 0 ? { extraKernelArgs: [...node.extraKernelArgs] } : {}),
     },
-    ...(Object.keys(node.sysctls).length > 0
-      ? { sysctls: sortedSysctls(node) }
-      : {}),
+    ...(Object.keys(node.sysctls).length > 0 ? { sysctls: sortedSysctls(node) } : {}),
   };
 }
 
@@ -213,41 +198,27 @@ function isPlainObject(value: unknown): value is TalosDocument {
  * Merge two patches whose leaves must not overlap: a key set by both the per-node and the
  * cluster-wide part would be a builder bug (one of them silently lost), so it throws.
  */
-function mergeDisjoint(
-  first: TalosDocument,
-  second: TalosDocument,
-  at = "",
-): TalosDocument {
+function mergeDisjoint(first: TalosDocument, second: TalosDocument, at = ""): TalosDocument {
   const merged: Record<string, unknown> = { ...first };
   for (const [key, value] of Object.entries(second)) {
     const existing = merged[key];
     if (existing === undefined) merged[key] = value;
     else if (isPlainObject(existing) && isPlainObject(value))
       merged[key] = mergeDisjoint(existing, value, `${at}.${key}`);
-    else
-      throw new Error(
-        `machine config field ${at}.${key} is set both per node and cluster-wide`,
-      );
+    else throw new Error(`machine config field ${at}.${key} is set both per node and cluster-wide`);
   }
   return merged;
 }
 
 /** The full v1alpha1 patch of one node: its own settings merged with the cluster-wide ones. */
-export function renderNodePatch(
-  cfg: StackConfig,
-  node: NodeConfig,
-): TalosDocument {
+export function renderNodePatch(cfg: StackConfig, node: NodeConfig): TalosDocument {
   const perNode = { machine: nodeMachineSection(cfg, node) };
   return mergeDisjoint(perNode, renderClusterPatch(cfg));
 }
 
 /** v1.11+: STATE and EPHEMERAL encryption as VolumeConfig documents (empty on v1.10 or when off). */
 export function renderSystemVolumeDocuments(cfg: StackConfig): TalosDocument[] {
-  if (
-    !cfg.machine.encryptSystemDisk ||
-    !volumeConfigHasEncryption(cfg.talos.minor)
-  )
-    return [];
+  if (!cfg.machine.encryptSystemDisk || !volumeConfigHasEncryption(cfg.talos.minor)) return [];
   return ["STATE", "EPHEMERAL"].map((name) => ({
     apiVersion: "v1alpha1",
     kind: "VolumeConfig",
@@ -271,9 +242,7 @@ export function renderLldpdDocument(cfg: StackConfig): TalosDocument {
     apiVersion: "v1alpha1",
     kind: "ExtensionServiceConfig",
     name: "lldpd",
-    configFiles: [
-      { content: cfg.lldpd.config, mountPath: LLDPD_CONFIG_MOUNT_PATH },
-    ],
+    configFiles: [{ content: cfg.lldpd.config, mountPath: LLDPD_CONFIG_MOUNT_PATH }],
   };
 }
 
@@ -296,10 +265,7 @@ export function renderUsbSsdVolume(cfg: StackConfig): TalosDocument {
  * the LLDPD ExtensionServiceConfig and the USB SSD UserVolumeConfig. All of them go into every
  * apply, because a full apply-config replaces documents it does not carry.
  */
-export function renderNodeDocuments(
-  cfg: StackConfig,
-  node: NodeConfig,
-): TalosDocument[] {
+export function renderNodeDocuments(cfg: StackConfig, node: NodeConfig): TalosDocument[] {
   return [
     renderNodePatch(cfg, node),
     ...renderSystemVolumeDocuments(cfg),
@@ -315,9 +281,6 @@ export function documentsToYaml(documents: readonly TalosDocument[]): string {
 }
 
 /** The node's multi-document patch YAML: deterministic, what `talosctl gen config --config-patch @file` gets. */
-export function renderNodePatchYaml(
-  cfg: StackConfig,
-  node: NodeConfig,
-): string {
+export function renderNodePatchYaml(cfg: StackConfig, node: NodeConfig): string {
   return documentsToYaml(renderNodeDocuments(cfg, node));
 }

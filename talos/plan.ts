@@ -28,12 +28,7 @@ import { SECRET_MARKER } from "../k8s/manifests";
 export type K8sObject = KubernetesObject;
 
 /** Where a secret comes from at apply time. */
-export type SecretSource =
-  | "talos-secrets"
-  | "kubeconfig"
-  | "connect-credentials"
-  | "connect-token"
-  | "git-credentials";
+export type SecretSource = "talos-secrets" | "kubeconfig" | "connect-credentials" | "connect-token" | "git-credentials";
 
 interface StepBase {
   /** Stable, unique id; also the suffix of the resource name. */
@@ -139,7 +134,13 @@ export function nodeConfigInputs(cfg: StackConfig, node: NodeConfig): Record<str
 
 export function nodeConfigHash(cfg: StackConfig, node: NodeConfig): string {
   const inputs = nodeConfigInputs(cfg, node);
-  return sha256(JSON.stringify(Object.keys(inputs).sort().map((k) => [k, inputs[k]])));
+  return sha256(
+    JSON.stringify(
+      Object.keys(inputs)
+        .sort()
+        .map((k) => [k, inputs[k]]),
+    ),
+  );
 }
 
 function common(cfg: StackConfig, id: string): Record<string, string> {
@@ -152,7 +153,15 @@ function common(cfg: StackConfig, id: string): Record<string, string> {
 }
 
 /** Env keys that tune waits; changing them must not re-run anything. */
-const WAIT_KEYS = ["POLL_SECONDS", "NODE_TIMEOUT", "API_TIMEOUT", "HEALTH_TIMEOUT", "WAIT_TIMEOUT", "TALOSCTL", "KUBECTL"];
+const WAIT_KEYS = [
+  "POLL_SECONDS",
+  "NODE_TIMEOUT",
+  "API_TIMEOUT",
+  "HEALTH_TIMEOUT",
+  "WAIT_TIMEOUT",
+  "TALOSCTL",
+  "KUBECTL",
+];
 
 function command(
   cfg: StackConfig,
@@ -336,7 +345,15 @@ function cniSteps(cfg: StackConfig): Step[] {
       release: ciliumRelease(cfg),
       retainOnDelete: true,
     },
-    kubeGate(cfg, "nodes-ready", "cni", "wait until every node is Ready", ["cilium"], ["Ready::nodes"], cfg.timeouts.health),
+    kubeGate(
+      cfg,
+      "nodes-ready",
+      "cni",
+      "wait until every node is Ready",
+      ["cilium"],
+      ["Ready::nodes"],
+      cfg.timeouts.health,
+    ),
     command(cfg, {
       id: "talos-health",
       phase: "cni",
@@ -372,8 +389,24 @@ function secretsSteps(cfg: StackConfig): Step[] {
   const store = clusterSecretStore(cfg);
   const services = connectServices(cfg);
   return [
-    { kind: "1password", id: "read-connect-credentials", phase: "secrets", description: "read the Connect credentials (version 2) from 1Password", dependsOn: [], item: cfg.onepassword.connectCredentialsItem, provides: "connect-credentials" },
-    { kind: "1password", id: "read-connect-token", phase: "secrets", description: "read the Connect token from 1Password", dependsOn: [], item: cfg.onepassword.connectTokenItem, provides: "connect-token" },
+    {
+      kind: "1password",
+      id: "read-connect-credentials",
+      phase: "secrets",
+      description: "read the Connect credentials (version 2) from 1Password",
+      dependsOn: [],
+      item: cfg.onepassword.connectCredentialsItem,
+      provides: "connect-credentials",
+    },
+    {
+      kind: "1password",
+      id: "read-connect-token",
+      phase: "secrets",
+      description: "read the Connect token from 1Password",
+      dependsOn: [],
+      item: cfg.onepassword.connectTokenItem,
+      provides: "connect-token",
+    },
     objectStep("connect-namespace", "secrets", `namespace ${CONNECT.namespace}`, ["talos-health"], connectNamespace()),
     objectStep(
       "connect-credentials",
@@ -391,9 +424,23 @@ function secretsSteps(cfg: StackConfig): Step[] {
       connectTokenSecret(SECRET_MARKER),
       { [CONNECT.tokenSecretKey]: "connect-token" },
     ),
-    objectStep("connect-deployment", "secrets", `Deployment ${CONNECT.deploymentName}`, ["connect-credentials", "connect-token"], connectDeployment(cfg)),
-    ...services.map((svc) => objectStep(`service-${svc.metadata.name}`, "secrets", `Service ${svc.metadata.name}`, ["connect-namespace"], svc)),
-    objectStep("eso-namespace", "secrets", `namespace ${EXTERNAL_SECRETS.namespace}`, ["talos-health"], externalSecretsNamespace()),
+    objectStep(
+      "connect-deployment",
+      "secrets",
+      `Deployment ${CONNECT.deploymentName}`,
+      ["connect-credentials", "connect-token"],
+      connectDeployment(cfg),
+    ),
+    ...services.map((svc) =>
+      objectStep(`service-${svc.metadata.name}`, "secrets", `Service ${svc.metadata.name}`, ["connect-namespace"], svc),
+    ),
+    objectStep(
+      "eso-namespace",
+      "secrets",
+      `namespace ${EXTERNAL_SECRETS.namespace}`,
+      ["talos-health"],
+      externalSecretsNamespace(),
+    ),
     {
       kind: "helm",
       id: "external-secrets",
@@ -415,7 +462,13 @@ function secretsSteps(cfg: StackConfig): Step[] {
       ],
       cfg.timeouts.storeReady,
     ),
-    objectStep(`cluster-secret-store`, "secrets", `ClusterSecretStore ${store.metadata.name}`, ["eso-ready", "connect-deployment", ...services.map((s) => `service-${s.metadata.name}`)], store),
+    objectStep(
+      `cluster-secret-store`,
+      "secrets",
+      `ClusterSecretStore ${store.metadata.name}`,
+      ["eso-ready", "connect-deployment", ...services.map((s) => `service-${s.metadata.name}`)],
+      store,
+    ),
     kubeGate(
       cfg,
       "store-ready",
@@ -441,8 +494,23 @@ function gitopsSteps(cfg: StackConfig): Step[] {
     const secret = gitCredentialsSecret(cfg, placeholder);
     const keys = Object.keys((secret.stringData as Record<string, string>) ?? {});
     steps.push(
-      { kind: "1password", id: "read-git-credentials", phase: "gitops", description: `read the Git ${cfg.gitops.auth} credentials from 1Password`, dependsOn: [], item: cfg.gitops.credentialsItem ?? "", provides: "git-credentials" },
-      objectStep("git-credentials", "gitops", `Secret ${FLUX.namespace}/${secret.metadata.name}`, ["flux-namespace", "read-git-credentials"], secret, Object.fromEntries(keys.map((k) => [k, `git-credentials:${k}` as const]))),
+      {
+        kind: "1password",
+        id: "read-git-credentials",
+        phase: "gitops",
+        description: `read the Git ${cfg.gitops.auth} credentials from 1Password`,
+        dependsOn: [],
+        item: cfg.gitops.credentialsItem ?? "",
+        provides: "git-credentials",
+      },
+      objectStep(
+        "git-credentials",
+        "gitops",
+        `Secret ${FLUX.namespace}/${secret.metadata.name}`,
+        ["flux-namespace", "read-git-credentials"],
+        secret,
+        Object.fromEntries(keys.map((k) => [k, `git-credentials:${k}` as const])),
+      ),
     );
     instanceDeps.push("git-credentials");
   }
@@ -456,8 +524,22 @@ function gitopsSteps(cfg: StackConfig): Step[] {
       release: fluxOperatorRelease(cfg),
       retainOnDelete: true,
     },
-    objectStep("flux-instance", "gitops", `FluxInstance flux: Flux ${cfg.flux.version} syncing ${cfg.gitops.url} ${cfg.gitops.branch} ${cfg.gitops.path}`, instanceDeps, fluxInstance(cfg)),
-    kubeGate(cfg, "flux-ready", "gitops", "wait until the root Kustomization flux-system is Ready", ["flux-instance"], [`Ready:${FLUX.namespace}:kustomization/${FLUX.namespace}`], cfg.timeouts.fluxReady),
+    objectStep(
+      "flux-instance",
+      "gitops",
+      `FluxInstance flux: Flux ${cfg.flux.version} syncing ${cfg.gitops.url} ${cfg.gitops.branch} ${cfg.gitops.path}`,
+      instanceDeps,
+      fluxInstance(cfg),
+    ),
+    kubeGate(
+      cfg,
+      "flux-ready",
+      "gitops",
+      "wait until the root Kustomization flux-system is Ready",
+      ["flux-instance"],
+      [`Ready:${FLUX.namespace}:kustomization/${FLUX.namespace}`],
+      cfg.timeouts.fluxReady,
+    ),
   );
   return steps;
 }

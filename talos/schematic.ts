@@ -73,18 +73,14 @@ function blockSequence(indent: string, items: readonly string[]): string {
 }
 
 /** The schematic serialised exactly as Image Factory (Go yaml.v3) marshals it before hashing. */
-export function canonicalSchematicYaml(
-  schematic: ImageFactorySchematic,
-): string {
+export function canonicalSchematicYaml(schematic: ImageFactorySchematic): string {
   const kernelArgs = schematic.customization.extraKernelArgs ?? [];
-  const extensions =
-    schematic.customization.systemExtensions?.officialExtensions ?? [];
+  const extensions = schematic.customization.systemExtensions?.officialExtensions ?? [];
   kernelArgs.forEach((arg) => assertPlainScalar("extraKernelArgs", arg));
   extensions.forEach((ext) => assertPlainScalar("officialExtensions", ext));
 
   let body = "";
-  if (kernelArgs.length > 0)
-    body += `    extraKernelArgs:\n${blockSequence("        ", kernelArgs)}`;
+  if (kernelArgs.length > 0) body += `    extraKernelArgs:\n${blockSequence("        ", kernelArgs)}`;
   if (extensions.length > 0) {
     body += `    systemExtensions:\n        officialExtensions:\n${blockSequence("            ", extensions)}`;
   }
@@ -94,9 +90,7 @@ export function canonicalSchematicYaml(
 
 /** SHA-256 hex of a canonical schematic: the ID Image Factory assigns to it. */
 export function schematicIdOf(schematic: ImageFactorySchematic): string {
-  return createHash("sha256")
-    .update(canonicalSchematicYaml(schematic), "utf8")
-    .digest("hex");
+  return createHash("sha256").update(canonicalSchematicYaml(schematic), "utf8").digest("hex");
 }
 
 /** The stack's schematic in Image Factory's canonical YAML (what is hashed, and what to POST). */

@@ -7,8 +7,8 @@
 import { PRELUDE, shellCommand } from "./shell";
 import { FILES, kubectl, talosctl } from "./talosctl";
 
-const T = "\"$TALOSCTL\"";
-const K = "\"$KUBECTL\"";
+const T = '"$TALOSCTL"';
+const K = '"$KUBECTL"';
 
 /**
  * Reads the Talos secrets bundle from stdin and writes a talosconfig for it (no node contact).

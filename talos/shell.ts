@@ -18,13 +18,7 @@ export function shellWord(arg: Arg): string {
   if (parts.some((p) => p.startsWith("@{"))) {
     throw new Error(`list parameter must be a whole argument: ${arg}`);
   }
-  return (
-    '"' +
-    parts
-      .map((p) => (p.startsWith("${") ? p : p.replace(/(["\\$`])/g, "\\$1")))
-      .join("") +
-    '"'
-  );
+  return '"' + parts.map((p) => (p.startsWith("${") ? p : p.replace(/(["\\$`])/g, "\\$1"))).join("") + '"';
 }
 
 /** A command line for a script: program + quoted args. */

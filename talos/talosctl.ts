@@ -20,7 +20,14 @@ function target(address: Arg): Arg[] {
 }
 const authenticated: Arg[] = ["--talosconfig", FILES.talosconfig];
 /** `gen config` of this cluster from the secrets bundle (what differs is the output type). */
-const genConfigFromBundle: Arg[] = ["gen", "config", "${CLUSTER_NAME}", "${CLUSTER_ENDPOINT}", "--with-secrets", FILES.secrets];
+const genConfigFromBundle: Arg[] = [
+  "gen",
+  "config",
+  "${CLUSTER_NAME}",
+  "${CLUSTER_ENDPOINT}",
+  "--with-secrets",
+  FILES.secrets,
+];
 
 export const talosctl = {
   genSecrets: (): Arg[] => ["gen", "secrets", "--output-file", FILES.secrets],
@@ -85,13 +92,7 @@ export const talosctl = {
   ],
   etcdMembers: (address: Arg): Arg[] => ["etcd", "members", ...target(address), ...authenticated],
   bootstrap: (address: Arg): Arg[] => ["bootstrap", ...target(address), ...authenticated],
-  kubeconfig: (address: Arg): Arg[] => [
-    "kubeconfig",
-    "-",
-    "--merge=false",
-    ...target(address),
-    ...authenticated,
-  ],
+  kubeconfig: (address: Arg): Arg[] => ["kubeconfig", "-", "--merge=false", ...target(address), ...authenticated],
   health: (address: Arg): Arg[] => [
     "health",
     ...target(address),
@@ -101,11 +102,7 @@ export const talosctl = {
     "--wait-timeout",
     "${HEALTH_ATTEMPT_TIMEOUT}",
   ],
-  healthWithWorkers: (address: Arg): Arg[] => [
-    ...talosctl.health(address),
-    "--worker-nodes",
-    "${WORKER_ADDRESSES}",
-  ],
+  healthWithWorkers: (address: Arg): Arg[] => [...talosctl.health(address), "--worker-nodes", "${WORKER_ADDRESSES}"],
   /** Safe reset: STATE and EPHEMERAL only, and reboot (never a label-less wipe). */
   safeReset: (address: Arg): Arg[] => [
     "reset",

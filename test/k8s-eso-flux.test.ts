@@ -16,10 +16,7 @@ import {
   gitCredentialsSecret,
 } from "../k8s/flux";
 import type { KubernetesObject } from "../k8s/kubernetesObject";
-import {
-  renderedObjectFileName,
-  SECRET_MARKER,
-} from "../k8s/manifests";
+import { renderedObjectFileName, SECRET_MARKER } from "../k8s/manifests";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 
 /**

@@ -29,10 +29,7 @@ function assertGolden(relativePath: string, actual: string): void {
     fs.writeFileSync(file, actual);
     return;
   }
-  assert.ok(
-    fs.existsSync(file),
-    `missing golden file ${relativePath}; run with UPDATE_GOLDEN=1 and review the diff`,
-  );
+  assert.ok(fs.existsSync(file), `missing golden file ${relativePath}; run with UPDATE_GOLDEN=1 and review the diff`);
   assert.equal(
     actual,
     fs.readFileSync(file, "utf8"),
@@ -84,10 +81,7 @@ describe("talos/machineconfig", () => {
       ["machine.features.apidCheckExtKeyUsage", true],
       ["machine.features.diskQuotaSupport", true],
       ["machine.features.kubePrism", { enabled: true, port: 7445 }],
-      [
-        "machine.features.hostDNS",
-        { enabled: true, forwardKubeDNSToHost: true },
-      ],
+      ["machine.features.hostDNS", { enabled: true, forwardKubeDNSToHost: true }],
       [
         "machine.kubelet.extraConfig",
         {
@@ -98,14 +92,8 @@ describe("talos/machineconfig", () => {
       ],
       ["cluster.allowSchedulingOnControlPlanes", true],
       ["cluster.network.cni", { name: "none" }],
-      [
-        "cluster.network.podSubnets",
-        ["10.244.0.0/16", "fd47:25e1:2f96:51:2000::/68"],
-      ],
-      [
-        "cluster.network.serviceSubnets",
-        ["10.96.0.0/12", "fd47:25e1:2f96:51:1000::/108"],
-      ],
+      ["cluster.network.podSubnets", ["10.244.0.0/16", "fd47:25e1:2f96:51:2000::/68"]],
+      ["cluster.network.serviceSubnets", ["10.96.0.0/12", "fd47:25e1:2f96:51:1000::/108"]],
       ["cluster.network.dnsDomain", "cluster.local"],
       ["cluster.proxy", { disabled: true }],
       ["cluster.discovery", { enabled: true }],
@@ -113,8 +101,7 @@ describe("talos/machineconfig", () => {
       [
         "cluster.apiServer.extraArgs",
         {
-          "enable-admission-plugins":
-            "NodeRestriction,ValidatingAdmissionWebhook,MutatingAdmissionWebhook",
+          "enable-admission-plugins": "NodeRestriction,ValidatingAdmissionWebhook,MutatingAdmissionWebhook",
         },
       ],
       [
@@ -156,15 +143,11 @@ describe("talos/machineconfig", () => {
       ],
     ];
     for (const [dottedPath, expected] of expectations) {
-      it(`sets ${dottedPath}`, () =>
-        assert.deepEqual(at(patch, dottedPath), expected));
+      it(`sets ${dottedPath}`, () => assert.deepEqual(at(patch, dottedPath), expected));
     }
 
     it("sets PodSecurity defaults (enforce baseline, audit/warn restricted) without an exemptions list", () => {
-      const admission = at(
-        patch,
-        "cluster.apiServer.admissionControl",
-      ) as TalosDocument[];
+      const admission = at(patch, "cluster.apiServer.admissionControl") as TalosDocument[];
       assert.equal(admission.length, 1);
       assert.equal(admission[0].name, "PodSecurity");
       assert.deepEqual(at(admission[0], "configuration.defaults"), {
@@ -207,22 +190,16 @@ describe("talos/machineconfig", () => {
 
     it("v1.10: machine.systemDiskEncryption for STATE and EPHEMERAL, no VolumeConfig", () => {
       const v110 = stackFor("v1.10");
-      assert.deepEqual(
-        at(renderClusterPatch(v110), "machine.systemDiskEncryption"),
-        {
-          state: luks2NodeId,
-          ephemeral: luks2NodeId,
-        },
-      );
+      assert.deepEqual(at(renderClusterPatch(v110), "machine.systemDiskEncryption"), {
+        state: luks2NodeId,
+        ephemeral: luks2NodeId,
+      });
       assert.deepEqual(renderSystemVolumeDocuments(v110), []);
     });
 
     it("v1.11: VolumeConfig STATE and EPHEMERAL with encryption, no machine.systemDiskEncryption", () => {
       const v111 = stackFor("v1.11");
-      assert.equal(
-        at(renderClusterPatch(v111), "machine.systemDiskEncryption"),
-        undefined,
-      );
+      assert.equal(at(renderClusterPatch(v111), "machine.systemDiskEncryption"), undefined);
       assert.deepEqual(renderSystemVolumeDocuments(v111), [
         {
           apiVersion: "v1alpha1",
@@ -246,10 +223,7 @@ describe("talos/machineconfig", () => {
           ...base,
           machine: { ...base.machine, encryptSystemDisk: false },
         };
-        assert.equal(
-          at(renderClusterPatch(off), "machine.systemDiskEncryption"),
-          undefined,
-        );
+        assert.equal(at(renderClusterPatch(off), "machine.systemDiskEncryption"), undefined);
         assert.deepEqual(renderSystemVolumeDocuments(off), []);
       });
     }
@@ -258,8 +232,7 @@ describe("talos/machineconfig", () => {
   describe("renderNodePatch", () => {
     const patch = renderNodePatch(cfg, mini01);
 
-    it("sets the hostname", () =>
-      assert.equal(at(patch, "machine.network.hostname"), "mini01"));
+    it("sets the hostname", () => assert.equal(at(patch, "machine.network.hostname"), "mini01"));
 
     it("configures the NIC: DHCP, no DHCPv6, route metric, IPv6 default route, VIP", () => {
       assert.deepEqual(at(patch, "machine.network.interfaces"), [
@@ -296,11 +269,7 @@ describe("talos/machineconfig", () => {
       assert.deepEqual(patch.cluster, cluster.cluster);
       for (const key of Object.keys(cluster.machine as object)) {
         const clusterValue = at(cluster, `machine.${key}`);
-        if (key === "install")
-          assert.equal(
-            at(patch, "machine.install.image"),
-            at(cluster, "machine.install.image"),
-          );
+        if (key === "install") assert.equal(at(patch, "machine.install.image"), at(cluster, "machine.install.image"));
         else assert.deepEqual(at(patch, `machine.${key}`), clusterValue, key);
       }
     });
@@ -312,12 +281,7 @@ describe("talos/machineconfig", () => {
         role: "worker",
         bootstrap: false,
       };
-      const nic = (
-        at(
-          renderNodePatch(cfg, worker),
-          "machine.network.interfaces",
-        ) as TalosDocument[]
-      )[0];
+      const nic = (at(renderNodePatch(cfg, worker), "machine.network.interfaces") as TalosDocument[])[0];
       assert.equal(nic.vip, undefined);
     });
 
@@ -325,12 +289,7 @@ describe("talos/machineconfig", () => {
       const noGateway = homeOpsConfig({
         network: { ...cfg.network, ipv6Gateway: undefined },
       });
-      const nic = (
-        at(
-          renderNodePatch(noGateway, mini01),
-          "machine.network.interfaces",
-        ) as TalosDocument[]
-      )[0];
+      const nic = (at(renderNodePatch(noGateway, mini01), "machine.network.interfaces") as TalosDocument[])[0];
       assert.equal(nic.routes, undefined);
     });
 
@@ -343,11 +302,7 @@ describe("talos/machineconfig", () => {
         sysctls: { "vm.swappiness": "10" },
       };
       const custom01 = renderNodePatch(cfg, custom);
-      assert.equal(
-        (at(custom01, "machine.network.interfaces") as TalosDocument[])[0]
-          .interface,
-        "eth1",
-      );
+      assert.equal((at(custom01, "machine.network.interfaces") as TalosDocument[])[0].interface, "eth1");
       assert.deepEqual(at(custom01, "machine.install.diskSelector"), {
         serial: "S123",
         type: "nvme",
@@ -392,10 +347,11 @@ describe("talos/machineconfig", () => {
   describe("renderNodeDocuments", () => {
     it("v1.10 order: patch, ExtensionServiceConfig, UserVolumeConfig", () => {
       const v110 = stackFor("v1.10");
-      assert.deepEqual(
-        kindsOf(renderNodeDocuments(v110, nodeNamed(v110, "mini01"))),
-        ["v1alpha1 patch", "ExtensionServiceConfig", "UserVolumeConfig"],
-      );
+      assert.deepEqual(kindsOf(renderNodeDocuments(v110, nodeNamed(v110, "mini01"))), [
+        "v1alpha1 patch",
+        "ExtensionServiceConfig",
+        "UserVolumeConfig",
+      ]);
     });
 
     it("v1.11 order: patch, VolumeConfig STATE, VolumeConfig EPHEMERAL, ExtensionServiceConfig, UserVolumeConfig", () => {
@@ -421,45 +377,25 @@ describe("talos/machineconfig", () => {
 
       for (const node of stack.nodes) {
         it(`${node.hostname}: matches test/golden/${minor}/${node.hostname}.yaml`, () => {
-          assertGolden(
-            `${minor}/${node.hostname}.yaml`,
-            renderNodePatchYaml(stack, node),
-          );
+          assertGolden(`${minor}/${node.hostname}.yaml`, renderNodePatchYaml(stack, node));
         });
 
         it(`${node.hostname}: parses back to exactly renderNodeDocuments`, () => {
-          assert.deepEqual(
-            parseYamlDocuments(renderNodePatchYaml(stack, node)),
-            renderNodeDocuments(stack, node),
-          );
+          assert.deepEqual(parseYamlDocuments(renderNodePatchYaml(stack, node)), renderNodeDocuments(stack, node));
         });
 
         it(`${node.hostname}: every document validates against the Talos ${minor} schema`, () => {
-          for (const document of parseYamlDocuments(
-            renderNodePatchYaml(stack, node),
-          )) {
-            assert.deepEqual(
-              validateTalosDocument(minor, document),
-              [],
-              `${kindsOf([document])[0]} must be valid`,
-            );
+          for (const document of parseYamlDocuments(renderNodePatchYaml(stack, node))) {
+            assert.deepEqual(validateTalosDocument(minor, document), [], `${kindsOf([document])[0]} must be valid`);
           }
         });
 
         it(`${node.hostname}: carries the lldpd service config and the USB SSD volume`, () => {
-          const documents = parseYamlDocuments(
-            renderNodePatchYaml(stack, node),
-          );
+          const documents = parseYamlDocuments(renderNodePatchYaml(stack, node));
           const lldpd = documents.filter(
-            (d) =>
-              at(d, "kind") === "ExtensionServiceConfig" &&
-              at(d, "name") === "lldpd",
+            (d) => at(d, "kind") === "ExtensionServiceConfig" && at(d, "name") === "lldpd",
           );
-          const usb = documents.filter(
-            (d) =>
-              at(d, "kind") === "UserVolumeConfig" &&
-              at(d, "name") === "longhorn-ssd",
-          );
+          const usb = documents.filter((d) => at(d, "kind") === "UserVolumeConfig" && at(d, "name") === "longhorn-ssd");
           assert.equal(lldpd.length, 1);
           assert.equal(usb.length, 1);
         });
@@ -467,10 +403,7 @@ describe("talos/machineconfig", () => {
 
       it("is deterministic: rendering twice gives byte-identical YAML", () => {
         for (const node of stack.nodes) {
-          assert.equal(
-            renderNodePatchYaml(stack, node),
-            renderNodePatchYaml(stackFor(minor), node),
-          );
+          assert.equal(renderNodePatchYaml(stack, node), renderNodePatchYaml(stackFor(minor), node));
         }
       });
 
@@ -480,10 +413,7 @@ describe("talos/machineconfig", () => {
           ...node,
           sysctls: Object.fromEntries(Object.entries(node.sysctls).reverse()),
         };
-        assert.equal(
-          renderNodePatchYaml(stack, reversed),
-          renderNodePatchYaml(stack, node),
-        );
+        assert.equal(renderNodePatchYaml(stack, reversed), renderNodePatchYaml(stack, node));
       });
 
       it("per-node settings appear only in that node's YAML", () => {
@@ -491,19 +421,13 @@ describe("talos/machineconfig", () => {
           const yamlText = renderNodePatchYaml(stack, node);
           assert.match(yamlText, new RegExp(`hostname: ${node.hostname}\\n`));
           for (const other of stack.nodes.filter((n) => n !== node)) {
-            assert.doesNotMatch(
-              yamlText,
-              new RegExp(other.hostname),
-              `${other.hostname} leaked into ${node.hostname}`,
-            );
+            assert.doesNotMatch(yamlText, new RegExp(other.hostname), `${other.hostname} leaked into ${node.hostname}`);
           }
         }
       });
 
       it("cluster-wide settings and extra documents are identical on every node", () => {
-        const perNode = stack.nodes.map((node) =>
-          renderNodeDocuments(stack, node),
-        );
+        const perNode = stack.nodes.map((node) => renderNodeDocuments(stack, node));
         const withoutNodeFields = (documents: TalosDocument[]) => {
           const [patch, ...rest] = documents;
           const machine = { ...(patch.machine as TalosDocument) };
@@ -550,10 +474,7 @@ describe("talos/machineconfig", () => {
     });
 
     it("rejects unknown keys and wrong types", () => {
-      assert.notDeepEqual(
-        validateTalosDocument("v1.10", { machine: { featurez: {} } }),
-        [],
-      );
+      assert.notDeepEqual(validateTalosDocument("v1.10", { machine: { featurez: {} } }), []);
       assert.notDeepEqual(
         validateTalosDocument("v1.11", {
           machine: { features: { kubePrism: { port: "7445" } } },

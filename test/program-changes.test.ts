@@ -58,18 +58,30 @@ describe("re-evaluation: no-op and blast radius (Pulumi mocks)", () => {
   });
 
   it("changing one node's setting changes only that node's apply", async () => {
-    const cfg = withNode(homeOpsConfig(), "mini02", (n) => ({ ...n, sysctls: { ...n.sysctls, "vm.swappiness": "10" } }));
+    const cfg = withNode(homeOpsConfig(), "mini02", (n) => ({
+      ...n,
+      sysctls: { ...n.sysctls, "vm.swappiness": "10" },
+    }));
     assert.deepEqual(changedResources(base, await evaluate(cfg)), ["command:local:Command talos-apply-mini02"]);
   });
 
   it("changing a node's kernel args changes only that node's apply", async () => {
-    const cfg = withNode(homeOpsConfig(), "mini03", (n) => ({ ...n, extraKernelArgs: [...n.extraKernelArgs, "mitigations=auto"] }));
+    const cfg = withNode(homeOpsConfig(), "mini03", (n) => ({
+      ...n,
+      extraKernelArgs: [...n.extraKernelArgs, "mitigations=auto"],
+    }));
     assert.deepEqual(changedResources(base, await evaluate(cfg)), ["command:local:Command talos-apply-mini03"]);
   });
 
   it("changing a cluster-wide setting changes each node's apply once, and nothing else", async () => {
     const cfg = homeOpsConfig();
-    const changed = { ...cfg, machine: { ...cfg.machine, udevRules: [...cfg.machine.udevRules, 'SUBSYSTEM=="net", ACTION=="add", ATTR{mtu}="1500"'] } };
+    const changed = {
+      ...cfg,
+      machine: {
+        ...cfg.machine,
+        udevRules: [...cfg.machine.udevRules, 'SUBSYSTEM=="net", ACTION=="add", ATTR{mtu}="1500"'],
+      },
+    };
     assert.deepEqual(changedResources(base, await evaluate(changed)), [
       "command:local:Command talos-apply-mini01",
       "command:local:Command talos-apply-mini02",
@@ -116,10 +128,13 @@ describe("bad input is rejected before anything is created", () => {
   it("the same path with the real stack's config creates the stack (the test can fail)", async () => {
     await resetMocks(CANARY_WORLD);
     const all: Record<string, string> = {};
-    for (const [k, v] of Object.entries(HOME_OPS_RAW_CONFIG)) all[`homeops:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    for (const [k, v] of Object.entries(HOME_OPS_RAW_CONFIG))
+      all[`homeops:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
     all["homeops:onepasswordServiceAccountToken"] = "ops_not_checked_here";
     pulumi.runtime.setAllConfig(all, ["homeops:onepasswordServiceAccountToken"]);
-    const stack = deployStack(loadStackConfig(), { onePasswordServiceAccountToken: pulumi.secret("ops_not_checked_here") });
+    const stack = deployStack(loadStackConfig(), {
+      onePasswordServiceAccountToken: pulumi.secret("ops_not_checked_here"),
+    });
     await Promise.all(Object.values(stack.outputs).map((o) => valueOf(o as pulumi.Input<unknown>)));
     await settle();
     assert.ok(stack.plan.steps.length > 20);

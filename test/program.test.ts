@@ -19,48 +19,55 @@ describe("program graph (Pulumi mocks)", function () {
   });
 
   it("registers exactly the five phases' resources, with derived names and types", () => {
-    assert.deepEqual(names(full).sort(), [
-      "command:local:Command cluster-api-ready",
-      "command:local:Command cluster-bootstrap",
-      "command:local:Command cluster-kubeconfig",
-      "command:local:Command cni-nodes-ready",
-      "command:local:Command cni-talos-health",
-      "command:local:Command secrets-eso-ready",
-      "command:local:Command secrets-store-ready",
-      "command:local:Command gitops-flux-ready",
-      "command:local:Command talos-apply-mini01",
-      "command:local:Command talos-apply-mini02",
-      "command:local:Command talos-apply-mini03",
-      "command:local:Command talos-talos-secrets",
-      "command:local:Command talos-talosconfig",
-      "homeops:cluster:ClusterPhase cluster",
-      "homeops:cni:CniPhase cni",
-      "homeops:gitops:GitopsPhase gitops",
-      "homeops:secrets:SecretsPhase secrets",
-      "homeops:talos:TalosPhase talos",
-      "kubernetes:fluxcd.controlplane.io/v1:FluxInstance gitops-flux-instance",
-      "kubernetes:external-secrets.io/v1:ClusterSecretStore secrets-cluster-secret-store",
-      "kubernetes:apps/v1:Deployment secrets-connect-deployment",
-      "kubernetes:core/v1:Namespace gitops-flux-namespace",
-      "kubernetes:core/v1:Namespace secrets-connect-namespace",
-      "kubernetes:core/v1:Namespace secrets-eso-namespace",
-      "kubernetes:core/v1:Secret secrets-connect-credentials",
-      "kubernetes:core/v1:Secret secrets-connect-token",
-      "kubernetes:core/v1:Service secrets-service-onepassword-connect",
-      "kubernetes:core/v1:Service secrets-service-onepassword-connect-sync",
-      "kubernetes:helm.sh/v3:Release cni-cilium",
-      "kubernetes:helm.sh/v3:Release gitops-flux-operator",
-      "kubernetes:helm.sh/v3:Release secrets-external-secrets",
-      "pulumi:providers:kubernetes cluster-kubernetes",
-      "pulumi:providers:onepassword onepassword",
-    ].sort());
+    assert.deepEqual(
+      names(full).sort(),
+      [
+        "command:local:Command cluster-api-ready",
+        "command:local:Command cluster-bootstrap",
+        "command:local:Command cluster-kubeconfig",
+        "command:local:Command cni-nodes-ready",
+        "command:local:Command cni-talos-health",
+        "command:local:Command secrets-eso-ready",
+        "command:local:Command secrets-store-ready",
+        "command:local:Command gitops-flux-ready",
+        "command:local:Command talos-apply-mini01",
+        "command:local:Command talos-apply-mini02",
+        "command:local:Command talos-apply-mini03",
+        "command:local:Command talos-talos-secrets",
+        "command:local:Command talos-talosconfig",
+        "homeops:cluster:ClusterPhase cluster",
+        "homeops:cni:CniPhase cni",
+        "homeops:gitops:GitopsPhase gitops",
+        "homeops:secrets:SecretsPhase secrets",
+        "homeops:talos:TalosPhase talos",
+        "kubernetes:fluxcd.controlplane.io/v1:FluxInstance gitops-flux-instance",
+        "kubernetes:external-secrets.io/v1:ClusterSecretStore secrets-cluster-secret-store",
+        "kubernetes:apps/v1:Deployment secrets-connect-deployment",
+        "kubernetes:core/v1:Namespace gitops-flux-namespace",
+        "kubernetes:core/v1:Namespace secrets-connect-namespace",
+        "kubernetes:core/v1:Namespace secrets-eso-namespace",
+        "kubernetes:core/v1:Secret secrets-connect-credentials",
+        "kubernetes:core/v1:Secret secrets-connect-token",
+        "kubernetes:core/v1:Service secrets-service-onepassword-connect",
+        "kubernetes:core/v1:Service secrets-service-onepassword-connect-sync",
+        "kubernetes:helm.sh/v3:Release cni-cilium",
+        "kubernetes:helm.sh/v3:Release gitops-flux-operator",
+        "kubernetes:helm.sh/v3:Release secrets-external-secrets",
+        "pulumi:providers:kubernetes cluster-kubernetes",
+        "pulumi:providers:onepassword onepassword",
+      ].sort(),
+    );
   });
 
   it("parents every child to its phase component", () => {
     for (const r of full.resources) {
       if (r.type.startsWith("homeops:") || r.name === "onepassword") continue;
       const phase = r.name.split("-")[0];
-      assert.match(r.parent, new RegExp(`::homeops:${phase}:[A-Za-z]+Phase::${phase}$`), `${r.name} parent ${r.parent}`);
+      assert.match(
+        r.parent,
+        new RegExp(`::homeops:${phase}:[A-Za-z]+Phase::${phase}$`),
+        `${r.name} parent ${r.parent}`,
+      );
     }
   });
 
@@ -68,7 +75,12 @@ describe("program graph (Pulumi mocks)", function () {
     const deps = (name: string) => res(full, name).dependencies.map((u) => u.split("::").pop());
     assert.deepEqual(deps("talos-apply-mini02"), ["talos-talos-secrets"]);
     // The bundle arrives on stdin: a data edge besides the plan's.
-    assert.deepEqual(deps("cluster-bootstrap").sort(), ["talos-apply-mini01", "talos-apply-mini02", "talos-apply-mini03", "talos-talos-secrets"]);
+    assert.deepEqual(deps("cluster-bootstrap").sort(), [
+      "talos-apply-mini01",
+      "talos-apply-mini02",
+      "talos-apply-mini03",
+      "talos-talos-secrets",
+    ]);
     assert.deepEqual(deps("cni-cilium"), ["cluster-api-ready"]);
     assert.deepEqual(deps("secrets-connect-namespace"), ["cni-talos-health"]);
     assert.deepEqual(deps("secrets-cluster-secret-store").sort(), [
@@ -82,14 +94,21 @@ describe("program graph (Pulumi mocks)", function () {
   });
 
   it("protects the secrets bundle and the etcd bootstrap, and nothing else", () => {
-    assert.deepEqual(full.resources.filter((r) => r.protect).map((r) => r.name).sort(), ["cluster-bootstrap", "talos-talos-secrets"]);
+    assert.deepEqual(
+      full.resources
+        .filter((r) => r.protect)
+        .map((r) => r.name)
+        .sort(),
+      ["cluster-bootstrap", "talos-talos-secrets"],
+    );
   });
 
   it("retains on destroy everything in the cluster (Flux adopts it; Cilium is the network)", () => {
     const k8s = full.resources.filter((r) => r.type.startsWith("kubernetes:"));
     assert.equal(k8s.length, 13);
     for (const r of k8s) assert.equal(r.retainOnDelete, true, r.name);
-    for (const r of full.resources.filter((x) => x.type === "command:local:Command")) assert.equal(r.retainOnDelete, false, r.name);
+    for (const r of full.resources.filter((x) => x.type === "command:local:Command"))
+      assert.equal(r.retainOnDelete, false, r.name);
   });
 
   it("uses the explicit Kubernetes provider for every cluster object, built from the kubeconfig", () => {
@@ -123,27 +142,53 @@ describe("program graph (Pulumi mocks)", function () {
   });
 
   it("exports talosconfig and kubeconfig as secrets and everything else in the clear", () => {
-    const secretOutputs = Object.entries(full.outputs).filter(([, v]) => v.secret).map(([k]) => k).sort();
+    const secretOutputs = Object.entries(full.outputs)
+      .filter(([, v]) => v.secret)
+      .map(([k]) => k)
+      .sort();
     assert.deepEqual(secretOutputs, ["kubeconfig", "talosconfig"]);
     assert.equal(full.outputs.talosconfig.value, CANARY.talosconfig);
     assert.deepEqual(full.outputs.phasesCompleted.value, ["talos", "cluster", "cni", "secrets", "gitops"]);
     assert.equal(full.outputs.longhornSsdMountPath.value, "/var/mnt/longhorn-ssd");
     assert.equal(full.outputs.talosconfigExpiry.value, "unknown", "the canary talosconfig holds no real certificate");
     const nodes = full.outputs.nodes.value as { hostname: string; installerImage: string }[];
-    assert.deepEqual(nodes.map((n) => n.hostname), ["mini01", "mini02", "mini03"]);
+    assert.deepEqual(
+      nodes.map((n) => n.hostname),
+      ["mini01", "mini02", "mini03"],
+    );
     assert.ok(nodes.every((n) => n.installerImage.startsWith("factory.talos.dev/installer/")));
   });
 
   it("ignores changes of script text and wait tuning, never of node configuration", () => {
     const apply = res(full, "talos-apply-mini01");
-    assert.deepEqual(apply.ignoreChanges.sort(), ["create", "delete", "environment.KUBECTL", "environment.NODE_TIMEOUT", "environment.POLL_SECONDS", "environment.TALOSCTL", "update"].sort());
-    assert.deepEqual(res(full, "talos-talos-secrets").ignoreChanges.sort(), ["create", "delete", "environment", "stdin", "update"]);
+    assert.deepEqual(
+      apply.ignoreChanges.sort(),
+      [
+        "create",
+        "delete",
+        "environment.KUBECTL",
+        "environment.NODE_TIMEOUT",
+        "environment.POLL_SECONDS",
+        "environment.TALOSCTL",
+        "update",
+      ].sort(),
+    );
+    assert.deepEqual(res(full, "talos-talos-secrets").ignoreChanges.sort(), [
+      "create",
+      "delete",
+      "environment",
+      "stdin",
+      "update",
+    ]);
   });
 
   it("reads 1Password only through the provider, by vault name then item title", () => {
     const tokens = recorded.calls.map((c) => c.token).filter((t) => t !== "command:local:run");
     assert.ok(tokens.length > 0);
-    assert.ok(tokens.every((t) => t === "onepassword:index/getVault:getVault" || t === "onepassword:index/getItem:getItem"), tokens.join());
+    assert.ok(
+      tokens.every((t) => t === "onepassword:index/getVault:getVault" || t === "onepassword:index/getItem:getItem"),
+      tokens.join(),
+    );
   });
 
   for (const [stopAfter, phases] of [
@@ -159,7 +204,11 @@ describe("program graph (Pulumi mocks)", function () {
       assert.deepEqual(e.outputs.phasesCompleted.value, [...phases]);
       if (stopAfter === "talos") {
         assert.ok(!e.resources.some((r) => r.type.startsWith("kubernetes:") || r.type.startsWith("pulumi:providers")));
-        assert.deepEqual(recorded.calls.map((c) => c.token), ["command:local:run"], "only the talosctl preflight; no 1Password read before the secrets phase");
+        assert.deepEqual(
+          recorded.calls.map((c) => c.token),
+          ["command:local:run"],
+          "only the talosctl preflight; no 1Password read before the secrets phase",
+        );
       }
     });
   }

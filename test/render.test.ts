@@ -32,18 +32,23 @@ describe("npm run render (offline)", function () {
     assert.equal(r.code, 0, r.stderr);
     const out = path.join(tmp, "home-ops");
     const files = listFiles(out);
-    for (const f of ["nodes/mini01.yaml", "nodes/mini02.yaml", "nodes/mini03.yaml", "plan.json", "cilium-values.yaml"]) assert.ok(files.includes(f), f);
+    for (const f of ["nodes/mini01.yaml", "nodes/mini02.yaml", "nodes/mini03.yaml", "plan.json", "cilium-values.yaml"])
+      assert.ok(files.includes(f), f);
     assert.equal(files.filter((f) => f.startsWith("kubernetes/")).length, 13);
     const plan = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
     assert.match(plan.schematicId, /^[0-9a-f]{64}$/);
     assert.equal(plan.installerImage, `factory.talos.dev/installer/${plan.schematicId}:v1.10.5`);
     const ids = plan.steps.map((s: { id: string }) => s.id);
-    for (const s of plan.steps) for (const d of s.dependsOn) assert.ok(ids.indexOf(d) < ids.indexOf(s.id), `${d} before ${s.id}`);
+    for (const s of plan.steps)
+      for (const d of s.dependsOn) assert.ok(ids.indexOf(d) < ids.indexOf(s.id), `${d} before ${s.id}`);
     const apply = plan.steps.find((s: { id: string }) => s.id === "apply-mini02");
     assert.deepEqual(apply.node, "mini02");
     assert.ok(apply.argv.includes("172.29.51.12"));
     const docs = parseAllDocuments(fs.readFileSync(path.join(out, "nodes/mini01.yaml"), "utf8")).map((d) => d.toJS());
-    assert.deepEqual(docs.map((d) => d.kind ?? "v1alpha1"), ["v1alpha1", "ExtensionServiceConfig", "UserVolumeConfig"]);
+    assert.deepEqual(
+      docs.map((d) => d.kind ?? "v1alpha1"),
+      ["v1alpha1", "ExtensionServiceConfig", "UserVolumeConfig"],
+    );
   });
 
   it("is byte-identical across runs", () => {
@@ -52,7 +57,8 @@ describe("npm run render (offline)", function () {
     const a = path.join(tmp, "a/home-ops");
     const b = path.join(tmp, "b/home-ops");
     assert.deepEqual(listFiles(a), listFiles(b));
-    for (const f of listFiles(a)) assert.ok(fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))), f);
+    for (const f of listFiles(a))
+      assert.ok(fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))), f);
   });
 
   it("takes any Pulumi.<stack>.yaml via --stack-file and names the output after it", () => {
@@ -84,7 +90,12 @@ describe("npm run render (offline)", function () {
 
   it("stopAfter limits what is rendered", () => {
     const file = path.join(tmp, "Pulumi.early.yaml");
-    fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, "Pulumi.home-ops.yaml"), "utf8").replace("homeops:stopAfter: gitops", "homeops:stopAfter: cluster"));
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(path.join(ROOT, "Pulumi.home-ops.yaml"), "utf8")
+        .replace("homeops:stopAfter: gitops", "homeops:stopAfter: cluster"),
+    );
     assert.equal(render(["--stack-file", file, "--out", tmp]).code, 0);
     const files = listFiles(path.join(tmp, "early"));
     assert.ok(!files.includes("cilium-values.yaml"));

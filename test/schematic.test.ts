@@ -32,33 +32,18 @@ describe("talos/schematic", () => {
     });
 
     it("puts no kernel args in the schematic (they belong to the machine config)", () => {
-      assert.equal(
-        renderSchematic(homeOpsConfig()).customization.extraKernelArgs,
-        undefined,
-      );
-      assert.doesNotMatch(
-        schematicYaml(homeOpsConfig()),
-        /extraKernelArgs|talos\.logging/,
-      );
+      assert.equal(renderSchematic(homeOpsConfig()).customization.extraKernelArgs, undefined);
+      assert.doesNotMatch(schematicYaml(homeOpsConfig()), /extraKernelArgs|talos\.logging/);
     });
 
     it("rejects an extension that is not an official `owner/name`", () => {
-      assert.throws(
-        () => renderSchematic(withExtensions(["lldpd"])),
-        /"lldpd" is not an official extension name/,
-      );
-      assert.throws(
-        () => renderSchematic(withExtensions(["siderolabs/Bad Name"])),
-        /not an official extension name/,
-      );
+      assert.throws(() => renderSchematic(withExtensions(["lldpd"])), /"lldpd" is not an official extension name/);
+      assert.throws(() => renderSchematic(withExtensions(["siderolabs/Bad Name"])), /not an official extension name/);
     });
 
     it("rejects duplicate extensions (the factory would hash them as a different schematic)", () => {
       assert.throws(
-        () =>
-          renderSchematic(
-            withExtensions(["siderolabs/lldpd", "siderolabs/lldpd"]),
-          ),
+        () => renderSchematic(withExtensions(["siderolabs/lldpd", "siderolabs/lldpd"])),
         /duplicate entries \["siderolabs\/lldpd"\]/,
       );
     });
@@ -85,10 +70,7 @@ describe("talos/schematic", () => {
 
   describe("schematicId", () => {
     it("reproduces the ID of the empty schematic", () => {
-      assert.equal(
-        schematicId(withExtensions([])),
-        "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba",
-      );
+      assert.equal(schematicId(withExtensions([])), "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba");
     });
 
     // Published (schematic, ID) pairs. Facts only; sources:
@@ -118,10 +100,7 @@ describe("talos/schematic", () => {
         schematic: {
           customization: {
             systemExtensions: {
-              officialExtensions: [
-                "siderolabs/iscsi-tools",
-                "siderolabs/qemu-guest-agent",
-              ],
+              officialExtensions: ["siderolabs/iscsi-tools", "siderolabs/qemu-guest-agent"],
             },
           },
         },
@@ -152,29 +131,13 @@ describe("talos/schematic", () => {
           systemExtensions: { officialExtensions: [] },
         },
       });
-      assert.equal(
-        id,
-        "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba",
-      );
+      assert.equal(id, "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba");
     });
 
     it("depends on extension order, like the factory (no sorting)", () => {
-      const forward = schematicId(
-        withExtensions([
-          "siderolabs/iscsi-tools",
-          "siderolabs/qemu-guest-agent",
-        ]),
-      );
-      const reversed = schematicId(
-        withExtensions([
-          "siderolabs/qemu-guest-agent",
-          "siderolabs/iscsi-tools",
-        ]),
-      );
-      assert.equal(
-        forward,
-        "dc7b152cb3ea99b821fcb7340ce7168313ce393d663740b791c36f6e95fc8586",
-      );
+      const forward = schematicId(withExtensions(["siderolabs/iscsi-tools", "siderolabs/qemu-guest-agent"]));
+      const reversed = schematicId(withExtensions(["siderolabs/qemu-guest-agent", "siderolabs/iscsi-tools"]));
+      assert.equal(forward, "dc7b152cb3ea99b821fcb7340ce7168313ce393d663740b791c36f6e95fc8586");
       assert.notEqual(reversed, forward);
     });
 
@@ -200,8 +163,7 @@ describe("talos/schematic", () => {
         /would need YAML quoting/,
       );
       assert.throws(
-        () =>
-          canonicalSchematicYaml({ customization: { extraKernelArgs: ["1"] } }),
+        () => canonicalSchematicYaml({ customization: { extraKernelArgs: ["1"] } }),
         /would need YAML quoting/,
       );
     });
@@ -210,23 +172,14 @@ describe("talos/schematic", () => {
   describe("installerImage", () => {
     it("is the factory installer of the schematic, tagged with the full Talos version", () => {
       const cfg = homeOpsConfig();
-      assert.equal(
-        installerImage(cfg),
-        `factory.talos.dev/installer/${schematicId(cfg)}:v1.10.5`,
-      );
+      assert.equal(installerImage(cfg), `factory.talos.dev/installer/${schematicId(cfg)}:v1.10.5`);
       const v111 = withTalosMinor(cfg, "v1.11");
-      assert.equal(
-        installerImage(v111),
-        `factory.talos.dev/installer/${schematicId(cfg)}:v1.11.6`,
-      );
+      assert.equal(installerImage(v111), `factory.talos.dev/installer/${schematicId(cfg)}:v1.11.6`);
     });
 
     it("is never the extension-less ghcr.io image nor a disk-image URL", () => {
       const image = installerImage(homeOpsConfig());
-      assert.doesNotMatch(
-        image,
-        /ghcr\.io|siderolabs\/talos|\/image\/|https?:|\.(iso|raw|qcow2|xz|zst)/,
-      );
+      assert.doesNotMatch(image, /ghcr\.io|siderolabs\/talos|\/image\/|https?:|\.(iso|raw|qcow2|xz|zst)/);
     });
   });
 });

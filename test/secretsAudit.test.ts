@@ -68,7 +68,6 @@ describe("secrets audit: canaries in every secret input", function () {
       before(async () => {
         const original = { ...pulumi.log };
         for (const level of ["debug", "info", "warn", "error"] as const) {
-           
           (pulumi.log as any)[level] = (msg: string) => {
             logged.push(String(msg));
             return Promise.resolve();
@@ -92,7 +91,8 @@ describe("secrets audit: canaries in every secret input", function () {
 
       it("no canary in any command string", () => {
         for (const r of e.resources.filter((x) => x.type === "command:local:Command")) {
-          for (const key of ["create", "update", "delete"]) assert.deepEqual(canariesIn(String(r.inputs[key] ?? "")), [], `${r.name}.${key}`);
+          for (const key of ["create", "update", "delete"])
+            assert.deepEqual(canariesIn(String(r.inputs[key] ?? "")), [], `${r.name}.${key}`);
         }
       });
 
@@ -112,7 +112,9 @@ describe("secrets audit: canaries in every secret input", function () {
       it("no canary in any log line of the program", () => {
         // The SDK's own RPC transport traces (debug level, shown only with --debug) echo the
         // registration payloads, secrets still wrapped; they are not this program's logs.
-        const ours = logged.filter((l) => !/^(RegisterResource|Invoke|ReadResource|RegisterResourceOutputs) RPC/.test(l));
+        const ours = logged.filter(
+          (l) => !/^(RegisterResource|Invoke|ReadResource|RegisterResourceOutputs) RPC/.test(l),
+        );
         assert.ok(logged.length > ours.length, "the filter only removes SDK traces");
         assert.deepEqual(canariesIn(ours.join("\n")), []);
       });
@@ -130,7 +132,13 @@ describe("secrets audit: canaries in every secret input", function () {
     };
     capture(() => decodeConnectCredentials(CANARY.connectCredentials.replace('"version":"2"', '"version":"1"')));
     capture(() => decodeConnectCredentials(`garbage ${CANARY.connectToken}`));
-    capture(() => itemField({ password: "", sections: [{ fields: [{ label: "other", value: CANARY.connectToken }] }] }, "token", "item"));
+    capture(() =>
+      itemField(
+        { password: "", sections: [{ fields: [{ label: "other", value: CANARY.connectToken }] }] },
+        "token",
+        "item",
+      ),
+    );
     capture(() => connectCredentialsText({ sections: [{ fields: [{ label: "x", value: CANARY.gitToken }] }] }, "item"));
     capture(() => gitCredentialsFromItem("ssh", { privateKey: CANARY.sshKey }, "item"));
     assert.equal(messages.length, 5, "every probe failed");
@@ -174,7 +182,11 @@ describe("secrets audit: canaries in every secret input", function () {
 
       const r1 = await up(w.plan, w.state, opts);
       assert.equal(r1.failed, undefined, JSON.stringify(r1.failed));
-      assert.equal(w.world().nodes["172.29.51.11"].identity, "CANARY_TALOS_BUNDLE_7f3a9c", "the seeded bundle was used");
+      assert.equal(
+        w.world().nodes["172.29.51.11"].identity,
+        "CANARY_TALOS_BUNDLE_7f3a9c",
+        "the seeded bundle was used",
+      );
       // A failing run too: its error message must not leak either.
       w.faults([{ tool: "talosctl", match: "apply-config", kind: "exit", message: "refused" }]);
       const cfg = w.cfg;
@@ -182,7 +194,10 @@ describe("secrets audit: canaries in every secret input", function () {
       const r2 = await up(w.plan, w.state, opts);
       assert.ok(r2.failed);
 
-      const commandLines = w.calls().map((c) => c.argv.join(" ")).join("\n");
+      const commandLines = w
+        .calls()
+        .map((c) => c.argv.join(" "))
+        .join("\n");
       assert.deepEqual(canariesIn(commandLines), [], "command lines");
       const secretStdout = new Set(w.plan.steps.filter((s) => s.kind === "command" && s.secretStdout).map((s) => s.id));
       for (const r of [r1, r2]) {
@@ -192,7 +207,10 @@ describe("secrets audit: canaries in every secret input", function () {
         }
       }
       assert.deepEqual(canariesIn(r2.failed!.message), [], "error message");
-      assert.ok(canariesIn(w.state.steps["talos-secrets"].stdout).length > 0, "the bundle itself is in the (secret) stdout");
+      assert.ok(
+        canariesIn(w.state.steps["talos-secrets"].stdout).length > 0,
+        "the bundle itself is in the (secret) stdout",
+      );
     });
   });
 });

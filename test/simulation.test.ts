@@ -22,7 +22,11 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     assert.equal(r.ran.length, w.plan.steps.length);
     const calls = w.calls();
     for (const a of ALL_NODES) {
-      assert.equal(callsWith(calls, "talosctl", "apply-config", "--insecure", a).filter((c) => c.exit === 0).length, 1, a);
+      assert.equal(
+        callsWith(calls, "talosctl", "apply-config", "--insecure", a).filter((c) => c.exit === 0).length,
+        1,
+        a,
+      );
     }
     assert.equal(callsWith(calls, "talosctl", "bootstrap").filter((c) => c.exit === 0).length, 1);
     assert.equal(w.world().cluster.bootstrapCount, 1);
@@ -48,7 +52,9 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     w = new SimWorld(fastConfig());
     await w.up();
     const before = w.calls().length;
-    const nodes = w.cfg.nodes.map((n) => (n.hostname === "mini02" ? { ...n, sysctls: { ...n.sysctls, "vm.swappiness": "10" } } : n));
+    const nodes = w.cfg.nodes.map((n) =>
+      n.hostname === "mini02" ? { ...n, sysctls: { ...n.sysctls, "vm.swappiness": "10" } } : n,
+    );
     w.cfg = { ...w.cfg, nodes } as StackConfig;
     const r = await w.up();
     assert.equal(r.failed, undefined, JSON.stringify(r.failed));
@@ -85,7 +91,10 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   });
 
   for (const [step, fault] of [
-    ["apply-mini02", { tool: "talosctl", match: "apply-config", node: "172.29.51.12", kind: "unreachable", times: 100 }],
+    [
+      "apply-mini02",
+      { tool: "talosctl", match: "apply-config", node: "172.29.51.12", kind: "unreachable", times: 100 },
+    ],
     ["bootstrap", { tool: "talosctl", match: "bootstrap", kind: "exit", times: 1000 }],
     ["api-ready", { tool: "kubectl", match: "readyz", kind: "exit", times: 1000 }],
   ] as const) {
@@ -116,7 +125,8 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     w = new SimWorld(fastConfig(), {}, { opFieldsCsvQuoting: true });
     const r1 = await w.up();
     assert.equal(r1.failed, undefined, JSON.stringify(r1.failed));
-    const stored = Object.values(w.world().op.items.Automation as Record<string, { fields: { value: string }[] }>)[0].fields[0].value;
+    const stored = Object.values(w.world().op.items.Automation as Record<string, { fields: { value: string }[] }>)[0]
+      .fields[0].value;
     // The command provider trims one trailing newline; otherwise byte for byte.
     assert.equal(w.state.steps["talos-secrets"].stdout.trimEnd(), stored.trimEnd());
     assert.ok(stored.split("\n").length > 10, "a multi-line value, which op quotes");
@@ -126,8 +136,16 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   });
 
   for (const [gate, fault, message] of [
-    ["store-ready", { tool: "kubectl", match: "clustersecretstore/onepassword-connect", kind: "never" }, /clustersecretstore\/onepassword-connect is not Ready after 2 s/],
-    ["flux-ready", { tool: "kubectl", match: "kustomization", kind: "never" }, /kustomization\/flux-system is not Ready after 2 s/],
+    [
+      "store-ready",
+      { tool: "kubectl", match: "clustersecretstore/onepassword-connect", kind: "never" },
+      /clustersecretstore\/onepassword-connect is not Ready after 2 s/,
+    ],
+    [
+      "flux-ready",
+      { tool: "kubectl", match: "kustomization", kind: "never" },
+      /kustomization\/flux-system is not Ready after 2 s/,
+    ],
   ] as const) {
     it(`${gate}: a condition that never comes fails boundedly with a clear message, then converges`, async () => {
       const cfg = fastConfig();
@@ -143,7 +161,13 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
       assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
       // The re-run resumes at the failed gate: nothing before it runs again.
       const gateIndex = w.plan.steps.findIndex((s) => s.id === gate);
-      assert.deepEqual(r2.ran, w.plan.steps.slice(gateIndex).map((s) => s.id).filter((id) => !r1.ran.includes(id)));
+      assert.deepEqual(
+        r2.ran,
+        w.plan.steps
+          .slice(gateIndex)
+          .map((s) => s.id)
+          .filter((id) => !r1.ran.includes(id)),
+      );
       assert.ok(r2.ran.includes(gate));
     });
   }
@@ -163,12 +187,21 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     w = new SimWorld({ ...fastConfig(), stopAfter: "talos" });
     const r1 = await w.up();
     assert.equal(r1.failed, undefined, JSON.stringify(r1.failed));
-    assert.deepEqual([...r1.ran].sort(), ["apply-mini01", "apply-mini02", "apply-mini03", "talos-secrets", "talosconfig"]);
+    assert.deepEqual([...r1.ran].sort(), [
+      "apply-mini01",
+      "apply-mini02",
+      "apply-mini03",
+      "talos-secrets",
+      "talosconfig",
+    ]);
     assert.equal(w.world().cluster.bootstrapCount, 0);
     w.cfg = { ...w.cfg, stopAfter: "gitops" };
     const r2 = await w.up();
     assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
-    assert.ok(!r2.ran.some((id) => id.startsWith("apply-") || id === "talos-secrets"), "the talos phase is not repeated");
+    assert.ok(
+      !r2.ran.some((id) => id.startsWith("apply-") || id === "talos-secrets"),
+      "the talos phase is not repeated",
+    );
     assert.ok(r2.ran.includes("bootstrap") && r2.ran.includes("flux-ready"));
   });
 

@@ -24,16 +24,23 @@ describe("talosctl CLI contract (../shared/contracts/talos/talosctl-cli.json)", 
       }
     });
     it(`every argv builder is valid for talosctl ${version}`, () => {
-      for (const argv of allTalosctlInvocations()) assert.deepEqual(checkTalosctlArgv(version, argv), [], argv.join(" "));
+      for (const argv of allTalosctlInvocations())
+        assert.deepEqual(checkTalosctlArgv(version, argv), [], argv.join(" "));
     });
   }
 
   it("the checker rejects what talosctl would reject", () => {
     assert.deepEqual(checkTalosctlArgv("v1.11.6", ["gen", "secretsbundle"]), ['unknown command "gen secretsbundle"']);
     assert.match(checkTalosctlArgv("v1.11.6", ["upgrade", "--nodes", "a", "--preserve"])[0], /unknown flag --preserve/);
-    assert.match(checkTalosctlArgv("v1.11.6", ["gen", "config", "c", "https://x:6443", "--nodes", "1.2.3.4"]).join(), /unknown flag --nodes|node flags/);
+    assert.match(
+      checkTalosctlArgv("v1.11.6", ["gen", "config", "c", "https://x:6443", "--nodes", "1.2.3.4"]).join(),
+      /unknown flag --nodes|node flags/,
+    );
     assert.deepEqual(checkTalosctlArgv("v1.10.9", ["gen", "config", "c", "https://x:6443", "--nodes", "1.2.3.4"]), []);
-    assert.match(checkTalosctlArgv("v1.11.6", ["validate", "--config", "f", "--talosconfig", "t"]).join(), /unknown flag --talosconfig|node flags/);
+    assert.match(
+      checkTalosctlArgv("v1.11.6", ["validate", "--config", "f", "--talosconfig", "t"]).join(),
+      /unknown flag --talosconfig|node flags/,
+    );
   });
 
   it("plan.json shows each step's main invocation, valid for the stack's version and without secrets", () => {

@@ -21,7 +21,7 @@ export interface RecordedResource {
   readonly parent: string;
   readonly custom: boolean;
   readonly provider: string;
-  readonly inputs: Record<string, any>;  
+  readonly inputs: Record<string, any>;
   readonly protect: boolean;
   readonly retainOnDelete: boolean;
   readonly dependencies: string[];
@@ -64,7 +64,7 @@ function patchMonitor(): void {
   if (patched) return;
   patched = true;
   const original = MockMonitor.prototype.registerResource;
-   
+
   MockMonitor.prototype.registerResource = function (req: any, callback: any) {
     const secretPaths: string[] = [];
     secretPathsOf(req.getObject()?.toJavaScript(), "", secretPaths);
@@ -80,11 +80,18 @@ function patchMonitor(): void {
       custom: req.getCustom(),
       provider: req.getProvider(),
     };
-     
+
     return original.call(this, req, (err: any, resp: any) => {
       if (!err) {
         const r = this.resources.get(resp.getUrn());
-        recorded.resources.push({ type: req.getType(), name: req.getName(), urn: resp.getUrn(), inputs, ...meta, state: r } as RecordedResource);
+        recorded.resources.push({
+          type: req.getType(),
+          name: req.getName(),
+          urn: resp.getUrn(),
+          inputs,
+          ...meta,
+          state: r,
+        } as RecordedResource);
       }
       callback(err, resp);
     });
@@ -139,9 +146,8 @@ export async function resetMocks(world: Partial<MockWorld> = {}, preview = false
 /** The value of an output (undefined when unknown, as in a preview). */
 export function valueOf<T>(o: pulumi.Output<T> | pulumi.Input<T>): Promise<T | undefined> {
   return new Promise((resolve) => {
-     
     const out = pulumi.output(o as any) as pulumi.Output<T>;
-     
+
     (out as any).isKnown.then((known: boolean) => {
       if (!known) resolve(undefined);
       else out.apply((v) => resolve(v as T));

@@ -22,11 +22,7 @@ const HOME_OPS_SYSCTLS: Record<string, string> = {
   "vm.dirty_background_ratio": "2",
 };
 
-function homeOpsNode(
-  hostname: string,
-  lastOctet: number,
-  bootstrap: boolean,
-): NodeConfig {
+function homeOpsNode(hostname: string, lastOctet: number, bootstrap: boolean): NodeConfig {
   return {
     hostname,
     address: `172.29.51.${lastOctet}`,
@@ -41,9 +37,7 @@ function homeOpsNode(
 }
 
 /** The home-ops stack (Talos v1.10), optionally with top-level sections replaced. */
-export function homeOpsConfig(
-  overrides: Partial<StackConfig> = {},
-): StackConfig {
+export function homeOpsConfig(overrides: Partial<StackConfig> = {}): StackConfig {
   const base: StackConfig = {
     stack: "home-ops",
     cluster: {
@@ -53,11 +47,7 @@ export function homeOpsConfig(
       dnsDomain: "cluster.local",
       allowSchedulingOnControlPlanes: true,
     },
-    nodes: [
-      homeOpsNode("mini01", 11, true),
-      homeOpsNode("mini02", 12, false),
-      homeOpsNode("mini03", 13, false),
-    ],
+    nodes: [homeOpsNode("mini01", 11, true), homeOpsNode("mini02", 12, false), homeOpsNode("mini03", 13, false)],
     talos: {
       version: FIXTURE_TALOS_VERSIONS["v1.10"],
       minor: "v1.10",
@@ -144,10 +134,7 @@ export function homeOpsConfig(
 }
 
 /** The same stack pinned to another Talos minor (and that minor's fixture version). */
-export function withTalosMinor(
-  cfg: StackConfig,
-  minor: TalosMinor,
-): StackConfig {
+export function withTalosMinor(cfg: StackConfig, minor: TalosMinor): StackConfig {
   return {
     ...cfg,
     talos: { ...cfg.talos, minor, version: FIXTURE_TALOS_VERSIONS[minor] },

@@ -10,10 +10,7 @@ import addFormats from "ajv-formats";
 import type { TalosMinor } from "../../config/types";
 
 // The repository is checked out with `shared/` as a sibling of `main/`.
-const CONTRACTS_DIR = path.resolve(
-  __dirname,
-  "../../../shared/contracts/talos",
-);
+const CONTRACTS_DIR = path.resolve(__dirname, "../../../shared/contracts/talos");
 
 const SCHEMA_FILE_BY_MINOR: Readonly<Record<TalosMinor, string>> = {
   "v1.10": "config.v1.10.schema.json",
@@ -41,12 +38,7 @@ function loadValidators(minor: TalosMinor): TalosValidators {
   const cached = validatorsByMinor.get(minor);
   if (cached) return cached;
 
-  const schema = JSON.parse(
-    fs.readFileSync(
-      path.join(CONTRACTS_DIR, SCHEMA_FILE_BY_MINOR[minor]),
-      "utf8",
-    ),
-  ) as {
+  const schema = JSON.parse(fs.readFileSync(path.join(CONTRACTS_DIR, SCHEMA_FILE_BY_MINOR[minor]), "utf8")) as {
     $id: string;
     $defs: Record<string, JsonSchemaDef>;
   };
@@ -62,8 +54,7 @@ function loadValidators(minor: TalosMinor): TalosValidators {
   };
   const byKind = new Map<string, ValidateFunction>();
   for (const [def, body] of Object.entries(schema.$defs)) {
-    for (const kind of body.properties?.kind?.enum ?? [])
-      byKind.set(kind, byDef(def));
+    for (const kind of body.properties?.kind?.enum ?? []) byKind.set(kind, byDef(def));
   }
   const root = ajv.getSchema(schema.$id);
   if (!root) throw new Error(`schema ${schema.$id} did not compile`);
@@ -73,9 +64,7 @@ function loadValidators(minor: TalosMinor): TalosValidators {
   return validators;
 }
 
-function formatErrors(
-  errors: readonly ErrorObject[] | null | undefined,
-): string[] {
+function formatErrors(errors: readonly ErrorObject[] | null | undefined): string[] {
   return (errors ?? []).map((e) => {
     const where = e.instancePath === "" ? "/" : e.instancePath;
     const extra =
@@ -97,27 +86,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * `kind` is a v1alpha1 machine-config patch; any other document is checked against the root schema
  * (reported with its kind's own errors, which are readable where the root oneOf's are not).
  */
-export function validateTalosDocument(
-  minor: TalosMinor,
-  doc: unknown,
-): string[] {
+export function validateTalosDocument(minor: TalosMinor, doc: unknown): string[] {
   const validators = loadValidators(minor);
   if (!isRecord(doc) || doc.kind === undefined) {
-    return validators.v1alpha1(doc)
-      ? []
-      : formatErrors(validators.v1alpha1.errors);
+    return validators.v1alpha1(doc) ? [] : formatErrors(validators.v1alpha1.errors);
   }
   const kind = doc.kind; // read before ajv's type-guard narrows `doc`
   if (validators.root(doc)) return [];
-  const kindValidator =
-    typeof kind === "string" ? validators.byKind.get(kind) : undefined;
-  if (!kindValidator)
-    return [
-      `/kind: ${JSON.stringify(kind)} is not a document kind of Talos ${minor}`,
-    ];
+  const kindValidator = typeof kind === "string" ? validators.byKind.get(kind) : undefined;
+  if (!kindValidator) return [`/kind: ${JSON.stringify(kind)} is not a document kind of Talos ${minor}`];
   kindValidator(doc);
   const kindErrors = formatErrors(kindValidator.errors);
-  return kindErrors.length > 0
-    ? kindErrors
-    : formatErrors(validators.root.errors);
+  return kindErrors.length > 0 ? kindErrors : formatErrors(validators.root.errors);
 }

@@ -47,13 +47,18 @@ export function checkTalosctlArgv(version: string, argv: readonly string[]): str
   }
   for (; i < argv.length; i++) {
     const candidate = [...words, argv[i]].join(" ");
-    if (!argv[i].startsWith("-") && Object.keys(v.commands).some((c) => c === candidate || c.startsWith(candidate + " "))) words.push(argv[i]);
+    if (
+      !argv[i].startsWith("-") &&
+      Object.keys(v.commands).some((c) => c === candidate || c.startsWith(candidate + " "))
+    )
+      words.push(argv[i]);
     else break;
   }
   rest.push(...argv.slice(i));
   const name = words.join(" ");
   const cmd = v.commands[name];
-  if (!cmd || cmd.runnable === false) return [`unknown command "${[name, ...rest.filter((r) => !r.startsWith("-")).slice(0, 1)].join(" ")}"`];
+  if (!cmd || cmd.runnable === false)
+    return [`unknown command "${[name, ...rest.filter((r) => !r.startsWith("-")).slice(0, 1)].join(" ")}"`];
   const known = [...cmd.flags, ...cmd.inheritedFlags];
   const all = [...leading.filter((_, k) => k % 2 === 0), ...rest];
   let positional = 0;
@@ -79,9 +84,13 @@ export function checkTalosctlArgv(version: string, argv: readonly string[]): str
     else if (flag.takesValue === true && inlineValue === undefined) k++;
   }
   const maxPositional = cmd.positional.some((p) => p.includes("...")) ? Infinity : cmd.positional.length;
-  if (positional > maxPositional) problems.push(`${name}: ${positional} positional arguments, at most ${maxPositional}`);
+  if (positional > maxPositional)
+    problems.push(`${name}: ${positional} positional arguments, at most ${maxPositional}`);
   const nodeFlags = ["--nodes", "--endpoints", "--talosconfig", "-n", "-e"];
-  if (!v.globalClientFlags.commandsAcceptingNodesFlag.includes(name) && all.some((a) => nodeFlags.includes(a.split("=")[0]))) {
+  if (
+    !v.globalClientFlags.commandsAcceptingNodesFlag.includes(name) &&
+    all.some((a) => nodeFlags.includes(a.split("=")[0]))
+  ) {
     problems.push(`${name}: node flags on a local command`);
   }
   return problems;

@@ -203,7 +203,11 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
  * `pulumi destroy`: delete scripts run in reverse order with the stored environment and stdin
  * (as the command provider does); retained Kubernetes objects stay.
  */
-export async function destroy(plan: Plan, state: SimState, opts: RunOptions): Promise<{ failed?: string; deleted: string[] }> {
+export async function destroy(
+  plan: Plan,
+  state: SimState,
+  opts: RunOptions,
+): Promise<{ failed?: string; deleted: string[] }> {
   const deleted: string[] = [];
   for (const step of [...plan.steps].reverse()) {
     const s = state.steps[step.id];
