@@ -202,14 +202,21 @@ done
 echo "$GATE_NAME passed"
 `;
 
-/** cni phase gate: `talosctl health` (etcd, control plane, all nodes Ready), bounded. */
+/**
+ * cni phase gate: `talosctl health` (etcd, control plane, all nodes Ready), bounded. health polls
+ * its checks itself for --wait-timeout, so each attempt gets the time left; the loop only retries
+ * an attempt that failed early (e.g. the API briefly unreachable).
+ */
 export const talosHealthScript = `${PRELUDE}
 ${WRITE_TALOSCONFIG}deadline=$(deadline_in "$HEALTH_TIMEOUT")
-HEALTH_ATTEMPT_TIMEOUT=\${POLL_SECONDS}s
-until \
-  if [ -n "$WORKER_ADDRESSES" ]; then ${shellCommand(T, talosctl.healthWithWorkers("${BOOTSTRAP_ADDRESS}"))}; \
-  else ${shellCommand(T, talosctl.health("${BOOTSTRAP_ADDRESS}"))}; fi >"$WORK/health.out" 2>&1
-do
+while :; do
+  left=$(( deadline - $(now) )); [ "$left" -gt 0 ] || left=1
+  HEALTH_ATTEMPT_TIMEOUT=\${left}s
+  if [ -n "$WORKER_ADDRESSES" ]; then
+    ${shellCommand(T, talosctl.healthWithWorkers("${BOOTSTRAP_ADDRESS}"))} >"$WORK/health.out" 2>&1 && break
+  else
+    ${shellCommand(T, talosctl.health("${BOOTSTRAP_ADDRESS}"))} >"$WORK/health.out" 2>&1 && break
+  fi
   past "$deadline" && fail "talosctl health did not pass within $HEALTH_TIMEOUT s: $(last_line "$WORK/health.out")"
   sleep "$POLL_SECONDS"
 done
