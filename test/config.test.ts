@@ -384,7 +384,7 @@ describe("config: loading raw config", () => {
 
     it("stackNameFromFile takes the stack name from Pulumi.<stack>.yaml", () => {
       assert.equal(stackNameFromFile("Pulumi.home-ops.yaml"), "home-ops");
-      assert.equal(stackNameFromFile("/work/main/Pulumi.home-ops.yaml"), "home-ops");
+      assert.equal(stackNameFromFile("/srv/infra/Pulumi.home-ops.yaml"), "home-ops");
       assert.equal(stackNameFromFile("Pulumi.lab.yml"), "lab");
       assert.throws(() => stackNameFromFile("Pulumi.yaml"), /Pulumi\.<stack>\.yaml/);
       assert.throws(() => stackNameFromFile("home-ops.yaml"), /not a stack file/);
