@@ -6,7 +6,7 @@
  */
 import { createHash } from "crypto";
 import { NodeConfig, Phase, PHASES, StackConfig } from "../config/types";
-import { installerImage, schematicId } from "./schematic";
+import { installerImage, schematicId, schematicYaml } from "./schematic";
 import { renderNodePatchYaml } from "./machineconfig";
 import * as scripts from "./scripts";
 import { Arg, displayArgv } from "./shell";
@@ -104,6 +104,7 @@ export function activePhases(cfg: StackConfig): Phase[] {
 
 export const stepIds = {
   secrets: "talos-secrets",
+  schematic: "schematic",
   talosconfig: "talosconfig",
   apply: (hostname: string) => `apply-${hostname}`,
   bootstrap: "bootstrap",
@@ -213,6 +214,20 @@ function talosSteps(cfg: StackConfig): Step[] {
       argv: talosctl.genSecrets(),
     }),
     command(cfg, {
+      id: stepIds.schematic,
+      phase: "talos",
+      description: `register schematic ${schematicId(cfg)} with Image Factory (extensions and kernel args of the installer image)`,
+      dependsOn: [],
+      script: scripts.registerSchematicScript,
+      env: {
+        SCHEMATIC_YAML: schematicYaml(cfg),
+        SCHEMATIC_ID: schematicId(cfg),
+        IMAGE_FACTORY: "https://factory.talos.dev",
+        FACTORY_TIMEOUT: String(cfg.timeouts.apiReady),
+        CURL: "curl",
+      },
+    }),
+    command(cfg, {
       id: stepIds.talosconfig,
       phase: "talos",
       description: "talosconfig for the operator (secret output)",
@@ -238,7 +253,7 @@ function talosSteps(cfg: StackConfig): Step[] {
         phase: "talos",
         node: node.hostname,
         description: `configure ${node.hostname} (${node.address}): generate, validate, apply, wait until running`,
-        dependsOn: [stepIds.secrets],
+        dependsOn: [stepIds.secrets, stepIds.schematic],
         script: scripts.applyNodeScript,
         deleteScript: scripts.nodeDeleteScript,
         env: {

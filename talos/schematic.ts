@@ -28,8 +28,9 @@ export interface ImageFactorySchematic {
 const OFFICIAL_EXTENSION_NAME = /^[a-z0-9][a-z0-9-]*\/[a-z0-9][a-z0-9._-]*$/;
 
 // Scalars yaml.v3 writes unquoted. Restricting values to these keeps the hand-written canonical
-// form exact without re-implementing yaml.v3's quoting rules.
-const PLAIN_SCALAR = /^[A-Za-z0-9][A-Za-z0-9._/=,+-]*$/;
+// form exact without re-implementing yaml.v3's quoting rules. A ':' is plain unless a space
+// follows it or it ends the value (`udp://172.29.51.1:514/` stays plain).
+const PLAIN_SCALAR = /^[A-Za-z0-9](?:[A-Za-z0-9._/=,+-]|:(?=[^\s]))*$/;
 // Plain-looking words that YAML would resolve to a non-string, which yaml.v3 therefore quotes.
 const NON_STRING_WORD =
   /^(?:[-+]?[0-9][0-9._]*(?:[eE][-+]?[0-9]+)?|0[xXoObB][0-9a-fA-F_]+|y|yes|n|no|true|false|on|off|null)$/i;
@@ -52,7 +53,18 @@ function assertNoDuplicates(field: string, values: readonly string[]): void {
   }
 }
 
-/** The Image Factory schematic for the stack: official system extensions only (kernel args live in the machine config). */
+/**
+ * Kernel args every node has. They go into the schematic too: on UEFI machines Talos boots with
+ * systemd-boot, which ignores `machine.install.extraKernelArgs`; the installer's UKI takes its
+ * command line from the schematic. (Args only some nodes have can live in the machine config only.)
+ */
+export function commonKernelArgs(cfg: StackConfig): string[] {
+  const [first, ...rest] = cfg.nodes;
+  if (!first) return [];
+  return first.extraKernelArgs.filter((arg) => rest.every((n) => n.extraKernelArgs.includes(arg)));
+}
+
+/** The Image Factory schematic for the stack: official system extensions and the common kernel args. */
 export function renderSchematic(cfg: StackConfig): ImageFactorySchematic {
   const extensions = [...cfg.schematic.extensions];
   for (const name of extensions) {
@@ -63,8 +75,12 @@ export function renderSchematic(cfg: StackConfig): ImageFactorySchematic {
     }
   }
   assertNoDuplicates("extensions", extensions);
+  const kernelArgs = commonKernelArgs(cfg);
   return {
-    customization: { systemExtensions: { officialExtensions: extensions } },
+    customization: {
+      ...(kernelArgs.length > 0 ? { extraKernelArgs: kernelArgs } : {}),
+      systemExtensions: { officialExtensions: extensions },
+    },
   };
 }
 

@@ -68,6 +68,23 @@ cat "$WORK/bundle.yaml"
 `;
 
 /**
+ * talos phase: register the schematic with Image Factory (content-addressed, so idempotent) and
+ * check that the factory's ID is the one computed offline, which every installer image names. A
+ * node told to install an image of an unregistered or different schematic would fail to pull it.
+ */
+export const registerSchematicScript = `${PRELUDE}
+printf '%s' "$SCHEMATIC_YAML" > "$WORK/schematic.yaml"
+deadline=$(deadline_in "$FACTORY_TIMEOUT")
+until "$CURL" -fsS -X POST --data-binary "@$WORK/schematic.yaml" -H 'Content-Type: application/yaml' "$IMAGE_FACTORY/schematics" >"$WORK/response.json" 2>"$WORK/curl.err"; do
+  past "$deadline" && fail "Image Factory at $IMAGE_FACTORY did not accept the schematic within $FACTORY_TIMEOUT s: $(last_line "$WORK/curl.err")"
+  sleep "$POLL_SECONDS"
+done
+id=$(sed -n 's/.*"id"[[:space:]]*:[[:space:]]*"\\([0-9a-f]*\\)".*/\\1/p' "$WORK/response.json")
+[ "$id" = "$SCHEMATIC_ID" ] || fail "Image Factory registered the schematic as '$id' but the installer image names $SCHEMATIC_ID; refusing to install an image of another schematic"
+echo "schematic $SCHEMATIC_ID registered at $IMAGE_FACTORY"
+`;
+
+/**
  * talos phase: the operator's talosconfig, with the control planes as endpoints and nodes
  * (stdin: bundle; stdout: talosconfig, a secret).
  */

@@ -141,7 +141,7 @@ describe("bad input is rejected before anything is created", () => {
     assert.equal(outputs.clusterName, "home-ops");
     assert.deepEqual(outputs.phasesCompleted, ["talos", "cluster", "cni", "secrets", "gitops"]);
     assert.equal(await pulumi.isSecret(program.kubeconfig), true);
-    assert.equal(recorded.resources.length, 33);
+    assert.equal(recorded.resources.length, 34);
     pulumi.runtime.setAllConfig({});
   });
 });

@@ -33,6 +33,7 @@ describe("program graph (Pulumi mocks)", function () {
         "command:local:Command talos-apply-mini01",
         "command:local:Command talos-apply-mini02",
         "command:local:Command talos-apply-mini03",
+        "command:local:Command talos-schematic",
         "command:local:Command talos-talos-secrets",
         "command:local:Command talos-talosconfig",
         "homeops:cluster:ClusterPhase cluster",
@@ -73,7 +74,7 @@ describe("program graph (Pulumi mocks)", function () {
 
   it("orders by the plan's edges: bootstrap after every node's apply, gates between phases", () => {
     const deps = (name: string) => res(full, name).dependencies.map((u) => u.split("::").pop());
-    assert.deepEqual(deps("talos-apply-mini02"), ["talos-talos-secrets"]);
+    assert.deepEqual(deps("talos-apply-mini02").sort(), ["talos-schematic", "talos-talos-secrets"]);
     // The bundle arrives on stdin: a data edge besides the plan's.
     assert.deepEqual(deps("cluster-bootstrap").sort(), [
       "talos-apply-mini01",

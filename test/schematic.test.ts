@@ -17,23 +17,56 @@ const HOME_OPS_EXTENSIONS = [
   "siderolabs/thunderbolt",
 ];
 
+/** The home-ops config with these extensions and no kernel args (a schematic of extensions only). */
 function withExtensions(extensions: string[]) {
-  return homeOpsConfig({ schematic: { extensions } });
+  const cfg = homeOpsConfig({ schematic: { extensions } });
+  return { ...cfg, nodes: cfg.nodes.map((n) => ({ ...n, extraKernelArgs: [] })) };
 }
 
 describe("talos/schematic", () => {
   describe("renderSchematic", () => {
-    it("lists the stack's official extensions, in order, and nothing else", () => {
+    it("lists the stack's official extensions, in order, and the kernel args every node has", () => {
       assert.deepEqual(renderSchematic(homeOpsConfig()), {
         customization: {
+          extraKernelArgs: ["talos.logging.kernel=udp://172.29.51.1:514/"],
           systemExtensions: { officialExtensions: HOME_OPS_EXTENSIONS },
         },
       });
     });
 
-    it("puts no kernel args in the schematic (they belong to the machine config)", () => {
-      assert.equal(renderSchematic(homeOpsConfig()).customization.extraKernelArgs, undefined);
-      assert.doesNotMatch(schematicYaml(homeOpsConfig()), /extraKernelArgs|talos\.logging/);
+    it("keeps kernel args that only some nodes have out of the (cluster-wide) schematic", () => {
+      const cfg = homeOpsConfig();
+      const nodes = cfg.nodes.map((n, i) =>
+        i === 1 ? { ...n, extraKernelArgs: [...n.extraKernelArgs, "mitigations=off"] } : n,
+      );
+      assert.deepEqual(renderSchematic({ ...cfg, nodes }).customization.extraKernelArgs, [
+        "talos.logging.kernel=udp://172.29.51.1:514/",
+      ]);
+      const none = cfg.nodes.map((n) => ({ ...n, extraKernelArgs: [] }));
+      assert.equal(renderSchematic({ ...cfg, nodes: none }).customization.extraKernelArgs, undefined);
+    });
+
+    it("writes the home-ops schematic in canonical form, the URL plain (yaml.v3 quotes ': ' only)", () => {
+      assert.equal(
+        schematicYaml(homeOpsConfig()),
+        [
+          "customization:",
+          "    extraKernelArgs:",
+          "        - talos.logging.kernel=udp://172.29.51.1:514/",
+          "    systemExtensions:",
+          "        officialExtensions:",
+          ...HOME_OPS_EXTENSIONS.map((e) => `            - ${e}`),
+          "",
+        ].join("\n"),
+      );
+      assert.throws(
+        () =>
+          schematicYaml({
+            ...homeOpsConfig(),
+            nodes: homeOpsConfig().nodes.map((n) => ({ ...n, extraKernelArgs: ["a: b"] })),
+          }),
+        /YAML quoting/,
+      );
     });
 
     it("rejects an extension that is not an official `owner/name`", () => {
@@ -52,7 +85,7 @@ describe("talos/schematic", () => {
   describe("schematicYaml", () => {
     it("is Image Factory's canonical form: 4-space indent, indented block list, trailing newline", () => {
       assert.equal(
-        schematicYaml(homeOpsConfig()),
+        schematicYaml(withExtensions(HOME_OPS_EXTENSIONS)),
         "customization:\n" +
           "    systemExtensions:\n" +
           "        officialExtensions:\n" +

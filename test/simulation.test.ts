@@ -6,6 +6,7 @@
 import { strict as assert } from "assert";
 import { callsWith, fakeWorld, fastConfig, SimWorld } from "./helpers/simWorld";
 import { StackConfig } from "../config/types";
+import { up } from "./sim/engine";
 
 const ALL_NODES = ["172.29.51.11", "172.29.51.12", "172.29.51.13"];
 
@@ -31,6 +32,13 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     assert.equal(callsWith(calls, "talosctl", "bootstrap").filter((c) => c.exit === 0).length, 1);
     assert.equal(w.world().cluster.bootstrapCount, 1);
     assert.equal(callsWith(calls, "op", "create").length, 1, "the bundle was minted once and stored");
+    const image = w.plan.installerImage;
+    assert.deepEqual(
+      Object.keys(w.world().factory.schematics),
+      [w.plan.schematicId],
+      "the installer's schematic is registered",
+    );
+    assert.ok(image.endsWith(`${w.plan.schematicId}:v1.10.5`));
     assert.deepEqual(
       calls.filter((c) => c.exit !== 0 && /unknown (flag|command)/.test(JSON.stringify(c))),
       [],
@@ -113,6 +121,18 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     });
   }
 
+  it("refuses to install when Image Factory's ID differs from the installer image's, before touching a node", async () => {
+    w = new SimWorld(fastConfig());
+    const plan = w.plan;
+    const steps = plan.steps.map((s) =>
+      s.kind === "command" && s.id === "schematic" ? { ...s, env: { ...s.env, SCHEMATIC_ID: "0".repeat(64) } } : s,
+    );
+    const r = await up({ ...plan, steps }, w.state, w.options);
+    assert.equal(r.failed?.id, "schematic");
+    assert.match(r.failed!.message, /refusing to install an image of another schematic/);
+    assert.equal(callsWith(w.calls(), "talosctl", "apply-config").length, 0);
+  });
+
   it("tolerates the connection dropping during apply-config and verifies the node came up", async () => {
     w = new SimWorld(fastConfig(), { install: 300 });
     w.faults([{ tool: "talosctl", match: "apply-config", node: "172.29.51.13", kind: "drop", times: 1 }]);
@@ -191,6 +211,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
       "apply-mini01",
       "apply-mini02",
       "apply-mini03",
+      "schematic",
       "talos-secrets",
       "talosconfig",
     ]);

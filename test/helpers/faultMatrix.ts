@@ -90,6 +90,8 @@ export function primaryTarget(step: CommandStep): FaultTarget {
           "`gen config --output-types talosconfig` is byte-identical in every Talos-contacting step (each writes its own talosconfig), " +
           "so a fault there also fails the parallel apply steps; the operator talosconfig's `config endpoint <all control planes>` is this step's alone",
       };
+    case scripts.registerSchematicScript:
+      return { tool: "curl", match: "/schematics", local: false, note: "POST of the schematic to Image Factory" };
     case scripts.applyNodeScript:
       return { tool: "talosctl", match: "apply-config", node: e.NODE_ADDRESS, local: false };
     case scripts.bootstrapScript:

@@ -11,7 +11,7 @@ import { homeOpsConfig } from "./stackConfigFixture";
 export const fakeWorld = require("../fakes/lib/state.js");
 
 export interface Fault {
-  tool: "talosctl" | "kubectl" | "op";
+  tool: "talosctl" | "kubectl" | "op" | "curl";
   match: string;
   node?: string;
   kind: "exit" | "unreachable" | "timeout" | "drop" | "never";

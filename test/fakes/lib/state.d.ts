@@ -1,6 +1,6 @@
 /** Types for test/fakes/lib/state.js (the fakes' on-disk world). */
 
-export type FakeTool = "talosctl" | "kubectl" | "op";
+export type FakeTool = "talosctl" | "kubectl" | "op" | "curl";
 
 export interface FakeFault {
   tool: FakeTool;
