@@ -3,94 +3,17 @@
  * `test/config-bad-input.test.ts` proves `parseStackConfig` rejects each with a message naming the
  * key path; program tests reuse the table to show nothing is created for bad config.
  */
+import * as fs from "fs";
+import * as path from "path";
+import { rawConfigFromStackFile } from "../../config/load";
 import { RawConfig } from "../../config/types";
 
 type Mutable = Record<string, any>;
 
-/** The raw config of Pulumi.home-ops.yaml (keys without `homeops:`), written out. */
-export const HOME_OPS_RAW_CONFIG: RawConfig = Object.freeze({
-  cluster: {
-    name: "home-ops",
-    endpoint: "https://172.29.51.10:6443",
-    vip: "172.29.51.10",
-    dnsDomain: "cluster.local",
-    allowSchedulingOnControlPlanes: true,
-  },
-  nodes: [
-    {
-      hostname: "mini01",
-      address: "172.29.51.11",
-      ipv6: "fd47:25e1:2f96:51::11",
-      role: "controlplane",
-      bootstrap: true,
-    },
-    { hostname: "mini02", address: "172.29.51.12", ipv6: "fd47:25e1:2f96:51::12", role: "controlplane" },
-    { hostname: "mini03", address: "172.29.51.13", ipv6: "fd47:25e1:2f96:51::13", role: "controlplane" },
-  ],
-  talos: { version: "v1.10.5" },
-  kubernetes: { version: "v1.31.1" },
-  network: {
-    interface: "enp3s0f0",
-    nodeSubnet: "172.29.51.0/24",
-    podCidrs: ["10.244.0.0/16", "fd47:25e1:2f96:51:2000::/68"],
-    serviceCidrs: ["10.96.0.0/12", "fd47:25e1:2f96:51:1000::/108"],
-    loadBalancerCidrs: ["172.29.52.0/24"],
-    ipv6Gateway: "fe80::1",
-    dhcpRouteMetric: 1024,
-  },
-  machine: {
-    installDisk: { model: "APPLE*" },
-    extraKernelArgs: ["talos.logging.kernel=udp://172.29.51.1:514/"],
-    encryptSystemDisk: true,
-    sysctls: {
-      "net.ipv4.ip_forward": "1",
-      "net.ipv6.conf.all.forwarding": "1",
-      "kernel.kexec_load_disabled": "1",
-      "vm.dirty_ratio": "5",
-      "vm.dirty_background_ratio": "2",
-    },
-    udevRules: [
-      'SUBSYSTEM=="block", ATTRS{model}=="Portable SSD T5*", ATTR{queue/scheduler}="mq-deadline"',
-      'SUBSYSTEM=="block", ATTRS{model}=="Portable SSD T5*", ATTR{queue/rotational}="0"',
-    ],
-  },
-  schematic: {
-    extensions: [
-      "siderolabs/iscsi-tools",
-      "siderolabs/lldpd",
-      "siderolabs/usb-modem-drivers",
-      "siderolabs/thunderbolt",
-    ],
-  },
-  lldpd: {
-    config:
-      "configure lldpd portidsubtype ifname\n" +
-      'configure system description "Talos Node"\n' +
-      "unconfigure lldp management-addresses-advertisements\n" +
-      "unconfigure lldp capabilities-advertisements\n",
-  },
-  usbSsd: { name: "longhorn-ssd", selector: 'disk.model == "Portable SSD T5"', maxSize: "1TB", filesystem: "xfs" },
-  onepassword: {
-    vault: "Automation",
-    talosSecretsItem: "Talos Secrets - home-ops",
-    talosSecretsField: "talsecret",
-    connectCredentialsItem: "1Password Connect Credentials - home-ops",
-    connectTokenItem: "1Password Connect Token - home-ops",
-    connectTokenField: "token",
-    auth: "service-account",
-  },
-  cilium: { version: "1.17.6", acceleration: "disabled", operatorReplicas: 1 },
-  externalSecrets: { version: "0.17.0" },
-  connect: { version: "1.8.1" },
-  flux: { version: "v2.8.1", operatorVersion: "0.33.0" },
-  gitops: {
-    url: "https://github.com/geoffdavis/talos-gitops",
-    branch: "main",
-    path: "clusters/home-ops",
-    auth: "none",
-  },
-  stopAfter: "gitops",
-});
+/** The raw config of Pulumi.home-ops.yaml (keys without `homeops:`): every mutation starts from the real file. */
+export const HOME_OPS_RAW_CONFIG: RawConfig = Object.freeze(
+  rawConfigFromStackFile(fs.readFileSync(path.join(__dirname, "../../Pulumi.home-ops.yaml"), "utf8")),
+);
 
 /** A deep, mutable copy of the valid home-ops raw config. */
 export function homeOpsRawConfig(): Mutable {
