@@ -108,10 +108,11 @@ ${shellCommand(T, talosctl.validate())} >/dev/null 2>"$WORK/validate.err" || fai
 deadline=$(deadline_in "$NODE_TIMEOUT")
 mode=""
 while [ -z "$mode" ]; do
-  if ${shellCommand(T, talosctl.versionAuthenticated("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/auth.err"; then
-    mode=configured
-  elif ${shellCommand(T, talosctl.versionInsecure("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/insecure.err"; then
+  # Only maintenance mode answers without a client certificate; only our cluster's nodes answer ours.
+  if ${shellCommand(T, talosctl.versionInsecure("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/insecure.err"; then
     mode=maintenance
+  elif ${shellCommand(T, talosctl.versionAuthenticated("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/auth.err"; then
+    mode=configured
   elif grep -q "unknown authority" "$WORK/auth.err"; then
     fail "$NODE_HOSTNAME ($NODE_ADDRESS) is configured with a different cluster identity; refusing to touch it"
   elif past "$deadline"; then
