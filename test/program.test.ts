@@ -129,6 +129,12 @@ describe("program graph (Pulumi mocks)", function () {
       }
     }
     assert.deepEqual(res(full, "talos-talos-secrets").secretPaths, ["environment.OP_SERVICE_ACCOUNT_TOKEN"]);
+    // Only stdin is secret on a node's apply: its patch stays readable in `pulumi preview --diff`.
+    for (const host of ["mini01", "mini02", "mini03"]) {
+      const apply = res(full, `talos-apply-${host}`);
+      assert.deepEqual(apply.secretPaths, ["stdin"]);
+      assert.match(String(apply.inputs.environment.NODE_PATCH), new RegExp(`hostname: ${host}`));
+    }
     assert.deepEqual(res(full, "secrets-connect-credentials").secretPaths, ["stringData"]);
     assert.deepEqual(res(full, "secrets-connect-token").secretPaths, ["stringData"]);
   });
