@@ -1,17 +1,6 @@
 import { strict as assert } from "assert";
 import { parseStackConfig } from "../config/index";
-import { ConfigError } from "../config/types";
-import { BAD_INPUTS, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
-
-function problemsOf(raw: Parameters<typeof parseStackConfig>[0]): readonly string[] {
-  try {
-    parseStackConfig(raw, "home-ops");
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    return error.problems;
-  }
-  assert.fail("parseStackConfig accepted the config");
-}
+import { BAD_INPUTS, HOME_OPS_RAW_CONFIG, problemsOf } from "./helpers/badInputs";
 
 describe("parseStackConfig rejects invalid stack config", () => {
   it("the catalogue's base config is valid (so every rejection below is caused by its mutation)", () => {

@@ -4,7 +4,7 @@ import * as path from "path";
 import { parseStackConfig, SECRET_CONFIG_KEYS } from "../config/index";
 import { rawConfigFromPulumiConfig, rawConfigFromStackFile, secureKeysOf, stackNameFromFile } from "../config/load";
 import { ConfigError, RawConfig, StackConfig } from "../config/types";
-import { HOME_OPS_RAW_CONFIG, homeOpsRawConfig } from "./helpers/badInputs";
+import { asPulumiAllConfig, HOME_OPS_RAW_CONFIG, homeOpsRawConfig, problemsOf } from "./helpers/badInputs";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 
 const STACK_FILE = path.join(__dirname, "..", "Pulumi.home-ops.yaml");
@@ -15,25 +15,6 @@ const STACK_FILE = path.join(__dirname, "..", "Pulumi.home-ops.yaml");
  */
 const EXPECTED_HOME_OPS: StackConfig = homeOpsConfig();
 const HOME_OPS_SYSCTLS = EXPECTED_HOME_OPS.nodes[0].sysctls;
-
-function problemsOf(raw: RawConfig): readonly string[] {
-  try {
-    parseStackConfig(raw, "home-ops");
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
-    return error.problems;
-  }
-  assert.fail("parseStackConfig accepted the config");
-}
-
-/** The Pulumi runtime's view of a raw config: `homeops:<key>` → plain string or JSON text. */
-function asPulumiAllConfig(raw: RawConfig): Record<string, string> {
-  const all: Record<string, string> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    all[`homeops:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  return all;
-}
 
 describe("config: parseStackConfig", () => {
   describe("the real stack file Pulumi.home-ops.yaml", () => {

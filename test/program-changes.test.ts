@@ -8,7 +8,7 @@ import { homeOpsConfig } from "./helpers/stackConfigFixture";
 import { CANARY_WORLD, evaluate, Evaluation } from "./helpers/program";
 import { recorded, resetMocks, settle, valueOf } from "./helpers/mocks";
 import { NodeConfig, StackConfig } from "../config/types";
-import { BAD_INPUTS, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
+import { asPulumiAllConfig, BAD_INPUTS, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
 import { deployStack } from "../components/stack";
 import { loadStackConfig } from "../config/pulumi";
 
@@ -107,9 +107,7 @@ describe("bad input is rejected before anything is created", () => {
     assert.ok(BAD_INPUTS.length >= 25);
     for (const bad of BAD_INPUTS) {
       await resetMocks();
-      const all: Record<string, string> = {};
-      for (const [k, v] of Object.entries(bad.raw)) all[`homeops:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-      pulumi.runtime.setAllConfig(all);
+      pulumi.runtime.setAllConfig(asPulumiAllConfig(bad.raw));
       let error: Error | undefined;
       try {
         deployStack(loadStackConfig(), {});
@@ -127,10 +125,10 @@ describe("bad input is rejected before anything is created", () => {
 
   it("the composition root (index.ts) with the real stack's config creates the stack and exports its outputs", async () => {
     await resetMocks(CANARY_WORLD);
-    const all: Record<string, string> = {};
-    for (const [k, v] of Object.entries(HOME_OPS_RAW_CONFIG))
-      all[`homeops:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-    all["homeops:onepasswordServiceAccountToken"] = "ops_not_checked_here";
+    const all = {
+      ...asPulumiAllConfig(HOME_OPS_RAW_CONFIG),
+      "homeops:onepasswordServiceAccountToken": "ops_not_checked_here",
+    };
     pulumi.runtime.setAllConfig(all, ["homeops:onepasswordServiceAccountToken"]);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require("../index") as Record<string, pulumi.Output<unknown>>;

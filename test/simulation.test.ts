@@ -182,11 +182,12 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
       // The re-run resumes at the failed gate: nothing before it runs again.
       const gateIndex = w.plan.steps.findIndex((s) => s.id === gate);
       assert.deepEqual(
-        r2.ran,
+        [...r2.ran].sort(),
         w.plan.steps
           .slice(gateIndex)
           .map((s) => s.id)
-          .filter((id) => !r1.ran.includes(id)),
+          .filter((id) => !r1.ran.includes(id))
+          .sort(),
       );
       assert.ok(r2.ran.includes(gate));
     });

@@ -6,7 +6,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { rawConfigFromStackFile } from "../../config/load";
-import { RawConfig } from "../../config/types";
+import { strict as assert } from "assert";
+import { parseStackConfig } from "../../config/index";
+import { ConfigError, RawConfig } from "../../config/types";
 
 type Mutable = Record<string, any>;
 
@@ -14,6 +16,26 @@ type Mutable = Record<string, any>;
 export const HOME_OPS_RAW_CONFIG: RawConfig = Object.freeze(
   rawConfigFromStackFile(fs.readFileSync(path.join(__dirname, "../../Pulumi.home-ops.yaml"), "utf8")),
 );
+
+/** The problems parseStackConfig reports for `raw` (fails the test if it accepts it). */
+export function problemsOf(raw: RawConfig): readonly string[] {
+  try {
+    parseStackConfig(raw, "home-ops");
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    return error.problems;
+  }
+  assert.fail("parseStackConfig accepted the config");
+}
+
+/** The Pulumi runtime's view of a raw config: `homeops:<key>` → plain string or JSON text. */
+export function asPulumiAllConfig(raw: RawConfig): Record<string, string> {
+  const all: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    all[`homeops:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return all;
+}
 
 /** A deep, mutable copy of the valid home-ops raw config. */
 export function homeOpsRawConfig(): Mutable {

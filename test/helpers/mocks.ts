@@ -163,9 +163,3 @@ export async function settle(): Promise<void> {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
   }
 }
-
-export function byName(name: string): RecordedResource {
-  const r = recorded.resources.find((x) => x.name === name);
-  if (!r) throw new Error(`no resource named ${name}; have: ${recorded.resources.map((x) => x.name).join(", ")}`);
-  return r;
-}
