@@ -4,6 +4,7 @@
  * BGP control plane, Talos' cgroup/capability settings, no XDP on the Mac mini NIC).
  */
 import type { StackConfig } from "../config/types";
+import { cidrFamilyAndPrefix, ipv6NodeMaskSize } from "../config/network";
 import { helmReleaseDescriptor } from "./helmRelease";
 import type { HelmReleaseDescriptor } from "./kubernetesObject";
 import { CILIUM } from "./names";
@@ -66,15 +67,8 @@ export const CILIUM_AGENT_CAPABILITIES: readonly string[] = [
 /** Capabilities of the clean-cilium-state init container (Talos' documented set). */
 export const CILIUM_CLEAN_STATE_CAPABILITIES: readonly string[] = ["NET_ADMIN", "SYS_ADMIN", "SYS_RESOURCE"];
 
-/**
- * Cilium's cluster-pool allocator refuses an IPv6 node mask more than 16 bits longer than the pool
- * prefix ("the node CIDR size is too big"), so a /64 pool gives /80 per node; never longer than
- * /120 (Cilium's own default per-node size).
- */
-export const CILIUM_IPV6_MAX_MASK_DIFF = 16;
-export function ipv6NodeMaskSize(poolPrefixLength: number): number {
-  return Math.min(poolPrefixLength + CILIUM_IPV6_MAX_MASK_DIFF, 120);
-}
+// The per-node IPv6 size is network math Talos' controller manager shares: it lives in config/network.
+export { CILIUM_IPV6_MAX_MASK_DIFF, ipv6NodeMaskSize } from "../config/network";
 
 /** Taints the operator must tolerate to start on a fresh all-control-plane cluster without a CNI. */
 export const CILIUM_OPERATOR_TOLERATIONS: readonly Toleration[] = [
@@ -92,40 +86,23 @@ export const HUBBLE_RELAY_TOLERATIONS: readonly Toleration[] = [
   { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
 ];
 
-export interface CidrParts {
-  readonly family: 4 | 6;
-  readonly prefixLength: number;
-}
-
-/** Family and prefix length of a CIDR string; throws on anything that is not `<ip>/<len>`. */
-export function parseCidr(cidr: string): CidrParts {
-  const match = /^([^/]+)\/(\d{1,3})$/.exec(cidr.trim());
-  if (!match) throw new Error(`"${cidr}" is not a CIDR (expected <address>/<prefix length>)`);
-  const family = match[1].includes(":") ? 6 : 4;
-  const prefixLength = Number(match[2]);
-  if (prefixLength > (family === 4 ? 32 : 128)) {
-    throw new Error(`"${cidr}" has prefix length ${prefixLength}, beyond the IPv${family} maximum`);
-  }
-  return { family, prefixLength };
-}
-
 export function ciliumValues(cfg: StackConfig): CiliumValues {
-  const ipv4Pools = cfg.network.podCidrs.filter((c) => parseCidr(c).family === 4);
-  const ipv6Pools = cfg.network.podCidrs.filter((c) => parseCidr(c).family === 6);
+  const ipv4Pools = cfg.network.podCidrs.filter((c) => cidrFamilyAndPrefix(c).family === 4);
+  const ipv6Pools = cfg.network.podCidrs.filter((c) => cidrFamilyAndPrefix(c).family === 6);
   if (ipv4Pools.length === 0) {
     throw new Error(
       `network.podCidrs ${JSON.stringify(cfg.network.podCidrs)} has no IPv4 CIDR; Cilium's cluster pool needs one`,
     );
   }
   for (const pool of ipv4Pools) {
-    const { prefixLength } = parseCidr(pool);
+    const { prefixLength } = cidrFamilyAndPrefix(pool);
     if (cfg.cilium.ipv4MaskSize <= prefixLength || cfg.cilium.ipv4MaskSize > 32) {
       throw new Error(
         `cilium.ipv4MaskSize ${cfg.cilium.ipv4MaskSize} must be longer than the pod CIDR prefix (${pool}) and at most 32`,
       );
     }
   }
-  const ipv6MaskSizes = ipv6Pools.map((pool) => ipv6NodeMaskSize(parseCidr(pool).prefixLength));
+  const ipv6MaskSizes = ipv6Pools.map((pool) => ipv6NodeMaskSize(cidrFamilyAndPrefix(pool).prefixLength));
   // One mask size serves every IPv6 pool: the shortest safe one fits all of them.
   const ipv6MaskSize = ipv6MaskSizes.length > 0 ? Math.min(...ipv6MaskSizes) : undefined;
   const dualStack = ipv6MaskSize !== undefined;

@@ -8,7 +8,7 @@
 import { stringify } from "yaml";
 import type { NodeConfig, StackConfig, TalosMinor } from "../config/types";
 import { installerImage } from "./schematic";
-import { ipv6NodeMaskSize } from "../k8s/cilium";
+import { cidrFamilyAndPrefix, ipv6NodeMaskSize } from "../config/network";
 
 /**
  * kube-controller-manager's per-node pod CIDR sizes, matched to Cilium's cluster-pool: with the
@@ -17,8 +17,8 @@ import { ipv6NodeMaskSize } from "../k8s/cilium";
  */
 function nodeCidrMaskArgs(cfg: StackConfig): Record<string, string> {
   const args: Record<string, string> = { "node-cidr-mask-size-ipv4": String(cfg.cilium.ipv4MaskSize) };
-  const v6 = cfg.network.podCidrs.find((c) => c.includes(":"));
-  if (v6) args["node-cidr-mask-size-ipv6"] = String(ipv6NodeMaskSize(Number(v6.split("/")[1])));
+  const v6 = cfg.network.podCidrs.map(cidrFamilyAndPrefix).find((c) => c.family === 6);
+  if (v6) args["node-cidr-mask-size-ipv6"] = String(ipv6NodeMaskSize(v6.prefixLength));
   return args;
 }
 
