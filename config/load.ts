@@ -4,7 +4,7 @@
  * program). Secure values never enter `RawConfig`. Pure: callers read files and pass the text.
  */
 import { parse as parseYaml } from "yaml";
-import { SECRET_CONFIG_KEYS } from "./index";
+import { SECRET_CONFIG_KEYS } from "./schema";
 import { ConfigError, RawConfig } from "./types";
 
 const DEFAULT_PROJECT = "homeops";

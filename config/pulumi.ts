@@ -3,9 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "./index";
 import { rawConfigFromPulumiConfig } from "./load";
 import { ConfigError, StackConfig } from "./types";
-import { StackSecrets } from "../components/stack";
 
 export const PROJECT = "homeops";
+
+/** Secret stack settings (never part of StackConfig). */
+export interface StackSecrets {
+  /** 1Password service-account token, for `onepassword.auth: service-account`. */
+  readonly onePasswordServiceAccountToken?: pulumi.Output<string>;
+}
 
 /** Validated config of the current stack; invalid config stops the program before any resource. */
 export function loadStackConfig(): StackConfig {
