@@ -15,7 +15,7 @@
  * test/fakes/bin/talosctl).
  */
 import { StackConfig } from "../config/types";
-import { CommandStep, Plan, Step } from "../talos/plan";
+import { CommandStep, Plan, Step } from "../plan";
 import { up, RunResult } from "../test/sim/engine";
 import { SimWorld } from "../test/helpers/simWorld";
 import { homeOpsConfig } from "../test/helpers/stackConfigFixture";

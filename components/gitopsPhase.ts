@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as onepassword from "@1password/pulumi-onepassword";
 import { StackConfig } from "../config/types";
-import { Plan, ReadStep } from "../talos/plan";
+import { Plan, ReadStep } from "../plan";
 import { gitCredentialsFromItem } from "../k8s/onepasswordItems";
 import { readItem } from "./secretsPhase";
 import { createSteps, StepContext, stdoutOf } from "./steps";

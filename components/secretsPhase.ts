@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as onepassword from "@1password/pulumi-onepassword";
 import { StackConfig } from "../config/types";
-import { Plan, ReadStep } from "../talos/plan";
+import { Plan, ReadStep } from "../plan";
 import { decodeConnectCredentials } from "../k8s/connect";
 import { connectCredentialsText, itemField, OnePasswordItem } from "../k8s/onepasswordItems";
 import { createSteps, StepContext, stdoutOf } from "./steps";

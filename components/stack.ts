@@ -6,8 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as onepassword from "@1password/pulumi-onepassword";
 import * as command from "@pulumi/command";
 import { talosctlMismatch } from "../talos/credentials";
-import { Phase, StackConfig } from "../config/types";
-import { buildPlan, Plan } from "../talos/plan";
+import { Phase, PHASES, StackConfig } from "../config/types";
+import { buildPlan, phasesThrough, Plan } from "../plan";
 import { installerImage } from "../talos/schematic";
 import { StepContext } from "./steps";
 import { TalosPhase } from "./talosPhase";
@@ -15,11 +15,33 @@ import { ClusterPhase } from "./clusterPhase";
 import { CniPhase } from "./cniPhase";
 import { SecretsPhase } from "./secretsPhase";
 import { GitopsPhase } from "./gitopsPhase";
+import { assertStepFilesCurrent, writeRuntimeSettings } from "./runtimeFiles";
 
 /** Secret stack settings (never part of StackConfig). */
 export interface StackSecrets {
   /** 1Password service-account token, for `onepassword.auth: service-account`. */
   readonly onePasswordServiceAccountToken?: pulumi.Output<string>;
+}
+
+export interface DeployOptions {
+  /**
+   * The project directory: the command provider runs the step scripts relative to it, and the
+   * run-time settings are written under it. Tests pass a scratch copy.
+   */
+  readonly projectDir: string;
+  /**
+   * Phases an earlier update of this stack declared (its `phasesDeclared` output). They stay
+   * declared whatever `stopAfter` says now: the engine deletes whatever a program stops
+   * declaring, so lowering `stopAfter` would otherwise delete phases an earlier `up` built.
+   */
+  readonly declaredBefore?: readonly string[];
+}
+
+/** The phases to declare: those `stopAfter` lets run, extended to any declared before. */
+export function phasesToDeclare(cfg: StackConfig, declaredBefore: readonly string[] = []): Phase[] {
+  const known = declaredBefore.filter((p): p is Phase => (PHASES as readonly string[]).includes(p));
+  const last = Math.max(PHASES.indexOf(cfg.stopAfter), ...known.map((p) => PHASES.indexOf(p)));
+  return phasesThrough(PHASES[last]);
 }
 
 export interface StackOutputs {
@@ -46,6 +68,26 @@ export function onePasswordCliEnv(cfg: StackConfig, secrets: StackSecrets): Reco
 }
 
 /**
+ * The 1Password provider's inputs, every one set: the SDK fills unset ones from OP_* variables of
+ * the operator's shell (@1password/pulumi-onepassword provider.js), which would cause a diff or
+ * point it at a Connect server. Empty strings must be Outputs for the token fields, which the SDK
+ * drops when falsy.
+ */
+export function onePasswordProviderArgs(cfg: StackConfig, secrets: StackSecrets): onepassword.ProviderArgs {
+  const none = pulumi.secret(pulumi.output(""));
+  if (cfg.onepassword.auth === "account") {
+    return { account: cfg.onepassword.account, serviceAccountToken: none, url: "", token: none, opCliPath: "op" };
+  }
+  return {
+    account: "",
+    serviceAccountToken: secrets.onePasswordServiceAccountToken,
+    url: "",
+    token: none,
+    opCliPath: "op",
+  };
+}
+
+/**
  * The talosctl found must match the stack's Talos minor (another minor renders other configs and
  * takes other flags). Checked on `up` only: a preview runs no command, so it needs no talosctl.
  */
@@ -60,8 +102,16 @@ export function talosctlPreflight(cfg: StackConfig): pulumi.Output<string> {
     });
 }
 
-export function deployStack(cfg: StackConfig, secrets: StackSecrets): StackOutputs {
-  const plan = buildPlan(cfg);
+export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: DeployOptions): StackOutputs {
+  const plan = buildPlan(cfg, phasesToDeclare(cfg, options.declaredBefore));
+  if (plan.phases.length > PHASES.indexOf(cfg.stopAfter) + 1) {
+    void pulumi.log.warn(
+      `homeops:stopAfter is ${cfg.stopAfter}, but an earlier update deployed phases up to ${plan.phases[plan.phases.length - 1]}: ` +
+        "they stay declared (stopAfter never deletes what an earlier up built). To remove them on purpose, use pulumi destroy --target.",
+    );
+  }
+  assertStepFilesCurrent(options.projectDir);
+  writeRuntimeSettings(options.projectDir, plan);
   const active = (p: Phase) => plan.phases.includes(p);
   const onePasswordEnv = onePasswordCliEnv(cfg, secrets);
   const context: StepContext = {
@@ -76,15 +126,15 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets): StackOutpu
   const cluster = active("cluster") ? new ClusterPhase("cluster", { plan, context }) : undefined;
   const phases: StackOutputs["phases"] = { talos, cluster };
   let onePassword: onepassword.Provider | undefined;
-  if (active("secrets")) {
-    onePassword = new onepassword.Provider(
-      "onepassword",
-      cfg.onepassword.auth === "account"
-        ? { account: cfg.onepassword.account }
-        : { serviceAccountToken: secrets.onePasswordServiceAccountToken },
-    );
-  }
-  if (active("cni")) phases.cni = new CniPhase("cni", { plan, context });
+  if (active("secrets")) onePassword = new onepassword.Provider("onepassword", onePasswordProviderArgs(cfg, secrets));
+  if (active("cni"))
+    phases.cni = new CniPhase("cni", {
+      config: cfg,
+      plan,
+      context,
+      apiReady: cluster!.ready,
+      providerAliases: [{ name: "cluster-kubernetes", parent: cluster }],
+    });
   if (active("secrets"))
     phases.secrets = new SecretsPhase("secrets", { config: cfg, plan, context, onePassword: onePassword! });
   if (active("gitops"))
@@ -114,6 +164,7 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets): StackOutpu
     fluxOperatorVersion: cfg.flux.operatorVersion,
     gitopsSource: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path },
     longhornSsdMountPath: cfg.usbSsd.mountPath,
+    phasesDeclared: plan.phases,
     phasesCompleted: pulumi.all(readies),
     talosconfigExpiry: talos.talosconfigExpiry,
     kubeconfigExpiry: cluster ? cluster.kubeconfigExpiry : null,

@@ -6,7 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
-import { CommandStep, HelmStep, ObjectStep, Step } from "../talos/plan";
+import { CommandStep, HelmStep, ObjectStep, Step } from "../plan";
+import { scriptPath } from "../talos/scripts";
 
 /** What steps of later phases need from earlier ones. */
 export interface StepContext {
@@ -48,12 +49,14 @@ export function createCommandStep(
   const cmd = new command.local.Command(
     `${name}-${step.id}`,
     {
-      create: step.script,
-      update: step.script,
-      delete: step.deleteScript,
+      // The script file's path: constant, so a fixed script reaches this step on its next run
+      // without being a diffed (or, with ignoreChanges, frozen) input. `update` is unset: the
+      // provider runs `create` again on an update.
+      create: scriptPath(step.script),
+      delete: step.deleteScript ? scriptPath(step.deleteScript) : undefined,
       environment: env,
       stdin: stdin ? pulumi.secret(stdin) : undefined,
-      interpreter: ["/bin/sh", "-c"],
+      interpreter: ["/bin/sh"],
       // Outputs of secret-bearing steps never reach the engine's log.
       logging: step.secretStdout || step.stdinFrom ? "none" : "stderr",
       // Previous outputs in the environment would put a secret stdout into the next run's env.
@@ -63,16 +66,7 @@ export function createCommandStep(
       parent,
       // Ordering by the plan's edges (data flows through stdin where a secret is involved).
       dependsOn: dependsOn(step, ctx),
-      protect: step.protect,
       additionalSecretOutputs: step.secretStdout ? ["stdout", "stderr"] : ["stderr"],
-      // Script text and wait tuning are not configuration: changing them must not re-run a node.
-      // The bundle is minted once; its node list and 1Password auth matter only that first time.
-      ignoreChanges: [
-        "create",
-        "update",
-        "delete",
-        ...(step.runOnce ? ["environment", "stdin"] : step.envIgnoredForChanges.map((k) => `environment.${k}`)),
-      ],
     },
   );
   ctx.resources.set(step.id, cmd);
@@ -97,6 +91,10 @@ export function createHelmStep(
       repositoryOpts: spec.repo ? { repo: spec.repo } : undefined,
       values: spec.values as Record<string, unknown>,
       atomic: false,
+      // Helm's wait for the release's workloads, from the stack's timeouts (an input of the
+      // release: pulumi-kubernetes has no other place for it, so a changed timeout updates the
+      // release record with the same chart and values).
+      timeout: step.timeoutSeconds,
       // Helm waits for the release's workloads; the phase gate then checks real conditions.
       skipAwait: false,
     },

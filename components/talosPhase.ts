@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../config/types";
-import { Plan, stepIds } from "../talos/plan";
+import { Plan, stepIds } from "../plan";
 import { talosconfigCertExpiry } from "../talos/credentials";
 import { createSteps, StepContext, stdoutOf } from "./steps";
 

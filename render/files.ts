@@ -5,7 +5,7 @@
 import { stringify } from "yaml";
 import { StackConfig } from "../config/types";
 import { renderNodePatchYaml } from "../talos/machineconfig";
-import { buildPlan, Plan, Step } from "../talos/plan";
+import { buildPlan, Plan, Step } from "../plan";
 import { ciliumValues } from "../k8s/cilium";
 import { KubernetesObject } from "../k8s/kubernetesObject";
 import { renderedObjectFileName } from "../k8s/manifests";

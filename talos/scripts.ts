@@ -1,35 +1,59 @@
 /**
- * The idempotent POSIX sh scripts the command resources run. Each is a constant string: its
- * parameters arrive in the environment, secrets on stdin (see shell.ts). Every script can be
- * killed at any line and run again: it reads state from the node/cluster/1Password, never from a
- * local file, and every wait polls a real condition until a deadline.
+ * The idempotent POSIX sh scripts the command resources run, one file each under `steps/`
+ * (generated from this module: `npm run gen:steps`; a test keeps the files current and the
+ * program refuses to run with stale ones). A resource's `create` is just the file's path, so a
+ * fixed script reaches every existing step on the next run without being a diffed input.
+ * Parameters arrive in the environment (config values: they decide whether a step re-runs) or
+ * in the runtime settings file (tools, waits, node inventory: read fresh on every run); secrets
+ * arrive on stdin. Every script can be killed at any line and run again: it reads state from the
+ * nodes, the cluster and 1Password, never from a local file, and every wait polls a real
+ * condition until a deadline.
  */
 import { PRELUDE, shellCommand } from "./shell";
 import { FILES, kubectl, talosctl } from "./talosctl";
 
 const T = '"$TALOSCTL"';
 const K = '"$KUBECTL"';
+const work = (file: string) => file.replace("${WORK}", "$WORK");
 
 /**
  * Reads the Talos secrets bundle from stdin and writes a talosconfig for it (no node contact).
  * Every node-addressed call passes --nodes/--endpoints itself, so no endpoints are stored in it.
  */
-const WRITE_TALOSCONFIG = `cat > "${"$"}WORK/secrets.yaml"
-[ -s "${"$"}WORK/secrets.yaml" ] || fail "no Talos secrets bundle on stdin"
+const WRITE_TALOSCONFIG = `cat > "${work(FILES.secrets)}"
+[ -s "${work(FILES.secrets)}" ] || fail "no Talos secrets bundle on stdin"
 ${shellCommand(T, talosctl.genTalosconfig())} >/dev/null
 `;
 
 /**
- * talos phase, once per cluster life: the secrets bundle. 1Password is the source of truth; a new
- * bundle is minted only when 1Password has none AND every node is provably in maintenance mode,
- * so a missing item can never silently give an existing cluster a new identity.
- * stdout: the bundle (a secret output).
+ * How a failed talosctl call ended, from its stderr (grpc-go v1.71.3 internal/transport, the
+ * version talosctl v1.10.5 is built with):
+ * - unreachable: the connection never came up ("transport: Error while dialing: ... connection
+ *   refused / no route to host / i/o timeout", or a TLS "authentication handshake failed" that
+ *   is not a certificate verdict);
+ * - dropped: it broke after the request was sent ("error reading from server: ...",
+ *   ErrConnClosing "transport is closing", "connection reset by peer"): the node may have taken
+ *   the request and gone down to install or reboot.
+ * gRPC Unavailable covers both, so the code alone says nothing.
  */
-export const secretsBundleScript = `${PRELUDE}
+const CLASSIFY = `unreachable() { grep -Eq '[Ee]rror while dialing|connection refused|no route to host|network is unreachable' "$1"; }
+dropped() {
+  unreachable "$1" && return 1
+  grep -Eq 'error reading from server|transport is closing|connection reset by peer' "$1"
+}
+`;
+
+/**
+ * talos phase: the secrets bundle. 1Password is the source of truth; a new bundle is minted only
+ * when 1Password has none AND every node provably answers in maintenance mode, so a missing item
+ * can never silently give an existing cluster a new identity. stdout: the bundle (a secret);
+ * nothing is printed to stdout before the last line, so a failure never shows the bundle.
+ */
+const secretsBundle = `${PRELUDE}
 # read_bundle FILE: the field's value; \`op\` prints a multi-line value CSV-quoted ("..." with "" for
 # a quote), which is undone here so the bundle arrives byte for byte.
 read_bundle() {
-  op item get "$OP_ITEM" --vault "$OP_VAULT" --fields "label=$OP_FIELD" --reveal >"$1.raw" 2>"$WORK/op.err" || return 1
+  run "$OP" item get "$OP_ITEM" --vault "$OP_VAULT" --fields "label=$OP_FIELD" --reveal >"$1.raw" 2>"$WORK/op.err" || return 1
   if [ "$(head -c 1 "$1.raw")" = '"' ]; then
     sed -e '1s/^"//' -e '$s/"$//' -e 's/""/"/g' "$1.raw" >"$1"
   else
@@ -43,23 +67,25 @@ if read_bundle "$WORK/bundle.yaml"; then
   exit 0
 fi
 grep -q "isn't an item" "$WORK/op.err" || fail "cannot read 1Password item '$OP_ITEM' in vault $OP_VAULT: $(last_line "$WORK/op.err")"
-log "1Password has no Talos secrets bundle; checking that no node has a cluster identity yet"
+log "1Password has no Talos secrets bundle; checking that every node is still in maintenance mode"
 for address in $NODE_ADDRESSES; do
-  if ${shellCommand(T, talosctl.versionInsecure("${address}"))} >/dev/null 2>"$WORK/probe.err"; then
+  # Only maintenance mode answers an --insecure call; a configured node refuses it for want of a
+  # client certificate. Anything else (off, unreachable, timing out) proves nothing.
+  if stage=$(${shellCommand(T, talosctl.machineStageInsecure("${address}"))} 2>"$WORK/probe.err") && [ "$stage" = maintenance ]; then
     continue
   fi
-  if grep -q "certificate required" "$WORK/probe.err"; then
+  if grep -Eq 'tls: certificate required|tls: bad certificate' "$WORK/probe.err"; then
     fail "node $address is already configured but 1Password has no item '$OP_ITEM' (field $OP_FIELD) in vault $OP_VAULT. Refusing to mint a new cluster identity: restore the original bundle into 1Password and run again."
   fi
   fail "cannot prove node $address is in maintenance mode ($(last_line "$WORK/probe.err")). Refusing to mint a new cluster identity while a node may hold the old one."
 done
-${shellCommand(T, talosctl.genSecrets())} >/dev/null
+${shellCommand(T, talosctl.genSecrets())} >/dev/null 2>"$WORK/gen.err" || fail "talosctl gen secrets failed: $(last_line "$WORK/gen.err")"
 {
   printf '{"title":"%s","category":"SECURE_NOTE","fields":[{"label":"%s","type":"CONCEALED","value":"' "$OP_ITEM" "$OP_FIELD"
-  sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' "${FILES.secrets.replace("${WORK}", "$WORK")}" | awk '{ printf "%s\\\\n", $0 }'
+  sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' "${work(FILES.secrets)}" | awk '{ printf "%s\\\\n", $0 }'
   printf '"}]}'
 } > "$WORK/item.json"
-op item create --vault "$OP_VAULT" --template "$WORK/item.json" >/dev/null 2>"$WORK/op.err" ||
+run "$OP" item create --vault "$OP_VAULT" --template "$WORK/item.json" >/dev/null 2>"$WORK/op.err" ||
   fail "could not store the new bundle in 1Password: $(last_line "$WORK/op.err")"
 read_bundle "$WORK/bundle.yaml" ||
   fail "stored the new bundle but cannot read it back from 1Password: $(last_line "$WORK/op.err")"
@@ -72,11 +98,11 @@ cat "$WORK/bundle.yaml"
  * check that the factory's ID is the one computed offline, which every installer image names. A
  * node told to install an image of an unregistered or different schematic would fail to pull it.
  */
-export const registerSchematicScript = `${PRELUDE}
+const registerSchematic = `${PRELUDE}
 printf '%s' "$SCHEMATIC_YAML" > "$WORK/schematic.yaml"
-deadline=$(deadline_in "$FACTORY_TIMEOUT")
-until "$CURL" -fsS -X POST --data-binary "@$WORK/schematic.yaml" -H 'Content-Type: application/yaml' "$IMAGE_FACTORY/schematics" >"$WORK/response.json" 2>"$WORK/curl.err"; do
-  past "$deadline" && fail "Image Factory at $IMAGE_FACTORY did not accept the schematic within $FACTORY_TIMEOUT s: $(last_line "$WORK/curl.err")"
+deadline=$(deadline_in "$TIMEOUT_FACTORY")
+until run "$CURL" -fsS -X POST --data-binary "@$WORK/schematic.yaml" -H 'Content-Type: application/yaml' "$IMAGE_FACTORY/schematics" >"$WORK/response.json" 2>"$WORK/curl.err"; do
+  past "$deadline" && fail "Image Factory at $IMAGE_FACTORY did not accept the schematic within $TIMEOUT_FACTORY s: $(last_line "$WORK/curl.err")"
   sleep "$POLL_SECONDS"
 done
 id=$(sed -n 's/.*"id"[[:space:]]*:[[:space:]]*"\\([0-9a-f]*\\)".*/\\1/p' "$WORK/response.json")
@@ -84,113 +110,238 @@ id=$(sed -n 's/.*"id"[[:space:]]*:[[:space:]]*"\\([0-9a-f]*\\)".*/\\1/p' "$WORK/
 echo "schematic $SCHEMATIC_ID registered at $IMAGE_FACTORY"
 `;
 
-/**
- * talos phase: the operator's talosconfig, with the control planes as endpoints and nodes
- * (stdin: bundle; stdout: talosconfig, a secret).
- */
-export const talosconfigScript = `${PRELUDE}
+/** talos phase: the operator's talosconfig (stdin: bundle; stdout: talosconfig, a secret). */
+const talosconfig = `${PRELUDE}
 ${WRITE_TALOSCONFIG}${shellCommand(T, talosctl.configEndpoint())} >/dev/null
 ${shellCommand(T, talosctl.configNode())} >/dev/null
-cat "${FILES.talosconfig.replace("${WORK}", "$WORK")}"
+cat "${work(FILES.talosconfig)}"
+`;
+
+/**
+ * Helpers shared by the per-node apply and its reset: the running-cluster checks and the rolling
+ * lock that lets only one configured node at a time go through a change (three control planes
+ * keep quorum with one down, never with two).
+ */
+const ROLLING = `${CLASSIFY}
+# cluster_running: some control plane's own etcd serves members (\`etcd members\` asks only the
+# addressed node's local etcd: internal/app/machined/internal/server/v1alpha1 EtcdMemberList with
+# QueryLocal from cmd/talosctl/cmd/talos/etcd.go).
+cluster_running() {
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    ${shellCommand(T, talosctl.etcdMembers("${cp}"))} >"$WORK/members" 2>/dev/null && [ -s "$WORK/members" ] && return 0
+  done
+  return 1
+}
+# node_settled ADDRESS ROLE: the node's boot finished (stage running) and, for a control plane,
+# its etcd member serves; sets \`ready\` to its machine readiness (Kubernetes NodeReady included).
+node_settled() {
+  status=$(${shellCommand(T, talosctl.machineStatus("${1}"))} 2>"$WORK/gate.err") || { why="$1: $(last_line "$WORK/gate.err")"; return 1; }
+  case "$status" in
+    "running true") ready=yes ;;
+    "running false") ready=no ;;
+    *) why="$1 is $status"; return 1 ;;
+  esac
+  [ "$2" = controlplane ] || return 0
+  ${shellCommand(T, talosctl.etcdStatus("${1}"))} >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
+}
+# others_healthy: every other node settled (control planes: etcd member healthy) and Ready, or,
+# before any node is Ready (no CNI yet), at least settled.
+others_healthy() {
+  any_ready=no
+  not_ready=""
+  for other in $NODE_ADDRESSES; do
+    [ "$other" = "$NODE_ADDRESS" ] && continue
+    role=worker
+    case " $CONTROL_PLANE_ADDRESSES " in *" $other "*) role=controlplane ;; esac
+    node_settled "$other" "$role" || return 1
+    if [ "$ready" = yes ]; then any_ready=yes; else not_ready="$not_ready $other"; fi
+  done
+  if [ "$any_ready" = yes ] && [ -n "$not_ready" ]; then why="not Ready:$not_ready"; return 1; fi
+}
+# wait_until CHECK WHAT: poll CHECK until it passes or TIMEOUT_HEALTH runs out
+wait_until() {
+  gate_deadline=$(deadline_in "$TIMEOUT_HEALTH")
+  until "$1"; do
+    past "$gate_deadline" && fail "$2 not reached within $TIMEOUT_HEALTH s: $why"
+    sleep "$POLL_SECONDS"
+  done
+}
+# The rolling lock (a directory; its owner's pid inside): one configured node at a time.
+# A lock whose owner is gone (killed) is taken over.
+lock_acquire() {
+  lock_deadline=$(deadline_in "$TIMEOUT_ROLLING")
+  while ! mkdir "$ROLLING_LOCK" 2>/dev/null; do
+    owner=$(cat "$ROLLING_LOCK/pid" 2>/dev/null || :)
+    if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
+      rm -rf "$ROLLING_LOCK"
+      continue
+    fi
+    past "$lock_deadline" && fail "another node's change still holds $ROLLING_LOCK after $TIMEOUT_ROLLING s"
+    sleep "$POLL_SECONDS"
+  done
+  echo $$ >"$ROLLING_LOCK/pid"
+  LOCKED=yes
+}
+lock_release() { [ "\${LOCKED:-}" = yes ] && rm -rf "$ROLLING_LOCK"; LOCKED=no; }
+`;
+
+/** apply_holds_config: the node runs exactly the machine config in $WORK (dry run: No changes). */
+const HOLDS_CONFIG = `holds_config() {
+  ${shellCommand(T, talosctl.applyDryRun("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/dry.err" && grep -q 'No changes' "$WORK/dry.err"
+}
 `;
 
 /**
  * talos phase, per node: render the full machine config with the pinned talosctl, validate it,
- * detect whether the node is in maintenance mode or configured (never guess), apply it the
- * matching way, tolerate the connection dropping while the node installs/reboots, then wait until
- * the Talos API answers in configured mode and the machine is running.
+ * find out whether the node is in maintenance mode or configured (never guess), and apply:
+ * - maintenance (first install): insecure, in parallel with the other nodes;
+ * - configured: nothing when the node already runs this config; otherwise under the rolling lock,
+ *   and on a running cluster only when every other node is healthy, then wait until this one is
+ *   healthy again before the next node may go (`--mode auto` reboots when the change cannot be
+ *   applied live: v1alpha1_runtime.go CanApplyImmediate).
+ * Then wait until the authenticated API answers and the node runs the applied config. Boot
+ * completion (stage running) comes only after etcd is bootstrapped, so it is the health gates'
+ * business, not this step's (v1alpha1_sequencer_tasks.go StartAllServices waits for etcd).
  */
-export const applyNodeScript = `${PRELUDE}
-${WRITE_TALOSCONFIG}printf '%s\\n' "$NODE_PATCH" > "$WORK/patch.yaml"
+const applyNode = `${PRELUDE}
+${WRITE_TALOSCONFIG}printf '%s\\n' "$NODE_PATCH" > "${work(FILES.patch)}"
 ${shellCommand(T, talosctl.genMachineConfig())} >/dev/null 2>"$WORK/gen.err" || fail "talosctl gen config failed: $(last_line "$WORK/gen.err")"
 ${shellCommand(T, talosctl.validate())} >/dev/null 2>"$WORK/validate.err" || fail "machine config for $NODE_HOSTNAME is invalid: $(last_line "$WORK/validate.err")"
-
-deadline=$(deadline_in "$NODE_TIMEOUT")
-mode=""
-while [ -z "$mode" ]; do
-  # Only maintenance mode answers without a client certificate; only our cluster's nodes answer ours.
-  if ${shellCommand(T, talosctl.versionInsecure("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/insecure.err"; then
-    mode=maintenance
-  elif ${shellCommand(T, talosctl.versionAuthenticated("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/auth.err"; then
-    mode=configured
-  elif grep -q "unknown authority" "$WORK/auth.err"; then
-    fail "$NODE_HOSTNAME ($NODE_ADDRESS) is configured with a different cluster identity; refusing to touch it"
-  elif past "$deadline"; then
-    fail "$NODE_HOSTNAME ($NODE_ADDRESS) answers neither in maintenance nor in configured mode after $NODE_TIMEOUT s: $(last_line "$WORK/auth.err")"
-  else
-    sleep "$POLL_SECONDS"
+${ROLLING}${HOLDS_CONFIG}
+# probe_mode: maintenance | configured | foreign, or nothing while the node answers neither
+probe_mode() {
+  if ${shellCommand(T, talosctl.machineStageInsecure("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/probe.err"; then
+    echo maintenance
+  elif grep -Eq 'tls: certificate required|tls: bad certificate' "$WORK/probe.err"; then
+    if ${shellCommand(T, talosctl.machineStatus("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/auth.err"; then
+      echo configured
+    elif grep -q 'certificate signed by unknown authority' "$WORK/auth.err"; then
+      echo foreign
+    else
+      cp "$WORK/auth.err" "$WORK/probe.err"
+    fi
   fi
-done
-log "$NODE_HOSTNAME is in $mode mode; applying config $CONFIG_SHA256"
-if [ "$mode" = maintenance ]; then
-  ${shellCommand(T, talosctl.applyInsecure("${NODE_ADDRESS}"))} >"$WORK/apply.out" 2>"$WORK/apply.err" && applied=yes || applied=no
-else
-  ${shellCommand(T, talosctl.applyAuthenticated("${NODE_ADDRESS}"))} >"$WORK/apply.out" 2>"$WORK/apply.err" && applied=yes || applied=no
-fi
-if [ "$applied" = no ]; then
-  if grep -q "connection refused" "$WORK/apply.err"; then
-    fail "apply-config could not reach $NODE_HOSTNAME ($NODE_ADDRESS): $(last_line "$WORK/apply.err")"
-  elif grep -Eqi 'Unavailable|EOF|connection reset|connection closed|broken pipe' "$WORK/apply.err"; then
-    log "connection dropped during apply-config (expected while the node installs or reboots); verifying below"
-  else
-    fail "apply-config to $NODE_HOSTNAME failed: $(last_line "$WORK/apply.err")"
-  fi
-fi
-
-deadline=$(deadline_in "$NODE_TIMEOUT")
-until [ "$(${shellCommand(T, talosctl.machineStage("${NODE_ADDRESS}"))} 2>"$WORK/stage.err")" = running ]; do
-  past "$deadline" && fail "$NODE_HOSTNAME did not come up configured and running within $NODE_TIMEOUT s: $(last_line "$WORK/stage.err")"
+}
+deadline=$(deadline_in "$TIMEOUT_NODE_READY")
+while :; do
+  mode=$(probe_mode)
+  [ -n "$mode" ] && break
+  past "$deadline" && fail "$NODE_HOSTNAME ($NODE_ADDRESS) answers neither in maintenance nor in configured mode after $TIMEOUT_NODE_READY s: $(last_line "$WORK/probe.err")"
   sleep "$POLL_SECONDS"
 done
+[ "$mode" = foreign ] && fail "$NODE_HOSTNAME ($NODE_ADDRESS) is configured with a different cluster identity; refusing to touch it"
+
+# apply ARGS...: apply-config; a connection dropped after sending counts as taken (checked below)
+apply() {
+  "$@" >"$WORK/apply.out" 2>"$WORK/apply.err" && return 0
+  dropped "$WORK/apply.err" || fail "apply-config to $NODE_HOSTNAME failed: $(last_line "$WORK/apply.err")"
+  log "the connection dropped after the config was sent (the node installs or reboots); verifying below"
+}
+wait_holds_config() {
+  deadline=$(deadline_in "$TIMEOUT_NODE_READY")
+  until holds_config; do
+    past "$deadline" && fail "$NODE_HOSTNAME did not come back running config $CONFIG_SHA256 within $TIMEOUT_NODE_READY s: $(last_line "$WORK/dry.err")"
+    sleep "$POLL_SECONDS"
+  done
+}
+this_node_healthy() { node_settled "$NODE_ADDRESS" "$NODE_ROLE"; }
+
+if [ "$mode" = maintenance ]; then
+  log "$NODE_HOSTNAME is in maintenance mode: installing config $CONFIG_SHA256"
+  apply ${shellCommand(T, talosctl.applyInsecure("${NODE_ADDRESS}"))}
+  wait_holds_config
+elif holds_config; then
+  log "$NODE_HOSTNAME already runs config $CONFIG_SHA256"
+else
+  lock_acquire
+  running=no
+  if cluster_running; then
+    running=yes
+    wait_until others_healthy "every other node healthy before $NODE_HOSTNAME changes"
+  fi
+  log "$NODE_HOSTNAME is configured: applying config $CONFIG_SHA256"
+  apply ${shellCommand(T, talosctl.applyAuthenticated("${NODE_ADDRESS}"))}
+  grep -q 'with a reboot' "$WORK/apply.err" && log "$NODE_HOSTNAME reboots to take this change"
+  wait_holds_config
+  [ "$running" = yes ] && wait_until this_node_healthy "$NODE_HOSTNAME healthy again"
+  lock_release
+fi
 echo "$NODE_HOSTNAME configured ($CONFIG_SHA256)"
 `;
 
-/** cluster phase: bootstrap etcd once for the cluster's life. AlreadyExists or members = done. */
-export const bootstrapScript = `${PRELUDE}
-${WRITE_TALOSCONFIG}deadline=$(deadline_in "$API_TIMEOUT")
+/**
+ * cluster phase: bootstrap etcd exactly once for the cluster's life. AlreadyExists is a per-node
+ * answer (that node's /var/lib/etcd is not empty: v1alpha1_server.go Bootstrap), so it proves
+ * nothing about the cluster; the script asks every control plane's own etcd instead and calls
+ * bootstrap only when none serves members and every one answered. A reset node then joins the
+ * running cluster by itself; etcd data that no etcd serves (an old cluster's) is reported.
+ */
+const bootstrap = `${PRELUDE}
+${WRITE_TALOSCONFIG}${CLASSIFY}deadline=$(deadline_in "$TIMEOUT_API_READY")
+already=no
 while :; do
-  if ${shellCommand(T, talosctl.etcdMembers("${BOOTSTRAP_ADDRESS}"))} >"$WORK/members" 2>/dev/null && [ -s "$WORK/members" ]; then
-    log "etcd already has members: the cluster is bootstrapped"
+  serving=""
+  silent=""
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    if ${shellCommand(T, talosctl.etcdMembers("${cp}"))} >"$WORK/members" 2>"$WORK/members.err" && [ -s "$WORK/members" ]; then
+      serving=$cp
+      break
+    fi
+    unreachable "$WORK/members.err" && silent="$silent $cp"
+  done
+  if [ -n "$serving" ]; then
+    log "etcd serves members on $serving: the cluster is bootstrapped"
     break
   fi
-  if ${shellCommand(T, talosctl.bootstrap("${BOOTSTRAP_ADDRESS}"))} >/dev/null 2>"$WORK/bootstrap.err"; then
-    log "bootstrapped etcd on $BOOTSTRAP_HOSTNAME"
-    break
+  if [ -z "$silent" ]; then
+    if ${shellCommand(T, talosctl.bootstrap("${BOOTSTRAP_ADDRESS}"))} >/dev/null 2>"$WORK/bootstrap.err"; then
+      log "bootstrapped etcd on $BOOTSTRAP_HOSTNAME; waiting for it to serve"
+    elif grep -q 'AlreadyExists' "$WORK/bootstrap.err"; then
+      already=yes
+    fi
   fi
-  if grep -q "AlreadyExists" "$WORK/bootstrap.err"; then
-    log "etcd was already bootstrapped (AlreadyExists)"
-    break
+  if past "$deadline"; then
+    [ -n "$silent" ] && fail "cannot reach control plane(s)$silent to tell whether they hold the cluster's etcd; refusing to bootstrap a second etcd: $(last_line "$WORK/members.err")"
+    [ "$already" = yes ] && fail "$BOOTSTRAP_HOSTNAME has etcd data (AlreadyExists) but no control plane's etcd serves members: data of an earlier cluster? If so, wipe it with talosctl reset --system-labels-to-wipe EPHEMERAL --reboot --nodes $BOOTSTRAP_ADDRESS and run again"
+    fail "etcd on $BOOTSTRAP_HOSTNAME did not come up within $TIMEOUT_API_READY s: $(last_line "$WORK/bootstrap.err")"
   fi
-  past "$deadline" && fail "bootstrap on $BOOTSTRAP_HOSTNAME did not succeed within $API_TIMEOUT s: $(last_line "$WORK/bootstrap.err")"
   sleep "$POLL_SECONDS"
 done
-echo "etcd bootstrapped on $BOOTSTRAP_HOSTNAME"
+echo "etcd bootstrapped"
 `;
 
-/** cluster phase: fetch the admin kubeconfig (stdin: bundle; stdout: kubeconfig, a secret). */
-export const kubeconfigScript = `${PRELUDE}
-${WRITE_TALOSCONFIG}deadline=$(deadline_in "$API_TIMEOUT")
-until ${shellCommand(T, talosctl.kubeconfig("${BOOTSTRAP_ADDRESS}"))} >"$WORK/kubeconfig" 2>"$WORK/kubeconfig.err" && [ -s "$WORK/kubeconfig" ]; do
-  past "$deadline" && fail "no kubeconfig from $BOOTSTRAP_HOSTNAME within $API_TIMEOUT s: $(last_line "$WORK/kubeconfig.err")"
+/**
+ * cluster phase: fetch the admin kubeconfig from any control plane that serves it (stdin:
+ * bundle; stdout: kubeconfig, a secret).
+ */
+const kubeconfig = `${PRELUDE}
+${WRITE_TALOSCONFIG}deadline=$(deadline_in "$TIMEOUT_API_READY")
+while :; do
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    if ${shellCommand(T, talosctl.kubeconfig("${cp}"))} >"${work(FILES.kubeconfig)}" 2>"$WORK/kubeconfig.err" && [ -s "${work(FILES.kubeconfig)}" ]; then
+      cat "${work(FILES.kubeconfig)}"
+      exit 0
+    fi
+  done
+  past "$deadline" && fail "no control plane served a kubeconfig within $TIMEOUT_API_READY s: $(last_line "$WORK/kubeconfig.err")"
   sleep "$POLL_SECONDS"
 done
-cat "$WORK/kubeconfig"
 `;
 
-const WRITE_KUBECONFIG = `cat > "$WORK/kubeconfig"
-[ -s "$WORK/kubeconfig" ] || fail "no kubeconfig on stdin"
+const WRITE_KUBECONFIG = `cat > "${work(FILES.kubeconfig)}"
+[ -s "${work(FILES.kubeconfig)}" ] || fail "no kubeconfig on stdin"
 `;
 
 /** cluster phase gate: the API answers through the VIP and every node has registered. */
-export const apiReadyScript = `${PRELUDE}
-${WRITE_KUBECONFIG}deadline=$(deadline_in "$API_TIMEOUT")
+const apiReady = `${PRELUDE}
+${WRITE_KUBECONFIG}deadline=$(deadline_in "$TIMEOUT_API_READY")
 until [ "$(${shellCommand(K, kubectl.readyz())} 2>"$WORK/readyz.err")" = ok ]; do
-  past "$deadline" && fail "the API server at $CLUSTER_ENDPOINT is not ready after $API_TIMEOUT s: $(last_line "$WORK/readyz.err")"
+  past "$deadline" && fail "the API server at $CLUSTER_ENDPOINT is not ready after $TIMEOUT_API_READY s: $(last_line "$WORK/readyz.err")"
   sleep "$POLL_SECONDS"
 done
 for hostname in $EXPECTED_NODES; do
   until ${shellCommand(K, kubectl.nodeNames())} 2>"$WORK/nodes.err" | grep -qx "node/$hostname"; do
-    past "$deadline" && fail "node $hostname has not registered with the API server after $API_TIMEOUT s"
+    past "$deadline" && fail "node $hostname has not registered with the API server after $TIMEOUT_API_READY s"
     sleep "$POLL_SECONDS"
   done
 done
@@ -199,11 +350,15 @@ echo "API ready at $CLUSTER_ENDPOINT; nodes registered: $EXPECTED_NODES"
 
 /**
  * Gate on Kubernetes conditions. WAIT_FOR lists `Condition:namespace:kind/name` entries (or
- * `Ready::nodes` for all nodes); each is polled with short bounded attempts, because
- * `kubectl wait` fails at once while the object does not exist yet.
+ * `Ready::nodes` for all nodes); each is polled with short bounded attempts. `kubectl wait` fails
+ * at once while the object or its CRD does not exist yet (kubectl pkg/cmd/wait: NotFound / "the
+ * server doesn't have a resource type"), so every failed attempt is followed by a sleep.
+ * WAIT_TIMEOUT_NAME names the setting that bounds this gate.
  */
-export const kubeWaitScript = `${PRELUDE}
-${WRITE_KUBECONFIG}deadline=$(deadline_in "$WAIT_TIMEOUT")
+const kubeWait = `${PRELUDE}
+${WRITE_KUBECONFIG}case "$WAIT_TIMEOUT_NAME" in TIMEOUT_[A-Z_]*) ;; *) fail "bad WAIT_TIMEOUT_NAME $WAIT_TIMEOUT_NAME" ;; esac
+eval "WAIT_TIMEOUT=\\$$WAIT_TIMEOUT_NAME"
+deadline=$(deadline_in "$WAIT_TIMEOUT")
 for entry in $WAIT_FOR; do
   COND=\${entry%%:*}; rest=\${entry#*:}; NS=\${rest%%:*}; OBJ=\${rest#*:}
   if [ "$OBJ" = nodes ]; then TARGET="nodes --all"; else TARGET=$OBJ; fi
@@ -213,7 +368,7 @@ for entry in $WAIT_FOR; do
       why=$(${shellCommand(K, kubectl.conditionMessage())} 2>/dev/null || true)
       fail "$OBJ is not $COND after $WAIT_TIMEOUT s: \${why:-$(last_line "$WORK/wait.err")}"
     fi
-    grep -q "no matching resources" "$WORK/wait.err" && sleep "$POLL_SECONDS"
+    sleep "$POLL_SECONDS"
   done
   log "$OBJ is $COND"
 done
@@ -225,8 +380,8 @@ echo "$GATE_NAME passed"
  * its checks itself for --wait-timeout, so each attempt gets the time left; the loop only retries
  * an attempt that failed early (e.g. the API briefly unreachable).
  */
-export const talosHealthScript = `${PRELUDE}
-${WRITE_TALOSCONFIG}deadline=$(deadline_in "$HEALTH_TIMEOUT")
+const talosHealth = `${PRELUDE}
+${WRITE_TALOSCONFIG}deadline=$(deadline_in "$TIMEOUT_HEALTH")
 while :; do
   left=$(( deadline - $(now) )); [ "$left" -gt 0 ] || left=1
   HEALTH_ATTEMPT_TIMEOUT=\${left}s
@@ -235,22 +390,69 @@ while :; do
   else
     ${shellCommand(T, talosctl.health("${BOOTSTRAP_ADDRESS}"))} >"$WORK/health.out" 2>&1 && break
   fi
-  past "$deadline" && fail "talosctl health did not pass within $HEALTH_TIMEOUT s: $(last_line "$WORK/health.out")"
+  past "$deadline" && fail "talosctl health did not pass within $TIMEOUT_HEALTH s: $(last_line "$WORK/health.out")"
   sleep "$POLL_SECONDS"
 done
 echo "talosctl health passed"
 `;
 
 /**
- * Destroy of a node's apply: only when the operator named the node in
- * operations.resetOnDestroy (passed as RESET_ON_DESTROY=yes). Safe reset wipes STATE and
- * EPHEMERAL only and reboots; otherwise destroying the stack leaves the node untouched.
+ * Delete of a node's apply (`pulumi destroy`, or the node left the stack). It resets the node
+ * only when the current stack settings name it in operations.resetOnDestroy (read at run time:
+ * the delete itself runs with the inputs stored at the last apply) AND the node still runs the
+ * very config this resource applied: a node renamed or re-addressed in the stack was configured
+ * anew by its new resource before this delete runs, so it is never reset by accident. Safe reset
+ * wipes STATE and EPHEMERAL only and reboots into maintenance mode, one node at a time.
  */
-export const nodeDeleteScript = `${PRELUDE}
-if [ "\${RESET_ON_DESTROY:-no}" != yes ]; then
-  log "leaving $NODE_HOSTNAME as it is (not listed in operations.resetOnDestroy)"
+const nodeReset = `${PRELUDE}
+case " $RESET_ON_DESTROY " in
+  *" $NODE_HOSTNAME "*) ;;
+  *) log "leaving $NODE_HOSTNAME as it is (not listed in operations.resetOnDestroy)"; exit 0 ;;
+esac
+${WRITE_TALOSCONFIG}printf '%s\\n' "$NODE_PATCH" > "${work(FILES.patch)}"
+${shellCommand(T, talosctl.genMachineConfig())} >/dev/null 2>"$WORK/gen.err" || fail "talosctl gen config failed: $(last_line "$WORK/gen.err")"
+${ROLLING}${HOLDS_CONFIG}
+if ! holds_config; then
+  unreachable "$WORK/dry.err" && fail "cannot reach $NODE_HOSTNAME ($NODE_ADDRESS) to reset it: bring it up, or remove it from operations.resetOnDestroy"
+  log "leaving $NODE_HOSTNAME ($NODE_ADDRESS): it no longer runs the config this stack applied as $NODE_HOSTNAME (renamed or reconfigured)"
   exit 0
 fi
-${WRITE_TALOSCONFIG}${shellCommand(T, talosctl.safeReset("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/reset.err" || fail "safe reset of $NODE_HOSTNAME failed: $(last_line "$WORK/reset.err")"
+lock_acquire
+RESET_GRACEFUL=false
+if [ "$NODE_ROLE" = controlplane ] && ${shellCommand(T, talosctl.etcdMembers("${NODE_ADDRESS}"))} >"$WORK/members" 2>/dev/null; then
+  # leave etcd gracefully while other members remain; the last member cannot leave
+  [ "$(grep -c . "$WORK/members")" -gt 2 ] && RESET_GRACEFUL=true
+fi
+${shellCommand(T, talosctl.safeReset("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/reset.err" || fail "safe reset of $NODE_HOSTNAME failed: $(last_line "$WORK/reset.err")"
+lock_release
 log "reset $NODE_HOSTNAME (STATE and EPHEMERAL wiped, rebooting to maintenance mode)"
 `;
+
+/** Every script by name; the file `steps/<name>.sh` holds exactly this text. */
+export const SCRIPTS = {
+  "secrets-bundle": secretsBundle,
+  "register-schematic": registerSchematic,
+  talosconfig,
+  "apply-node": applyNode,
+  "node-reset": nodeReset,
+  bootstrap,
+  kubeconfig,
+  "api-ready": apiReady,
+  "kube-wait": kubeWait,
+  "talos-health": talosHealth,
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+/** The directory of the script files, relative to the project directory. */
+export const STEPS_DIR = "steps";
+
+/** Path of a script file relative to the project directory (the command a resource runs). */
+export function scriptPath(name: ScriptName): string {
+  return `${STEPS_DIR}/${name}.sh`;
+}
+
+/** The text of a script file: a header, then the script. */
+export function scriptFileText(name: ScriptName): string {
+  return `#!/bin/sh\n# Generated from talos/scripts.ts by \`npm run gen:steps\`: edit that file, not this one.\n${SCRIPTS[name]}`;
+}

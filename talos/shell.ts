@@ -2,8 +2,9 @@
  * Shell building blocks for the scripts the command resources run. Parameters never get
  * interpolated into script text: an argument refers to a parameter as `${NAME}` (one word,
  * double-quoted) or `@{NAME}` (a space-separated list, split into words), and the value travels
- * in the command's `environment`. That keeps every script a constant string, keeps values out of
- * the command text that lands in logs and state, and lets the same argv render for humans.
+ * in the command's `environment` or in the runtime settings file. That keeps every script a
+ * constant file, keeps values out of the command text that lands in logs and state, and lets the
+ * same argv render for humans.
  */
 
 /** One talosctl/kubectl argument: literal text with `${NAME}` / `@{NAME}` parameter references. */
@@ -21,14 +22,17 @@ export function shellWord(arg: Arg): string {
   return '"' + parts.map((p) => (p.startsWith("${") ? p : p.replace(/(["\\$`])/g, "\\$1"))).join("") + '"';
 }
 
-/** A command line for a script: program + quoted args. */
+/**
+ * A tool call in a script: `run "$TOOL" args...`, so that the watchdog can end the call if the
+ * script itself is killed (see PRELUDE).
+ */
 export function shellCommand(program: string, args: readonly Arg[]): string {
-  return [program, ...args.map(shellWord)].join(" ");
+  return ["run", program, ...args.map(shellWord)].join(" ");
 }
 
 /**
  * The argv a human reads (plan.json, docs): parameter references replaced by their values;
- * names missing from `env` (secrets, scratch paths) stay as `$NAME`.
+ * names missing from `env` (secrets, scratch paths, run-time settings) stay as `$NAME`.
  */
 export function displayArgv(args: readonly Arg[], env: Readonly<Record<string, string>>): string[] {
   const out: string[] = [];
@@ -55,20 +59,86 @@ export function paramsOf(args: readonly Arg[]): string[] {
 }
 
 /**
- * Common prelude of every script: strict mode, no globbing (lists are split on spaces only),
- * a private scratch directory removed on any exit, logging to stderr, and the bounded poll
- * helper every wait uses (a real condition, a deadline, an interval: never a fixed sleep).
+ * Variables of the operator's shell that the tools would honour instead of what a script passes:
+ * the command provider hands its whole environment to every script (pulumi-command v1.2.1
+ * provider/pkg/provider/local/commandOutputs.go: `cmd.Env = os.Environ()` plus `environment`).
+ * Every talosctl/kubectl call names its talosconfig/kubeconfig explicitly; these are removed so a
+ * stray one can never redirect a call. 1Password variables other than the ones a step declares
+ * (OP_SERVICE_ACCOUNT_TOKEN or OP_ACCOUNT) are removed too: `op` would prefer a Connect server
+ * named by OP_CONNECT_HOST over the service account.
+ */
+export const AMBIENT_VARIABLES_REMOVED = [
+  "TALOSCONFIG",
+  "KUBECONFIG",
+  "OP_CONNECT_HOST",
+  "OP_CONNECT_TOKEN",
+  "OP_SESSION",
+  "OP_CONFIG_DIR",
+  "OP_BIOMETRIC_UNLOCK_ENABLED",
+] as const;
+
+/**
+ * Common prelude of every script. In order:
+ * - strict mode, no globbing (lists are split on spaces only), files private to the user;
+ * - the runtime settings of the current stack config (tools, waits, node inventory, reset list),
+ *   read at run time and never resource inputs: the engine copies the stored value of an ignored
+ *   input into every later run (pulumi v3.248.0 pkg/resource/deploy/step_generator.go,
+ *   processIgnoreChanges), so a tuning input would either re-run the step or stay frozen;
+ * - the ambient variables above removed;
+ * - a private scratch directory (0700, files 0600) under a per-user root; directories left by a
+ *   script that was killed (its pid is gone) are removed at the start of the next one;
+ * - a watchdog: the provider cancels a step by killing /bin/sh alone with SIGKILL
+ *   (exec.CommandContext in commandOutputs.go), so no trap runs and the tool calls keep going.
+ *   The watchdog notices the script is gone within a second, ends every tool call started
+ *   through `run` and removes the scratch directory;
+ * - logging to stderr, and the bounded poll helpers every wait uses (a real condition, a
+ *   deadline, an interval: never a fixed sleep).
  */
 export const PRELUDE = `set -eu
-set -f
 umask 077
-WORK=$(mktemp -d "\${TMPDIR:-/tmp}/homeops.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
-log() { printf 'homeops[%s]: %s\\n' "$STEP_ID" "$*" >&2; }
-fail() { printf 'homeops[%s]: ERROR: %s\\n' "$STEP_ID" "$*" >&2; exit 1; }
+log() { printf 'homeops[%s]: %s\\n' "\${STEP_ID:-?}" "$*" >&2; }
+fail() { printf 'homeops[%s]: ERROR: %s\\n' "\${STEP_ID:-?}" "$*" >&2; exit 1; }
+case "\${HOMEOPS_SETTINGS:-}" in
+  "" | /* | *..*) fail "HOMEOPS_SETTINGS must name the stack's settings file relative to the project directory" ;;
+esac
+[ -r "./$HOMEOPS_SETTINGS" ] || fail "no runtime settings at ./$HOMEOPS_SETTINGS: run pulumi preview or up from the project directory first"
+. "./$HOMEOPS_SETTINGS"
+unset ${AMBIENT_VARIABLES_REMOVED.join(" ")}
+WORK_ROOT="\${TMPDIR:-/tmp}/homeops-work-$(id -u)"
+mkdir -p "$WORK_ROOT"
+chmod 700 "$WORK_ROOT"
+for stale in "$WORK_ROOT"/run.*; do
+  [ -d "$stale" ] || continue
+  owner=\${stale##*/run.}
+  owner=\${owner%%.*}
+  kill -0 "$owner" 2>/dev/null || rm -rf "$stale"
+done
+WORK=$(mktemp -d "$WORK_ROOT/run.$$.XXXXXX")
+: >"$WORK/children"
+(
+  trap '' INT TERM
+  while kill -0 $$ 2>/dev/null; do sleep 1; done
+  while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
+  rm -rf "$WORK"
+) </dev/null >/dev/null 2>&1 &
+WATCHDOG=$!
+finish() {
+  while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
+  kill "$WATCHDOG" 2>/dev/null || :
+  rm -rf "$WORK"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM HUP PIPE
+set -f
+# run TOOL ARGS...: a tool call the watchdog can end (its stdin is /dev/null: no tool reads it)
+run() {
+  "$@" </dev/null &
+  child=$!
+  echo "$child" >>"$WORK/children"
+  wait "$child"
+}
 now() { date +%s; }
-# deadline_in SECONDS -> prints the epoch second at which a wait gives up
+# deadline_in SECONDS -> the epoch second at which a wait gives up
 deadline_in() { echo $(( $(now) + $1 )); }
 # past DEADLINE -> true once the deadline has passed
 past() { [ "$(now)" -ge "$1" ]; }

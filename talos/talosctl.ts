@@ -64,8 +64,19 @@ export const talosctl = {
   configEndpoint: (): Arg[] => [...authenticated, "config", "endpoint", "@{TALOS_ENDPOINTS}"],
   configNode: (): Arg[] => [...authenticated, "config", "node", "@{TALOS_NODES}"],
   validate: (): Arg[] => ["validate", "--config", FILES.machineConfig, "--mode", "metal"],
-  versionInsecure: (address: Arg): Arg[] => ["version", ...target(address), "--insecure"],
-  versionAuthenticated: (address: Arg): Arg[] => ["version", ...target(address), ...authenticated],
+  /**
+   * The probe maintenance mode answers: a LAN client of the maintenance service is a reader, and
+   * MachineStatus is readable (internal/app/machined/pkg/controllers/runtime/maintenance_service.go
+   * authz.ReadOnlyWithAdminOnSiderolink; Version needs admin and answers Unimplemented there).
+   */
+  machineStageInsecure: (address: Arg): Arg[] => [
+    "get",
+    "machinestatus",
+    ...target(address),
+    "--insecure",
+    "--output",
+    "jsonpath={.spec.stage}",
+  ],
   applyInsecure: (address: Arg): Arg[] => [
     "apply-config",
     ...target(address),
@@ -82,14 +93,32 @@ export const talosctl = {
     "--mode",
     "auto",
   ],
-  machineStage: (address: Arg): Arg[] => [
+  /** `<stage> <ready>` of a configured node (stage booting/running/...; ready: every check met). */
+  machineStatus: (address: Arg): Arg[] => [
     "get",
     "machinestatus",
     ...target(address),
     ...authenticated,
     "--output",
-    "jsonpath={.spec.stage}",
+    "jsonpath={.spec.stage} {.spec.status.ready}",
   ],
+  /**
+   * Does the node run exactly this config? The dry run answers "Config diff: ... No changes." on
+   * stderr when the running config equals the file (v1alpha1_server.go ApplyConfiguration/
+   * generateDiff; talosctl helpers/mode.go PrintApplyResults prints ModeDetails to stderr).
+   */
+  applyDryRun: (address: Arg): Arg[] => [
+    "apply-config",
+    ...target(address),
+    ...authenticated,
+    "--file",
+    FILES.machineConfig,
+    "--mode",
+    "auto",
+    "--dry-run",
+  ],
+  /** Health of the addressed node's etcd member (exit 0 with a status row when it serves). */
+  etcdStatus: (address: Arg): Arg[] => ["etcd", "status", ...target(address), ...authenticated],
   etcdMembers: (address: Arg): Arg[] => ["etcd", "members", ...target(address), ...authenticated],
   bootstrap: (address: Arg): Arg[] => ["bootstrap", ...target(address), ...authenticated],
   kubeconfig: (address: Arg): Arg[] => ["kubeconfig", "-", "--merge=false", ...target(address), ...authenticated],
@@ -103,7 +132,10 @@ export const talosctl = {
     "${HEALTH_ATTEMPT_TIMEOUT}",
   ],
   healthWithWorkers: (address: Arg): Arg[] => [...talosctl.health(address), "--worker-nodes", "${WORKER_ADDRESSES}"],
-  /** Safe reset: STATE and EPHEMERAL only, and reboot (never a label-less wipe). */
+  /**
+   * Safe reset: STATE and EPHEMERAL only, and reboot (never a label-less wipe). Graceful (leave
+   * etcd, drain) while other etcd members remain; the last member cannot leave.
+   */
   safeReset: (address: Arg): Arg[] => [
     "reset",
     ...target(address),
@@ -113,7 +145,7 @@ export const talosctl = {
     "--system-labels-to-wipe",
     "EPHEMERAL",
     "--reboot",
-    "--graceful=false",
+    "--graceful=${RESET_GRACEFUL}",
     "--wait=false",
   ],
 };
@@ -128,12 +160,13 @@ export function allTalosctlInvocations(): Arg[][] {
     talosctl.configEndpoint(),
     talosctl.configNode(),
     talosctl.validate(),
-    talosctl.versionInsecure(a),
-    talosctl.versionAuthenticated(a),
+    talosctl.machineStageInsecure(a),
     talosctl.applyInsecure(a),
     talosctl.applyAuthenticated(a),
-    talosctl.machineStage(a),
+    talosctl.machineStatus(a),
+    talosctl.applyDryRun(a),
     talosctl.etcdMembers(a),
+    talosctl.etcdStatus(a),
     talosctl.bootstrap(a),
     talosctl.kubeconfig(a),
     talosctl.health(a),

@@ -32,7 +32,7 @@ import {
   renderMatrix,
   runCell,
 } from "./helpers/faultMatrix";
-import { buildPlan } from "../talos/plan";
+import { buildPlan } from "../plan";
 import { RunResult } from "./sim/engine";
 import { SimWorld } from "./helpers/simWorld";
 

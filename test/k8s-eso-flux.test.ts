@@ -3,7 +3,7 @@ import { Kustomization } from "@kubernetes-models/flux-cd/kustomize.toolkit.flux
 import { GitRepository } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { Namespace, Secret, Service } from "kubernetes-models/v1";
-import { buildPlan } from "../talos/plan";
+import { buildPlan } from "../plan";
 import { planKubernetesObjects } from "../render/files";
 import { stringify } from "yaml";
 import type { StackConfig } from "../config/types";

@@ -3,6 +3,7 @@
  * same inputs (so the engine runs nothing), and a change must touch only what it should.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 import { CANARY_WORLD, evaluate, Evaluation } from "./helpers/program";
@@ -11,6 +12,7 @@ import { NodeConfig, StackConfig } from "../config/types";
 import { asPulumiAllConfig, BAD_INPUTS, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
 import { deployStack } from "../components/stack";
 import { loadStackConfig } from "../config/pulumi";
+import { scratchProject } from "./helpers/simWorld";
 
 /** Inputs by resource name, as the engine would diff them (ignoreChanges applied). */
 function diffableInputs(e: Evaluation): Map<string, unknown> {
@@ -110,7 +112,7 @@ describe("bad input is rejected before anything is created", () => {
       pulumi.runtime.setAllConfig(asPulumiAllConfig(bad.raw));
       let error: Error | undefined;
       try {
-        deployStack(loadStackConfig(), {});
+        deployStack(loadStackConfig(), {}, { projectDir: "/nonexistent-never-reached" });
       } catch (e) {
         error = e as Error;
       }
@@ -131,7 +133,16 @@ describe("bad input is rejected before anything is created", () => {
     };
     pulumi.runtime.setAllConfig(all, ["homeops:onepasswordServiceAccountToken"]);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require("../index") as Record<string, pulumi.Output<unknown>>;
+    const main = require("../index") as () => Promise<Record<string, pulumi.Output<unknown>>>;
+    const projectDir = scratchProject("homeops-index-");
+    const cwd = process.cwd();
+    process.chdir(projectDir);
+    let program: Record<string, pulumi.Output<unknown>>;
+    try {
+      program = await main();
+    } finally {
+      process.chdir(cwd);
+    }
     const outputs = Object.fromEntries(
       await Promise.all(Object.entries(program).map(async ([k, o]) => [k, await valueOf(o)])),
     );
@@ -139,7 +150,10 @@ describe("bad input is rejected before anything is created", () => {
     assert.equal(outputs.clusterName, "home-ops");
     assert.deepEqual(outputs.phasesCompleted, ["talos", "cluster", "cni", "secrets", "gitops"]);
     assert.equal(await pulumi.isSecret(program.kubeconfig), true);
+    // The 34 resources of the five phases (the read of the stack's own previous outputs is a read,
+    // not a registration).
     assert.equal(recorded.resources.length, 34);
+    fs.rmSync(projectDir, { recursive: true, force: true });
     pulumi.runtime.setAllConfig({});
   });
 });

@@ -54,7 +54,7 @@ describe("program graph (Pulumi mocks)", function () {
         "kubernetes:helm.sh/v3:Release cni-cilium",
         "kubernetes:helm.sh/v3:Release gitops-flux-operator",
         "kubernetes:helm.sh/v3:Release secrets-external-secrets",
-        "pulumi:providers:kubernetes cluster-kubernetes",
+        "pulumi:providers:kubernetes cni-kubernetes",
         "pulumi:providers:onepassword onepassword",
       ].sort(),
     );
@@ -94,13 +94,10 @@ describe("program graph (Pulumi mocks)", function () {
     assert.deepEqual(deps("gitops-flux-instance"), ["gitops-flux-operator"]);
   });
 
-  it("protects the secrets bundle and the etcd bootstrap, and nothing else", () => {
+  it("protects nothing: protect would block pulumi destroy and its preview (pulumi step.go DeleteStep)", () => {
     assert.deepEqual(
-      full.resources
-        .filter((r) => r.protect)
-        .map((r) => r.name)
-        .sort(),
-      ["cluster-bootstrap", "talos-talos-secrets"],
+      full.resources.filter((r) => r.protect).map((r) => r.name),
+      [],
     );
   });
 
@@ -112,12 +109,42 @@ describe("program graph (Pulumi mocks)", function () {
       assert.equal(r.retainOnDelete, false, r.name);
   });
 
-  it("uses the explicit Kubernetes provider for every cluster object, built from the kubeconfig", () => {
-    const provider = res(full, "cluster-kubernetes");
+  it("uses one explicit Kubernetes provider, registered by the cni phase, with every input set", () => {
+    const provider = res(full, "cni-kubernetes");
     assert.deepEqual(provider.secretPaths, ["kubeconfig"]);
+    assert.match(provider.parent, /homeops:cni:CniPhase::cni$/);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(provider.inputs).filter(([k]) => k !== "kubeconfig")),
+      {
+        clusterIdentifier: "home-ops",
+        deleteUnreachable: "false",
+        enableConfigMapMutable: "false",
+        enablePatchForce: "false",
+        enableSecretMutable: "false",
+        enableServerSideApply: "true",
+        skipUpdateUnreachable: "false",
+        suppressDeprecationWarnings: "false",
+        suppressHelmHookWarnings: "false",
+        upsertExistingObjects: "true",
+      },
+    );
+    assert.equal(provider.aliases.length, 1);
+    const alias = JSON.stringify(provider.aliases[0]);
+    assert.ok(
+      alias.includes("cluster-kubernetes") && alias.includes("homeops:cluster:ClusterPhase::cluster"),
+      `the provider's identity before it moved to the cni phase: ${alias}`,
+    );
     for (const r of full.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
-      assert.match(r.provider, /\$pulumi:providers:kubernetes::cluster-kubernetes::/, r.name);
+      assert.match(r.provider, /\$pulumi:providers:kubernetes::cni-kubernetes::/, r.name);
     }
+  });
+
+  it("sets every input of the 1Password provider, so OP_* variables of the shell cannot change it", () => {
+    const provider = res(full, "onepassword");
+    assert.deepEqual(Object.keys(provider.inputs).sort(), ["account", "opCliPath", "serviceAccountToken", "token", "url"]);
+    assert.equal(provider.inputs.url, "");
+    assert.equal(provider.inputs.account, "");
+    assert.deepEqual(provider.secretPaths.sort(), ["serviceAccountToken", "token"]);
   });
 
   it("sends every secret input as a Pulumi secret, and never in a command string", () => {
@@ -166,27 +193,25 @@ describe("program graph (Pulumi mocks)", function () {
     assert.ok(nodes.every((n) => n.installerImage.startsWith("factory.talos.dev/installer/")));
   });
 
-  it("ignores changes of script text and wait tuning, never of node configuration", () => {
-    const apply = res(full, "talos-apply-mini01");
-    assert.deepEqual(
-      apply.ignoreChanges.sort(),
-      [
-        "create",
-        "delete",
-        "environment.KUBECTL",
-        "environment.NODE_TIMEOUT",
-        "environment.POLL_SECONDS",
-        "environment.TALOSCTL",
-        "update",
-      ].sort(),
-    );
-    assert.deepEqual(res(full, "talos-talos-secrets").ignoreChanges.sort(), [
-      "create",
-      "delete",
-      "environment",
-      "stdin",
-      "update",
-    ]);
+  it("runs constant script files and ignores no input: tuning is read at run time, never stored", () => {
+    const commands = full.resources.filter((r) => r.type === "command:local:Command");
+    assert.equal(commands.length, 14);
+    for (const r of commands) {
+      assert.deepEqual(r.ignoreChanges, [], `${r.name}: an ignored input is frozen at its stored value`);
+      assert.match(String(r.inputs.create), /^steps\/[a-z-]+\.sh$/, r.name);
+      assert.equal(r.inputs.update, undefined, `${r.name}: an update runs create again`);
+      assert.deepEqual(r.inputs.interpreter, ["/bin/sh"]);
+      assert.equal(r.inputs.addPreviousOutputInEnv, false, `${r.name}: a secret stdout must not reach the next run's env`);
+      const raw = r.inputs.environment as Record<string, unknown>;
+      // A map holding a secret value travels as one secret (the bundle step's 1Password token).
+      const env = (raw.value && typeof raw.value === "object" ? raw.value : raw) as Record<string, string>;
+      assert.equal(env.HOMEOPS_SETTINGS, ".homeops/home-ops/settings.env", r.name);
+      for (const tuning of ["TALOSCTL", "KUBECTL", "POLL_SECONDS", "NODE_TIMEOUT", "API_TIMEOUT", "WAIT_TIMEOUT"]) {
+        assert.ok(!(tuning in env), `${r.name} carries ${tuning} as an input`);
+      }
+      assert.ok(!Object.keys(env).some((k) => k.startsWith("TIMEOUT_")), r.name);
+    }
+    assert.equal(res(full, "talos-apply-mini01").inputs.delete, "steps/node-reset.sh");
   });
 
   it("reads 1Password only through the provider, by vault name then item title", () => {

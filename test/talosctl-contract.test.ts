@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as scripts from "../talos/scripts";
 import { allTalosctlInvocations } from "../talos/talosctl";
 import { checkTalosctlArgv, CLI_VERSIONS, talosctlInvocationsIn } from "./helpers/talosctlCli";
-import { buildPlan } from "../talos/plan";
+import { buildPlan } from "../plan";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 
 describe("talosctl CLI contract (../shared/contracts/talos/talosctl-cli.json)", () => {

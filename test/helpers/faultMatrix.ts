@@ -7,7 +7,7 @@
  * world and normalises end states for comparison; test/faultMatrix.test.ts asserts and reports.
  */
 import { StackConfig } from "../../config/types";
-import { CommandStep, Plan, Step } from "../../talos/plan";
+import { CommandStep, Plan, Step } from "../../plan";
 import * as scripts from "../../talos/scripts";
 import { PRELUDE, shellCommand } from "../../talos/shell";
 import { talosctl } from "../../talos/talosctl";

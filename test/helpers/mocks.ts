@@ -29,6 +29,8 @@ export interface RecordedResource {
   readonly additionalSecretOutputs: string[];
   /** Input property paths whose value was sent as a Pulumi secret. */
   readonly secretPaths: string[];
+  /** Aliases as sent (alias specs or URNs). */
+  readonly aliases: unknown[];
 }
 
 export interface RecordedCall {
@@ -45,6 +47,8 @@ export interface MockWorld {
   items: ItemTable;
   /** What `talosctl version --client --short` prints (the preflight). */
   talosctlVersion?: string;
+  /** The stack's outputs of its last update (read through a StackReference to itself). */
+  previousOutputs?: Record<string, unknown>;
 }
 
 export const recorded: { resources: RecordedResource[]; calls: RecordedCall[] } = { resources: [], calls: [] };
@@ -77,6 +81,7 @@ function patchMonitor(): void {
       ignoreChanges: req.getIgnorechangesList(),
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
       secretPaths,
+      aliases: [...req.getAliasesList().map((a: any) => a.toObject()), ...req.getAliasurnsList()],
       custom: req.getCustom(),
       provider: req.getProvider(),
     };
@@ -115,6 +120,10 @@ export async function resetMocks(world: Partial<MockWorld> = {}, preview = false
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
         const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "pulumi:pulumi:StackReference") {
+          // The stack's own last outputs (components/previousDeployment.ts).
+          return { id: String(args.inputs.name), state: { ...args.inputs, outputs: w.previousOutputs ?? {} } };
+        }
         if (args.type === "command:local:Command" && !preview) {
           state.stdout = w.commandStdout(args.name);
           state.stderr = "";
@@ -140,6 +149,7 @@ export async function resetMocks(world: Partial<MockWorld> = {}, preview = false
     "homeops",
     stack,
     preview,
+    "organization",
   );
 }
 

@@ -1,8 +1,10 @@
 /** Evaluating the whole program under mocks, with fake 1Password items and canary secrets. */
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../config/types";
 import { deployStack, StackOutputs } from "../../components/stack";
 import { recorded, resetMocks, settle, MockWorld, RecordedResource } from "./mocks";
+import { scratchProject } from "./simWorld";
 
 /** Distinctive values for every secret input; none may show up anywhere but in secrets. */
 export const CANARY = {
@@ -122,12 +124,21 @@ async function resolveOutput(v: unknown): Promise<{ value: unknown; secret: bool
 /** One evaluation of the program (a `pulumi up`, or a preview when `preview`). */
 export async function evaluate(
   cfg: StackConfig,
-  opts: { preview?: boolean; world?: MockWorld } = {},
+  opts: { preview?: boolean; world?: MockWorld; declaredBefore?: string[] } = {},
 ): Promise<Evaluation> {
   await resetMocks(opts.world ?? CANARY_WORLD, opts.preview ?? false, cfg.stack);
-  const stack = deployStack(cfg, { onePasswordServiceAccountToken: pulumi.secret(CANARY.opToken) });
-  const outputs: Evaluation["outputs"] = {};
-  for (const [k, v] of Object.entries(stack.outputs)) outputs[k] = await resolveOutput(v);
-  await settle();
-  return { stack, resources: [...recorded.resources], outputs };
+  const projectDir = scratchProject("homeops-mock-");
+  try {
+    const stack = deployStack(
+      cfg,
+      { onePasswordServiceAccountToken: pulumi.secret(CANARY.opToken) },
+      { projectDir, declaredBefore: opts.declaredBefore },
+    );
+    const outputs: Evaluation["outputs"] = {};
+    for (const [k, v] of Object.entries(stack.outputs)) outputs[k] = await resolveOutput(v);
+    await settle();
+    return { stack, resources: [...recorded.resources], outputs };
+  } finally {
+    fs.rmSync(projectDir, { recursive: true, force: true });
+  }
 }

@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { StackConfig } from "../../config/types";
-import { buildPlan, Plan } from "../../talos/plan";
+import { buildPlan, Plan } from "../../plan";
+import { REPO_ROOT } from "./paths";
 import { newState, RunOptions, SimState, up, RunResult } from "../sim/engine";
 import { homeOpsConfig } from "./stackConfigFixture";
 
@@ -37,17 +38,27 @@ export function fastConfig(overrides: Partial<StackConfig> = {}): StackConfig {
   };
 }
 
-export const TALOSCTL_VERSION_OF_MINOR: Record<string, string> = { "v1.10": "v1.10.9", "v1.11": "v1.11.6" };
+/** The talosctl the e2e tier builds for each minor (test/e2e/tools). */
+export const TALOSCTL_VERSION_OF_MINOR: Record<string, string> = { "v1.10": "v1.10.5", "v1.11": "v1.11.5" };
+
+/** A scratch project directory: `steps/` linked to the repository's, settings written by runs. */
+export function scratchProject(prefix = "homeops-sim-"): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.symlinkSync(path.join(REPO_ROOT, "steps"), path.join(dir, "steps"));
+  return dir;
+}
 
 export class SimWorld {
   readonly dir: string;
+  readonly projectDir: string;
   state: SimState = newState();
   constructor(
     public cfg: StackConfig,
     delaysMs: Record<string, number> = {},
     extra: Record<string, unknown> = {},
   ) {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-sim-"));
+    this.projectDir = scratchProject();
+    this.dir = path.join(this.projectDir, "fake-world");
     fakeWorld.initFakeWorld(this.dir, {
       talosVersion: TALOSCTL_VERSION_OF_MINOR[cfg.talos.minor],
       nodes: cfg.nodes.map((n) => ({ address: n.address, hostname: n.hostname })),
@@ -60,7 +71,12 @@ export class SimWorld {
     return buildPlan(this.cfg);
   }
   get options(): RunOptions {
-    return { fakeDir: this.dir, env: { OP_SERVICE_ACCOUNT_TOKEN: "ops_fake_service_account" }, stepTimeoutMs: 30000 };
+    return {
+      fakeDir: this.dir,
+      projectDir: this.projectDir,
+      env: { OP_SERVICE_ACCOUNT_TOKEN: "ops_fake_service_account" },
+      stepTimeoutMs: 30000,
+    };
   }
   up(): Promise<RunResult> {
     return up(this.plan, this.state, this.options);
@@ -75,7 +91,7 @@ export class SimWorld {
     return fakeWorld.readState(this.dir);
   }
   cleanup(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.rmSync(this.projectDir, { recursive: true, force: true });
   }
 }
 

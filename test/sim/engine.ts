@@ -1,16 +1,31 @@
 /**
- * A miniature of the Pulumi engine's update semantics, over the plan, for simulated execution:
- * steps start as soon as their dependencies succeeded (in parallel, like the engine); a command
- * step runs only when its inputs (environment minus the ignored keys, stdin) differ from the last
- * successful run recorded in the state; a failed step records nothing and blocks its dependents;
- * after a failure no new step starts. The command steps' scripts are executed for real with
- * /bin/sh against the fake executables in test/fakes/bin. Kubernetes/Helm steps are "applied" by
- * recording the object in the fake cluster, whose simulated controllers make conditions true.
+ * A miniature of the Pulumi engine's update semantics over the plan, for fast simulated
+ * execution. It is kept only where it agrees with the real engine (test/e2e/differential.e2e.ts
+ * runs the same scenarios on both). What it models, with the real source:
+ * - a step starts as soon as its dependencies succeeded, in parallel (pulumi v3.248.0
+ *   pkg/resource/deploy/step_executor.go); after a failure no new step starts, running ones finish;
+ * - a command step runs when any input differs from the stored inputs: the command provider has
+ *   no custom diff, so pulumi-go-provider v1.3.0 infer compares every input (infer/resource.go);
+ *   the program sets no ignoreChanges, so the stored inputs are exactly the last run's;
+ * - create runs `create`, an update runs `create` again (no `update` is set), each with
+ *   `/bin/sh <script file>` in the project directory (pulumi-command v1.2.1
+ *   local/commandController.go, commandOutputs.go); a failed create stores nothing and a failed
+ *   update keeps the old state (infer/resource.go returns no partial state for a plain error);
+ * - delete runs the *stored* delete command with the stored environment and stdin;
+ * - before every run the program's evaluation writes the run-time settings file;
+ * - Kubernetes objects: a create of an object that already exists upserts (the provider sets
+ *   upsertExistingObjects: pulumi-kubernetes v4.32.0 provider/pkg/await/await.go); a Helm release
+ *   create whose name is already in use fails (helm pkg/action/install.go: "cannot re-use a name
+ *   that is still in use"), unless the step adopts it (the `import` option: step_generator.go).
+ * Not modelled: previews, providers' own diffs of Kubernetes objects (an object step re-runs when
+ * its rendered object changes), pending operations after a kill (the e2e tier covers those).
  */
 import { spawn } from "child_process";
 import { createHash } from "crypto";
 import * as path from "path";
-import { CommandStep, Plan, Step, STDIN_PRODUCER } from "../../talos/plan";
+import { CommandStep, Plan, Step, STDIN_PRODUCER } from "../../plan";
+import { scriptPath } from "../../talos/scripts";
+import { writeRuntimeSettings } from "../../components/runtimeFiles";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const fakeWorld = require("../fakes/lib/state.js");
@@ -19,7 +34,10 @@ export const FAKE_BIN = path.resolve(__dirname, "../fakes/bin");
 
 /** What the engine keeps between runs (the stack state). */
 export interface SimState {
-  steps: Record<string, { inputsHash: string; stdout: string; env: Record<string, string>; stdin?: string }>;
+  steps: Record<
+    string,
+    { inputsHash: string; stdout: string; env: Record<string, string>; stdin?: string; deleteScript?: string }
+  >;
 }
 
 export interface RunResult {
@@ -36,15 +54,19 @@ export interface RunResult {
 
 export interface RunOptions {
   readonly fakeDir: string;
+  /** The project directory: `steps/` and the settings file are relative to it. */
+  readonly projectDir: string;
   /** Extra environment for every script (e.g. the 1Password CLI auth). */
   readonly env?: Record<string, string>;
-  /** Kill a script after this many ms (a hung command). */
+  /** Kill a script after this many ms (the engine's cancel: SIGKILL to the interpreter only). */
   readonly stepTimeoutMs?: number;
   /**
    * Kubernetes/Helm/1Password steps to fail, by id: the provider's API call errors ("exit") or
    * hangs until the engine gives up ("timeout"). Each entry fires once per run it is present in.
    */
   readonly failObjectSteps?: Readonly<Record<string, "exit" | "timeout">>;
+  /** Helm steps whose release this run adopts (the `import` resource option). */
+  readonly adoptReleases?: readonly string[];
 }
 
 export function newState(): SimState {
@@ -55,22 +77,26 @@ function hash(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex");
 }
 
-/** The inputs that decide whether a command re-runs (as Pulumi diffs them, with ignoreChanges). */
+/** Every input of a command step as the program registers it (components/steps.ts). */
 export function commandInputsHash(step: CommandStep, stdin: string | undefined): string {
-  const env = Object.fromEntries(Object.entries(step.env).filter(([k]) => !step.envIgnoredForChanges.includes(k)));
-  // A run-once step ignores changes of its environment and stdin entirely.
-  if (step.runOnce) return hash({ id: step.id });
-  return hash({ env, stdin: stdin === undefined ? null : hash(stdin) });
+  return hash({
+    create: scriptPath(step.script),
+    delete: step.deleteScript ? scriptPath(step.deleteScript) : null,
+    env: step.env,
+    stdin: stdin === undefined ? null : hash(stdin),
+  });
 }
 
+/** `/bin/sh <script file>` in the project directory, as the command provider runs it. */
 export function runScript(
-  script: string,
+  file: string,
   env: Record<string, string>,
   stdin: string | undefined,
-  opts: RunOptions,
+  opts: Pick<RunOptions, "fakeDir" | "projectDir" | "env" | "stepTimeoutMs">,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn("/bin/sh", ["-c", script], {
+    const child = spawn("/bin/sh", [file], {
+      cwd: opts.projectDir,
       env: {
         PATH: `${FAKE_BIN}:${process.env.PATH ?? ""}`,
         HOME: process.env.HOME ?? "/tmp",
@@ -94,7 +120,7 @@ export function runScript(
     child.on("close", (code) => {
       if (timer) clearTimeout(timer);
       // The command provider trims one trailing newline.
-      resolve({ code: code ?? 137, stdout: stdout.replace(/\n$/, ""), stderr });
+      resolve({ code: code ?? 137, stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") });
     });
     child.stdin.on("error", () => undefined);
     child.stdin.end(stdin ?? "");
@@ -105,8 +131,30 @@ function objectHash(step: Step): string {
   return hash(step.kind === "helm" ? step.release : step.kind === "k8s" ? step.object : { id: step.id });
 }
 
+/** Creates (or upserts) a step's object in the fake cluster; a Helm name in use fails. */
+function applyObject(step: Step, opts: RunOptions, known: boolean): string | undefined {
+  if (step.kind === "helm") {
+    const exists = fakeWorld
+      .readState(opts.fakeDir)
+      .k8s.objects.some(
+        (o: { kind: string; metadata: { name: string; namespace: string } }) =>
+          o.kind === "HelmRelease(pulumi)" &&
+          o.metadata.name === step.release.metadata.name &&
+          o.metadata.namespace === step.release.metadata.namespace,
+      );
+    if (exists && !known && !opts.adoptReleases?.includes(step.id)) {
+      return `cannot re-use a name that is still in use (Helm release ${step.release.metadata.namespace}/${step.release.metadata.name})`;
+    }
+    fakeWorld.createK8sObject(opts.fakeDir, step.release);
+  } else if (step.kind === "k8s") {
+    fakeWorld.createK8sObject(opts.fakeDir, step.object);
+  }
+  return undefined;
+}
+
 /** One `pulumi up` of the plan against the fake world. Mutates `state` like the engine would. */
 export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise<RunResult> {
+  writeRuntimeSettings(opts.projectDir, plan);
   const t0 = Date.now();
   const ran: string[] = [];
   const unchanged: string[] = [];
@@ -129,7 +177,7 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
         unchanged.push(step.id);
         return;
       }
-      const res = await runScript(step.script, step.env, stdin, opts);
+      const res = await runScript(scriptPath(step.script), step.env, stdin, opts);
       timings[step.id] = { startMs, endMs: Date.now() - t0 };
       output[step.id] = { stdout: res.stdout, stderr: res.stderr };
       if (res.code !== 0) {
@@ -137,10 +185,17 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
         throw new Error(step.id);
       }
       ran.push(step.id);
-      state.steps[step.id] = { inputsHash, stdout: res.stdout, env: { ...step.env }, stdin };
+      state.steps[step.id] = {
+        inputsHash,
+        stdout: res.stdout,
+        env: { ...step.env },
+        stdin,
+        deleteScript: step.deleteScript ? scriptPath(step.deleteScript) : undefined,
+      };
       return;
     }
     const inputsHash = objectHash(step);
+    const known = state.steps[step.id] !== undefined;
     if (state.steps[step.id]?.inputsHash === inputsHash) {
       unchanged.push(step.id);
       return;
@@ -152,12 +207,12 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
       failed ??= { id: step.id, message: injected === "timeout" ? "sim: API call timed out" : "sim: API call failed" };
       throw new Error(step.id);
     }
-    if (step.kind === "helm") {
-      fakeWorld.createK8sObject(opts.fakeDir, step.release);
-    } else if (step.kind === "k8s") {
-      fakeWorld.createK8sObject(opts.fakeDir, step.object);
-    }
+    const refused = applyObject(step, opts, known);
     timings[step.id] = { startMs, endMs: Date.now() - t0 };
+    if (refused) {
+      failed ??= { id: step.id, message: refused };
+      throw new Error(step.id);
+    }
     ran.push(step.id);
     state.steps[step.id] = { inputsHash, stdout: "", env: {} };
   }
@@ -200,8 +255,8 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
 }
 
 /**
- * `pulumi destroy`: delete scripts run in reverse order with the stored environment and stdin
- * (as the command provider does); retained Kubernetes objects stay.
+ * `pulumi destroy`: delete commands run in reverse dependency order with the stored command,
+ * environment and stdin (as the command provider does); retained Kubernetes objects stay.
  */
 export async function destroy(
   plan: Plan,
@@ -212,8 +267,8 @@ export async function destroy(
   for (const step of [...plan.steps].reverse()) {
     const s = state.steps[step.id];
     if (!s) continue;
-    if (step.kind === "command" && step.deleteScript) {
-      const res = await runScript(step.deleteScript, s.env, s.stdin, opts);
+    if (step.kind === "command" && s.deleteScript) {
+      const res = await runScript(s.deleteScript, s.env, s.stdin, opts);
       if (res.code !== 0) return { failed: `${step.id}: ${res.stderr.trim()}`, deleted };
     } else if ((step.kind === "helm" || step.kind === "k8s") && !step.retainOnDelete) {
       fakeWorld.deleteK8sObject(opts.fakeDir, step.kind === "helm" ? step.release : step.object);

@@ -1,0 +1,63 @@
+/**
+ * The whole stack as an ordered list of steps: a pure function of the validated config. The
+ * components turn each step into one resource, the offline renderer writes it as plan.json and
+ * scripts/, and the simulated-execution tests run the command steps in this order. One source for
+ * all three.
+ */
+import { Phase, PHASES, StackConfig } from "../config/types";
+import { installerImage, schematicId } from "../talos/schematic";
+import { runtimeSettings } from "./settings";
+import { clusterSteps, talosSteps } from "./talos";
+import { cniSteps, gitopsSteps, secretsSteps } from "./services";
+import { Plan, Step } from "./types";
+
+export * from "./types";
+export { nodeConfigHash, nodeConfigInputs } from "./talos";
+export { runtimeSettings, settingsFileText, settingsPath } from "./settings";
+
+/** Phases up to `last`, in order. */
+export function phasesThrough(last: Phase): Phase[] {
+  return PHASES.slice(0, PHASES.indexOf(last) + 1);
+}
+
+/** Phases that `stopAfter` lets run, in order. */
+export function activePhases(cfg: StackConfig): Phase[] {
+  return phasesThrough(cfg.stopAfter);
+}
+
+const PHASE_STEPS: Record<Phase, (cfg: StackConfig) => Step[]> = {
+  talos: talosSteps,
+  cluster: clusterSteps,
+  cni: cniSteps,
+  secrets: secretsSteps,
+  gitops: gitopsSteps,
+};
+
+/**
+ * The plan of a validated config: steps of the given phases (default: those `stopAfter` lets
+ * run) in dependency order.
+ */
+export function buildPlan(cfg: StackConfig, phases: readonly Phase[] = activePhases(cfg)): Plan {
+  const steps = phases.flatMap((p) => PHASE_STEPS[p](cfg));
+  assertOrdered(steps);
+  return {
+    stack: cfg.stack,
+    schematicId: schematicId(cfg),
+    installerImage: installerImage(cfg),
+    phases,
+    steps,
+    settings: runtimeSettings(cfg),
+  };
+}
+
+/** Every dependency exists and comes earlier (the list is a topological order). */
+export function assertOrdered(steps: readonly Step[]): void {
+  const seen = new Set<string>();
+  for (const s of steps) {
+    if (seen.has(s.id)) throw new Error(`duplicate step id ${s.id}`);
+    for (const d of s.dependsOn) {
+      if (!seen.has(d)) throw new Error(`step ${s.id} depends on ${d}, which does not come before it`);
+    }
+    seen.add(s.id);
+  }
+}

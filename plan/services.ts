@@ -1,0 +1,231 @@
+/** The cni, secrets and gitops phases as steps. */
+import { StackConfig } from "../config/types";
+import { talosctl } from "../talos/talosctl";
+import { ciliumRelease } from "../k8s/cilium";
+import { CONNECT, EXTERNAL_SECRETS, FLUX } from "../k8s/names";
+import {
+  connectNamespace,
+  connectCredentialsSecret,
+  connectTokenSecret,
+  connectDeployment,
+  connectServices,
+} from "../k8s/connect";
+import { externalSecretsNamespace, externalSecretsRelease, clusterSecretStore } from "../k8s/externalSecrets";
+import { fluxNamespace, fluxOperatorRelease, fluxInstance, gitCredentialsSecret } from "../k8s/flux";
+import { SECRET_MARKER } from "../k8s/manifests";
+import { commandStep, kubeGate } from "./command";
+import { K8sObject, ObjectStep, Step, stepIds } from "./types";
+
+function objectStep(
+  id: string,
+  phase: ObjectStep["phase"],
+  description: string,
+  dependsOn: string[],
+  object: K8sObject,
+  secrets?: ObjectStep["secrets"],
+): ObjectStep {
+  return { kind: "k8s", id, phase, description, dependsOn, object, secrets, retainOnDelete: true };
+}
+
+export function cniSteps(cfg: StackConfig): Step[] {
+  const boot = cfg.nodes.find((n) => n.bootstrap)!;
+  const addresses = (role: string) =>
+    cfg.nodes
+      .filter((n) => n.role === role)
+      .map((n) => n.address)
+      .join(",");
+  return [
+    {
+      kind: "helm",
+      id: "cilium",
+      phase: "cni",
+      description: `Cilium ${cfg.cilium.version} (Helm release cilium in kube-system); owned by this program only`,
+      dependsOn: [stepIds.apiReady],
+      release: ciliumRelease(cfg),
+      retainOnDelete: true,
+      timeoutSeconds: cfg.timeouts.health,
+    },
+    kubeGate(cfg, {
+      id: "nodes-ready",
+      phase: "cni",
+      description: "wait until every node is Ready",
+      dependsOn: ["cilium"],
+      waitFor: ["Ready::nodes"],
+      timeout: "TIMEOUT_HEALTH",
+    }),
+    commandStep(cfg, {
+      id: "talos-health",
+      phase: "cni",
+      description: "talosctl health (etcd, control plane, all nodes Ready)",
+      dependsOn: ["nodes-ready"],
+      script: "talos-health",
+      env: {
+        CLUSTER_NAME: cfg.cluster.name,
+        CLUSTER_ENDPOINT: cfg.cluster.endpoint,
+        BOOTSTRAP_ADDRESS: boot.address,
+        CONTROL_PLANE_ADDRESSES: addresses("controlplane"),
+        WORKER_ADDRESSES: addresses("worker"),
+      },
+      stdinFrom: "talos-secrets",
+      argv: talosctl.health("${BOOTSTRAP_ADDRESS}"),
+    }),
+  ];
+}
+
+export function secretsSteps(cfg: StackConfig): Step[] {
+  const store = clusterSecretStore(cfg);
+  const services = connectServices(cfg);
+  return [
+    {
+      kind: "1password",
+      id: "read-connect-credentials",
+      phase: "secrets",
+      description: "read the Connect credentials (version 2) from 1Password",
+      dependsOn: [],
+      item: cfg.onepassword.connectCredentialsItem,
+      provides: "connect-credentials",
+    },
+    {
+      kind: "1password",
+      id: "read-connect-token",
+      phase: "secrets",
+      description: "read the Connect token from 1Password",
+      dependsOn: [],
+      item: cfg.onepassword.connectTokenItem,
+      provides: "connect-token",
+    },
+    objectStep("connect-namespace", "secrets", `namespace ${CONNECT.namespace}`, ["talos-health"], connectNamespace()),
+    objectStep(
+      "connect-credentials",
+      "secrets",
+      `Secret ${CONNECT.credentialsSecretName}`,
+      ["connect-namespace", "read-connect-credentials"],
+      connectCredentialsSecret(SECRET_MARKER),
+      { [CONNECT.credentialsSecretKey]: "connect-credentials" },
+    ),
+    objectStep(
+      "connect-token",
+      "secrets",
+      `Secret ${CONNECT.tokenSecretName}`,
+      ["connect-namespace", "read-connect-token"],
+      connectTokenSecret(SECRET_MARKER),
+      { [CONNECT.tokenSecretKey]: "connect-token" },
+    ),
+    objectStep(
+      "connect-deployment",
+      "secrets",
+      `Deployment ${CONNECT.deploymentName}`,
+      ["connect-credentials", "connect-token"],
+      connectDeployment(cfg),
+    ),
+    ...services.map((svc) =>
+      objectStep(`service-${svc.metadata.name}`, "secrets", `Service ${svc.metadata.name}`, ["connect-namespace"], svc),
+    ),
+    objectStep(
+      "eso-namespace",
+      "secrets",
+      `namespace ${EXTERNAL_SECRETS.namespace}`,
+      ["talos-health"],
+      externalSecretsNamespace(),
+    ),
+    {
+      kind: "helm",
+      id: "external-secrets",
+      phase: "secrets",
+      description: `External Secrets ${cfg.externalSecrets.version} (Helm release ${EXTERNAL_SECRETS.releaseName} in ${EXTERNAL_SECRETS.namespace}); Flux adopts it`,
+      dependsOn: ["eso-namespace"],
+      release: externalSecretsRelease(cfg),
+      retainOnDelete: true,
+      timeoutSeconds: cfg.timeouts.storeReady,
+    },
+    kubeGate(cfg, {
+      id: "eso-ready",
+      phase: "secrets",
+      description: "wait until the ESO CRDs are Established and its webhook is Available",
+      dependsOn: ["external-secrets"],
+      waitFor: [
+        "Established::customresourcedefinition/clustersecretstores.external-secrets.io",
+        `Available:${EXTERNAL_SECRETS.namespace}:deployment/${EXTERNAL_SECRETS.releaseName}-webhook`,
+      ],
+      timeout: "TIMEOUT_STORE_READY",
+    }),
+    objectStep(
+      `cluster-secret-store`,
+      "secrets",
+      `ClusterSecretStore ${store.metadata.name}`,
+      ["eso-ready", "connect-deployment", ...services.map((s) => `service-${s.metadata.name}`)],
+      store,
+    ),
+    kubeGate(cfg, {
+      id: "store-ready",
+      phase: "secrets",
+      description: `wait until ClusterSecretStore ${store.metadata.name} is Ready`,
+      dependsOn: ["cluster-secret-store"],
+      waitFor: [`Ready::clustersecretstore/${store.metadata.name}`],
+      timeout: "TIMEOUT_STORE_READY",
+    }),
+  ];
+}
+
+export function gitopsSteps(cfg: StackConfig): Step[] {
+  const steps: Step[] = [
+    objectStep("flux-namespace", "gitops", `namespace ${FLUX.namespace}`, ["store-ready"], fluxNamespace()),
+  ];
+  const instanceDeps = ["flux-operator"];
+  if (cfg.gitops.auth !== "none") {
+    const placeholder =
+      cfg.gitops.auth === "ssh"
+        ? { kind: "ssh" as const, identity: SECRET_MARKER, identityPub: SECRET_MARKER, knownHosts: SECRET_MARKER }
+        : { kind: "token" as const, username: SECRET_MARKER, password: SECRET_MARKER };
+    const secret = gitCredentialsSecret(cfg, placeholder);
+    const keys = Object.keys((secret.stringData as Record<string, string>) ?? {});
+    steps.push(
+      {
+        kind: "1password",
+        id: "read-git-credentials",
+        phase: "gitops",
+        description: `read the Git ${cfg.gitops.auth} credentials from 1Password`,
+        dependsOn: [],
+        item: cfg.gitops.credentialsItem ?? "",
+        provides: "git-credentials",
+      },
+      objectStep(
+        "git-credentials",
+        "gitops",
+        `Secret ${FLUX.namespace}/${secret.metadata.name}`,
+        ["flux-namespace", "read-git-credentials"],
+        secret,
+        Object.fromEntries(keys.map((k) => [k, `git-credentials:${k}` as const])),
+      ),
+    );
+    instanceDeps.push("git-credentials");
+  }
+  steps.push(
+    {
+      kind: "helm",
+      id: "flux-operator",
+      phase: "gitops",
+      description: `flux-operator ${cfg.flux.operatorVersion} (Helm release in ${FLUX.namespace})`,
+      dependsOn: ["flux-namespace"],
+      release: fluxOperatorRelease(cfg),
+      retainOnDelete: true,
+      timeoutSeconds: cfg.timeouts.fluxReady,
+    },
+    objectStep(
+      "flux-instance",
+      "gitops",
+      `FluxInstance flux: Flux ${cfg.flux.version} syncing ${cfg.gitops.url} ${cfg.gitops.branch} ${cfg.gitops.path}`,
+      instanceDeps,
+      fluxInstance(cfg),
+    ),
+    kubeGate(cfg, {
+      id: "flux-ready",
+      phase: "gitops",
+      description: "wait until the root Kustomization flux-system is Ready",
+      dependsOn: ["flux-instance"],
+      waitFor: [`Ready:${FLUX.namespace}:kustomization/${FLUX.namespace}`],
+      timeout: "TIMEOUT_FLUX_READY",
+    }),
+  );
+  return steps;
+}

@@ -1,0 +1,57 @@
+/**
+ * The run-time settings of a stack: what the scripts read fresh on every run from
+ * `.homeops/<stack>/settings.env` (written by every evaluation of the program), never a resource
+ * input. The engine copies the stored value of an ignored input into every later run (pulumi
+ * v3.248.0 pkg/resource/deploy/step_generator.go processIgnoreChanges; again in pulumi-go-provider
+ * v1.3.0 infer/resource.go), so a tool path or timeout kept as an input would either re-run the
+ * step on every tweak or stay frozen at its first value. Here a raised timeout or a new talosctl
+ * reaches the next run, including a failed step's retry and a destroy, and re-runs nothing.
+ */
+import { StackConfig } from "../config/types";
+
+/** The settings file of a stack, relative to the project directory. */
+export function settingsPath(stack: string): string {
+  return `.homeops/${stack}/settings.env`;
+}
+
+/** Name -> value; every name is a shell variable the scripts read. */
+export function runtimeSettings(cfg: StackConfig): Record<string, string> {
+  const addresses = (role?: string) =>
+    cfg.nodes
+      .filter((n) => role === undefined || n.role === role)
+      .map((n) => n.address)
+      .join(" ");
+  const t = cfg.timeouts;
+  return {
+    TALOSCTL: cfg.talos.talosctl,
+    KUBECTL: "kubectl",
+    CURL: "curl",
+    OP: "op",
+    POLL_SECONDS: String(t.poll),
+    TIMEOUT_NODE_READY: String(t.nodeReady),
+    TIMEOUT_API_READY: String(t.apiReady),
+    TIMEOUT_FACTORY: String(t.apiReady),
+    TIMEOUT_HEALTH: String(t.health),
+    TIMEOUT_STORE_READY: String(t.storeReady),
+    TIMEOUT_FLUX_READY: String(t.fluxReady),
+    // Waiting for the rolling lock: every other node may take its turn first.
+    TIMEOUT_ROLLING: String(cfg.nodes.length * (t.nodeReady + 2 * t.health)),
+    ROLLING_LOCK: `.homeops/${cfg.stack}/rolling.lock`,
+    NODE_ADDRESSES: addresses(),
+    CONTROL_PLANE_ADDRESSES: addresses("controlplane"),
+    RESET_ON_DESTROY: cfg.operations.resetOnDestroy.join(" "),
+  };
+}
+
+/** `NAME='value'` lines, single-quoted for sh. */
+export function settingsFileText(settings: Readonly<Record<string, string>>): string {
+  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  return (
+    "# Written by the homeops program on every preview and up: the run-time settings the steps\n" +
+    "# read (tools, waits, node inventory, reset list). Not configuration: edit the stack file.\n" +
+    Object.entries(settings)
+      .map(([k, v]) => `${k}=${quote(v)}`)
+      .join("\n") +
+    "\n"
+  );
+}

@@ -1,0 +1,188 @@
+#!/bin/sh
+# Generated from talos/scripts.ts by `npm run gen:steps`: edit that file, not this one.
+set -eu
+umask 077
+log() { printf 'homeops[%s]: %s\n' "${STEP_ID:-?}" "$*" >&2; }
+fail() { printf 'homeops[%s]: ERROR: %s\n' "${STEP_ID:-?}" "$*" >&2; exit 1; }
+case "${HOMEOPS_SETTINGS:-}" in
+  "" | /* | *..*) fail "HOMEOPS_SETTINGS must name the stack's settings file relative to the project directory" ;;
+esac
+[ -r "./$HOMEOPS_SETTINGS" ] || fail "no runtime settings at ./$HOMEOPS_SETTINGS: run pulumi preview or up from the project directory first"
+. "./$HOMEOPS_SETTINGS"
+unset TALOSCONFIG KUBECONFIG OP_CONNECT_HOST OP_CONNECT_TOKEN OP_SESSION OP_CONFIG_DIR OP_BIOMETRIC_UNLOCK_ENABLED
+WORK_ROOT="${TMPDIR:-/tmp}/homeops-work-$(id -u)"
+mkdir -p "$WORK_ROOT"
+chmod 700 "$WORK_ROOT"
+for stale in "$WORK_ROOT"/run.*; do
+  [ -d "$stale" ] || continue
+  owner=${stale##*/run.}
+  owner=${owner%%.*}
+  kill -0 "$owner" 2>/dev/null || rm -rf "$stale"
+done
+WORK=$(mktemp -d "$WORK_ROOT/run.$$.XXXXXX")
+: >"$WORK/children"
+(
+  trap '' INT TERM
+  while kill -0 $$ 2>/dev/null; do sleep 1; done
+  while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
+  rm -rf "$WORK"
+) </dev/null >/dev/null 2>&1 &
+WATCHDOG=$!
+finish() {
+  while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
+  kill "$WATCHDOG" 2>/dev/null || :
+  rm -rf "$WORK"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM HUP PIPE
+set -f
+# run TOOL ARGS...: a tool call the watchdog can end (its stdin is /dev/null: no tool reads it)
+run() {
+  "$@" </dev/null &
+  child=$!
+  echo "$child" >>"$WORK/children"
+  wait "$child"
+}
+now() { date +%s; }
+# deadline_in SECONDS -> the epoch second at which a wait gives up
+deadline_in() { echo $(( $(now) + $1 )); }
+# past DEADLINE -> true once the deadline has passed
+past() { [ "$(now)" -ge "$1" ]; }
+# last_line FILE -> the last non-empty line of a captured stderr, for error messages
+last_line() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1; }
+
+cat > "$WORK/secrets.yaml"
+[ -s "$WORK/secrets.yaml" ] || fail "no Talos secrets bundle on stdin"
+run "$TALOSCTL" "gen" "config" "${CLUSTER_NAME}" "${CLUSTER_ENDPOINT}" "--with-secrets" "${WORK}/secrets.yaml" "--output-types" "talosconfig" "--output" "${WORK}/talosconfig" "--force" >/dev/null
+printf '%s\n' "$NODE_PATCH" > "$WORK/patch.yaml"
+run "$TALOSCTL" "gen" "config" "${CLUSTER_NAME}" "${CLUSTER_ENDPOINT}" "--with-secrets" "${WORK}/secrets.yaml" "--config-patch" "@${WORK}/patch.yaml" "--output-types" "${NODE_ROLE}" "--output" "${WORK}/machineconfig.yaml" "--kubernetes-version" "${KUBERNETES_VERSION}" "--talos-version" "${TALOS_MINOR}" "--install-image" "${INSTALL_IMAGE}" "--additional-sans" "${CLUSTER_VIP}" "--dns-domain" "${DNS_DOMAIN}" "--with-docs=false" "--with-examples=false" "--force" >/dev/null 2>"$WORK/gen.err" || fail "talosctl gen config failed: $(last_line "$WORK/gen.err")"
+run "$TALOSCTL" "validate" "--config" "${WORK}/machineconfig.yaml" "--mode" "metal" >/dev/null 2>"$WORK/validate.err" || fail "machine config for $NODE_HOSTNAME is invalid: $(last_line "$WORK/validate.err")"
+unreachable() { grep -Eq '[Ee]rror while dialing|connection refused|no route to host|network is unreachable' "$1"; }
+dropped() {
+  unreachable "$1" && return 1
+  grep -Eq 'error reading from server|transport is closing|connection reset by peer' "$1"
+}
+
+# cluster_running: some control plane's own etcd serves members (`etcd members` asks only the
+# addressed node's local etcd: internal/app/machined/internal/server/v1alpha1 EtcdMemberList with
+# QueryLocal from cmd/talosctl/cmd/talos/etcd.go).
+cluster_running() {
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    run "$TALOSCTL" "etcd" "members" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/members" 2>/dev/null && [ -s "$WORK/members" ] && return 0
+  done
+  return 1
+}
+# node_settled ADDRESS ROLE: the node's boot finished (stage running) and, for a control plane,
+# its etcd member serves; sets `ready` to its machine readiness (Kubernetes NodeReady included).
+node_settled() {
+  status=$(run "$TALOSCTL" "get" "machinestatus" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" "--output" "jsonpath={.spec.stage} {.spec.status.ready}" 2>"$WORK/gate.err") || { why="$1: $(last_line "$WORK/gate.err")"; return 1; }
+  case "$status" in
+    "running true") ready=yes ;;
+    "running false") ready=no ;;
+    *) why="$1 is $status"; return 1 ;;
+  esac
+  [ "$2" = controlplane ] || return 0
+  run "$TALOSCTL" "etcd" "status" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
+}
+# others_healthy: every other node settled (control planes: etcd member healthy) and Ready, or,
+# before any node is Ready (no CNI yet), at least settled.
+others_healthy() {
+  any_ready=no
+  not_ready=""
+  for other in $NODE_ADDRESSES; do
+    [ "$other" = "$NODE_ADDRESS" ] && continue
+    role=worker
+    case " $CONTROL_PLANE_ADDRESSES " in *" $other "*) role=controlplane ;; esac
+    node_settled "$other" "$role" || return 1
+    if [ "$ready" = yes ]; then any_ready=yes; else not_ready="$not_ready $other"; fi
+  done
+  if [ "$any_ready" = yes ] && [ -n "$not_ready" ]; then why="not Ready:$not_ready"; return 1; fi
+}
+# wait_until CHECK WHAT: poll CHECK until it passes or TIMEOUT_HEALTH runs out
+wait_until() {
+  gate_deadline=$(deadline_in "$TIMEOUT_HEALTH")
+  until "$1"; do
+    past "$gate_deadline" && fail "$2 not reached within $TIMEOUT_HEALTH s: $why"
+    sleep "$POLL_SECONDS"
+  done
+}
+# The rolling lock (a directory; its owner's pid inside): one configured node at a time.
+# A lock whose owner is gone (killed) is taken over.
+lock_acquire() {
+  lock_deadline=$(deadline_in "$TIMEOUT_ROLLING")
+  while ! mkdir "$ROLLING_LOCK" 2>/dev/null; do
+    owner=$(cat "$ROLLING_LOCK/pid" 2>/dev/null || :)
+    if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
+      rm -rf "$ROLLING_LOCK"
+      continue
+    fi
+    past "$lock_deadline" && fail "another node's change still holds $ROLLING_LOCK after $TIMEOUT_ROLLING s"
+    sleep "$POLL_SECONDS"
+  done
+  echo $$ >"$ROLLING_LOCK/pid"
+  LOCKED=yes
+}
+lock_release() { [ "${LOCKED:-}" = yes ] && rm -rf "$ROLLING_LOCK"; LOCKED=no; }
+holds_config() {
+  run "$TALOSCTL" "apply-config" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--file" "${WORK}/machineconfig.yaml" "--mode" "auto" "--dry-run" >/dev/null 2>"$WORK/dry.err" && grep -q 'No changes' "$WORK/dry.err"
+}
+
+# probe_mode: maintenance | configured | foreign, or nothing while the node answers neither
+probe_mode() {
+  if run "$TALOSCTL" "get" "machinestatus" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--insecure" "--output" "jsonpath={.spec.stage}" >/dev/null 2>"$WORK/probe.err"; then
+    echo maintenance
+  elif grep -Eq 'tls: certificate required|tls: bad certificate' "$WORK/probe.err"; then
+    if run "$TALOSCTL" "get" "machinestatus" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--output" "jsonpath={.spec.stage} {.spec.status.ready}" >/dev/null 2>"$WORK/auth.err"; then
+      echo configured
+    elif grep -q 'certificate signed by unknown authority' "$WORK/auth.err"; then
+      echo foreign
+    else
+      cp "$WORK/auth.err" "$WORK/probe.err"
+    fi
+  fi
+}
+deadline=$(deadline_in "$TIMEOUT_NODE_READY")
+while :; do
+  mode=$(probe_mode)
+  [ -n "$mode" ] && break
+  past "$deadline" && fail "$NODE_HOSTNAME ($NODE_ADDRESS) answers neither in maintenance nor in configured mode after $TIMEOUT_NODE_READY s: $(last_line "$WORK/probe.err")"
+  sleep "$POLL_SECONDS"
+done
+[ "$mode" = foreign ] && fail "$NODE_HOSTNAME ($NODE_ADDRESS) is configured with a different cluster identity; refusing to touch it"
+
+# apply ARGS...: apply-config; a connection dropped after sending counts as taken (checked below)
+apply() {
+  "$@" >"$WORK/apply.out" 2>"$WORK/apply.err" && return 0
+  dropped "$WORK/apply.err" || fail "apply-config to $NODE_HOSTNAME failed: $(last_line "$WORK/apply.err")"
+  log "the connection dropped after the config was sent (the node installs or reboots); verifying below"
+}
+wait_holds_config() {
+  deadline=$(deadline_in "$TIMEOUT_NODE_READY")
+  until holds_config; do
+    past "$deadline" && fail "$NODE_HOSTNAME did not come back running config $CONFIG_SHA256 within $TIMEOUT_NODE_READY s: $(last_line "$WORK/dry.err")"
+    sleep "$POLL_SECONDS"
+  done
+}
+this_node_healthy() { node_settled "$NODE_ADDRESS" "$NODE_ROLE"; }
+
+if [ "$mode" = maintenance ]; then
+  log "$NODE_HOSTNAME is in maintenance mode: installing config $CONFIG_SHA256"
+  apply run "$TALOSCTL" "apply-config" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--insecure" "--file" "${WORK}/machineconfig.yaml"
+  wait_holds_config
+elif holds_config; then
+  log "$NODE_HOSTNAME already runs config $CONFIG_SHA256"
+else
+  lock_acquire
+  running=no
+  if cluster_running; then
+    running=yes
+    wait_until others_healthy "every other node healthy before $NODE_HOSTNAME changes"
+  fi
+  log "$NODE_HOSTNAME is configured: applying config $CONFIG_SHA256"
+  apply run "$TALOSCTL" "apply-config" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--file" "${WORK}/machineconfig.yaml" "--mode" "auto"
+  grep -q 'with a reboot' "$WORK/apply.err" && log "$NODE_HOSTNAME reboots to take this change"
+  wait_holds_config
+  [ "$running" = yes ] && wait_until this_node_healthy "$NODE_HOSTNAME healthy again"
+  lock_release
+fi
+echo "$NODE_HOSTNAME configured ($CONFIG_SHA256)"

@@ -1,0 +1,62 @@
+#!/bin/sh
+# Generated from talos/scripts.ts by `npm run gen:steps`: edit that file, not this one.
+set -eu
+umask 077
+log() { printf 'homeops[%s]: %s\n' "${STEP_ID:-?}" "$*" >&2; }
+fail() { printf 'homeops[%s]: ERROR: %s\n' "${STEP_ID:-?}" "$*" >&2; exit 1; }
+case "${HOMEOPS_SETTINGS:-}" in
+  "" | /* | *..*) fail "HOMEOPS_SETTINGS must name the stack's settings file relative to the project directory" ;;
+esac
+[ -r "./$HOMEOPS_SETTINGS" ] || fail "no runtime settings at ./$HOMEOPS_SETTINGS: run pulumi preview or up from the project directory first"
+. "./$HOMEOPS_SETTINGS"
+unset TALOSCONFIG KUBECONFIG OP_CONNECT_HOST OP_CONNECT_TOKEN OP_SESSION OP_CONFIG_DIR OP_BIOMETRIC_UNLOCK_ENABLED
+WORK_ROOT="${TMPDIR:-/tmp}/homeops-work-$(id -u)"
+mkdir -p "$WORK_ROOT"
+chmod 700 "$WORK_ROOT"
+for stale in "$WORK_ROOT"/run.*; do
+  [ -d "$stale" ] || continue
+  owner=${stale##*/run.}
+  owner=${owner%%.*}
+  kill -0 "$owner" 2>/dev/null || rm -rf "$stale"
+done
+WORK=$(mktemp -d "$WORK_ROOT/run.$$.XXXXXX")
+: >"$WORK/children"
+(
+  trap '' INT TERM
+  while kill -0 $$ 2>/dev/null; do sleep 1; done
+  while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
+  rm -rf "$WORK"
+) </dev/null >/dev/null 2>&1 &
+WATCHDOG=$!
+finish() {
+  while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
+  kill "$WATCHDOG" 2>/dev/null || :
+  rm -rf "$WORK"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM HUP PIPE
+set -f
+# run TOOL ARGS...: a tool call the watchdog can end (its stdin is /dev/null: no tool reads it)
+run() {
+  "$@" </dev/null &
+  child=$!
+  echo "$child" >>"$WORK/children"
+  wait "$child"
+}
+now() { date +%s; }
+# deadline_in SECONDS -> the epoch second at which a wait gives up
+deadline_in() { echo $(( $(now) + $1 )); }
+# past DEADLINE -> true once the deadline has passed
+past() { [ "$(now)" -ge "$1" ]; }
+# last_line FILE -> the last non-empty line of a captured stderr, for error messages
+last_line() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1; }
+
+printf '%s' "$SCHEMATIC_YAML" > "$WORK/schematic.yaml"
+deadline=$(deadline_in "$TIMEOUT_FACTORY")
+until run "$CURL" -fsS -X POST --data-binary "@$WORK/schematic.yaml" -H 'Content-Type: application/yaml' "$IMAGE_FACTORY/schematics" >"$WORK/response.json" 2>"$WORK/curl.err"; do
+  past "$deadline" && fail "Image Factory at $IMAGE_FACTORY did not accept the schematic within $TIMEOUT_FACTORY s: $(last_line "$WORK/curl.err")"
+  sleep "$POLL_SECONDS"
+done
+id=$(sed -n 's/.*"id"[[:space:]]*:[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$WORK/response.json")
+[ "$id" = "$SCHEMATIC_ID" ] || fail "Image Factory registered the schematic as '$id' but the installer image names $SCHEMATIC_ID; refusing to install an image of another schematic"
+echo "schematic $SCHEMATIC_ID registered at $IMAGE_FACTORY"

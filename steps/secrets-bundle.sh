@@ -1,0 +1,94 @@
+#!/bin/sh
+# Generated from talos/scripts.ts by `npm run gen:steps`: edit that file, not this one.
+set -eu
+umask 077
+log() { printf 'homeops[%s]: %s\n' "${STEP_ID:-?}" "$*" >&2; }
+fail() { printf 'homeops[%s]: ERROR: %s\n' "${STEP_ID:-?}" "$*" >&2; exit 1; }
+case "${HOMEOPS_SETTINGS:-}" in
+  "" | /* | *..*) fail "HOMEOPS_SETTINGS must name the stack's settings file relative to the project directory" ;;
+esac
+[ -r "./$HOMEOPS_SETTINGS" ] || fail "no runtime settings at ./$HOMEOPS_SETTINGS: run pulumi preview or up from the project directory first"
+. "./$HOMEOPS_SETTINGS"
+unset TALOSCONFIG KUBECONFIG OP_CONNECT_HOST OP_CONNECT_TOKEN OP_SESSION OP_CONFIG_DIR OP_BIOMETRIC_UNLOCK_ENABLED
+WORK_ROOT="${TMPDIR:-/tmp}/homeops-work-$(id -u)"
+mkdir -p "$WORK_ROOT"
+chmod 700 "$WORK_ROOT"
+for stale in "$WORK_ROOT"/run.*; do
+  [ -d "$stale" ] || continue
+  owner=${stale##*/run.}
+  owner=${owner%%.*}
+  kill -0 "$owner" 2>/dev/null || rm -rf "$stale"
+done
+WORK=$(mktemp -d "$WORK_ROOT/run.$$.XXXXXX")
+: >"$WORK/children"
+(
+  trap '' INT TERM
+  while kill -0 $$ 2>/dev/null; do sleep 1; done
+  while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
+  rm -rf "$WORK"
+) </dev/null >/dev/null 2>&1 &
+WATCHDOG=$!
+finish() {
+  while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
+  kill "$WATCHDOG" 2>/dev/null || :
+  rm -rf "$WORK"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM HUP PIPE
+set -f
+# run TOOL ARGS...: a tool call the watchdog can end (its stdin is /dev/null: no tool reads it)
+run() {
+  "$@" </dev/null &
+  child=$!
+  echo "$child" >>"$WORK/children"
+  wait "$child"
+}
+now() { date +%s; }
+# deadline_in SECONDS -> the epoch second at which a wait gives up
+deadline_in() { echo $(( $(now) + $1 )); }
+# past DEADLINE -> true once the deadline has passed
+past() { [ "$(now)" -ge "$1" ]; }
+# last_line FILE -> the last non-empty line of a captured stderr, for error messages
+last_line() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1; }
+
+# read_bundle FILE: the field's value; `op` prints a multi-line value CSV-quoted ("..." with "" for
+# a quote), which is undone here so the bundle arrives byte for byte.
+read_bundle() {
+  run "$OP" item get "$OP_ITEM" --vault "$OP_VAULT" --fields "label=$OP_FIELD" --reveal >"$1.raw" 2>"$WORK/op.err" || return 1
+  if [ "$(head -c 1 "$1.raw")" = '"' ]; then
+    sed -e '1s/^"//' -e '$s/"$//' -e 's/""/"/g' "$1.raw" >"$1"
+  else
+    cat "$1.raw" >"$1"
+  fi
+}
+if read_bundle "$WORK/bundle.yaml"; then
+  [ -s "$WORK/bundle.yaml" ] || fail "1Password item '$OP_ITEM' (vault $OP_VAULT) has an empty '$OP_FIELD' field"
+  log "using the Talos secrets bundle from 1Password item '$OP_ITEM'"
+  cat "$WORK/bundle.yaml"
+  exit 0
+fi
+grep -q "isn't an item" "$WORK/op.err" || fail "cannot read 1Password item '$OP_ITEM' in vault $OP_VAULT: $(last_line "$WORK/op.err")"
+log "1Password has no Talos secrets bundle; checking that every node is still in maintenance mode"
+for address in $NODE_ADDRESSES; do
+  # Only maintenance mode answers an --insecure call; a configured node refuses it for want of a
+  # client certificate. Anything else (off, unreachable, timing out) proves nothing.
+  if stage=$(run "$TALOSCTL" "get" "machinestatus" "--nodes" "${address}" "--endpoints" "${address}" "--insecure" "--output" "jsonpath={.spec.stage}" 2>"$WORK/probe.err") && [ "$stage" = maintenance ]; then
+    continue
+  fi
+  if grep -Eq 'tls: certificate required|tls: bad certificate' "$WORK/probe.err"; then
+    fail "node $address is already configured but 1Password has no item '$OP_ITEM' (field $OP_FIELD) in vault $OP_VAULT. Refusing to mint a new cluster identity: restore the original bundle into 1Password and run again."
+  fi
+  fail "cannot prove node $address is in maintenance mode ($(last_line "$WORK/probe.err")). Refusing to mint a new cluster identity while a node may hold the old one."
+done
+run "$TALOSCTL" "gen" "secrets" "--output-file" "${WORK}/secrets.yaml" >/dev/null 2>"$WORK/gen.err" || fail "talosctl gen secrets failed: $(last_line "$WORK/gen.err")"
+{
+  printf '{"title":"%s","category":"SECURE_NOTE","fields":[{"label":"%s","type":"CONCEALED","value":"' "$OP_ITEM" "$OP_FIELD"
+  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' "$WORK/secrets.yaml" | awk '{ printf "%s\\n", $0 }'
+  printf '"}]}'
+} > "$WORK/item.json"
+run "$OP" item create --vault "$OP_VAULT" --template "$WORK/item.json" >/dev/null 2>"$WORK/op.err" ||
+  fail "could not store the new bundle in 1Password: $(last_line "$WORK/op.err")"
+read_bundle "$WORK/bundle.yaml" ||
+  fail "stored the new bundle but cannot read it back from 1Password: $(last_line "$WORK/op.err")"
+log "generated a new Talos secrets bundle and stored it in 1Password item '$OP_ITEM'"
+cat "$WORK/bundle.yaml"

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Generated from talos/scripts.ts by `npm run gen:steps`: edit that file, not this one.
+set -eu
+umask 077
+log() { printf 'homeops[%s]: %s\n' "${STEP_ID:-?}" "$*" >&2; }
+fail() { printf 'homeops[%s]: ERROR: %s\n' "${STEP_ID:-?}" "$*" >&2; exit 1; }
+case "${HOMEOPS_SETTINGS:-}" in
+  "" | /* | *..*) fail "HOMEOPS_SETTINGS must name the stack's settings file relative to the project directory" ;;
+esac
+[ -r "./$HOMEOPS_SETTINGS" ] || fail "no runtime settings at ./$HOMEOPS_SETTINGS: run pulumi preview or up from the project directory first"
+. "./$HOMEOPS_SETTINGS"
+unset TALOSCONFIG KUBECONFIG OP_CONNECT_HOST OP_CONNECT_TOKEN OP_SESSION OP_CONFIG_DIR OP_BIOMETRIC_UNLOCK_ENABLED
+WORK_ROOT="${TMPDIR:-/tmp}/homeops-work-$(id -u)"
+mkdir -p "$WORK_ROOT"
+chmod 700 "$WORK_ROOT"
+for stale in "$WORK_ROOT"/run.*; do
+  [ -d "$stale" ] || continue
+  owner=${stale##*/run.}
+  owner=${owner%%.*}
+  kill -0 "$owner" 2>/dev/null || rm -rf "$stale"
+done
+WORK=$(mktemp -d "$WORK_ROOT/run.$$.XXXXXX")
+: >"$WORK/children"
+(
+  trap '' INT TERM
+  while kill -0 $$ 2>/dev/null; do sleep 1; done
+  while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
+  rm -rf "$WORK"
+) </dev/null >/dev/null 2>&1 &
+WATCHDOG=$!
+finish() {
+  while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
+  kill "$WATCHDOG" 2>/dev/null || :
+  rm -rf "$WORK"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM HUP PIPE
+set -f
+# run TOOL ARGS...: a tool call the watchdog can end (its stdin is /dev/null: no tool reads it)
+run() {
+  "$@" </dev/null &
+  child=$!
+  echo "$child" >>"$WORK/children"
+  wait "$child"
+}
+now() { date +%s; }
+# deadline_in SECONDS -> the epoch second at which a wait gives up
+deadline_in() { echo $(( $(now) + $1 )); }
+# past DEADLINE -> true once the deadline has passed
+past() { [ "$(now)" -ge "$1" ]; }
+# last_line FILE -> the last non-empty line of a captured stderr, for error messages
+last_line() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1; }
+
+cat > "$WORK/secrets.yaml"
+[ -s "$WORK/secrets.yaml" ] || fail "no Talos secrets bundle on stdin"
+run "$TALOSCTL" "gen" "config" "${CLUSTER_NAME}" "${CLUSTER_ENDPOINT}" "--with-secrets" "${WORK}/secrets.yaml" "--output-types" "talosconfig" "--output" "${WORK}/talosconfig" "--force" >/dev/null
+deadline=$(deadline_in "$TIMEOUT_HEALTH")
+while :; do
+  left=$(( deadline - $(now) )); [ "$left" -gt 0 ] || left=1
+  HEALTH_ATTEMPT_TIMEOUT=${left}s
+  if [ -n "$WORKER_ADDRESSES" ]; then
+    run "$TALOSCTL" "health" "--nodes" "${BOOTSTRAP_ADDRESS}" "--endpoints" "${BOOTSTRAP_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--control-plane-nodes" "${CONTROL_PLANE_ADDRESSES}" "--wait-timeout" "${HEALTH_ATTEMPT_TIMEOUT}" "--worker-nodes" "${WORKER_ADDRESSES}" >"$WORK/health.out" 2>&1 && break
+  else
+    run "$TALOSCTL" "health" "--nodes" "${BOOTSTRAP_ADDRESS}" "--endpoints" "${BOOTSTRAP_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--control-plane-nodes" "${CONTROL_PLANE_ADDRESSES}" "--wait-timeout" "${HEALTH_ATTEMPT_TIMEOUT}" >"$WORK/health.out" 2>&1 && break
+  fi
+  past "$deadline" && fail "talosctl health did not pass within $TIMEOUT_HEALTH s: $(last_line "$WORK/health.out")"
+  sleep "$POLL_SECONDS"
+done
+echo "talosctl health passed"

@@ -1,0 +1,297 @@
+/**
+ * The end-to-end harness: the real Pulumi CLI (built from its Go module) drives the real program
+ * through the SDK's language server (host.ts) and the command provider binary, against the fake
+ * nodes (test/fakes, with the real talosctl of the stack's minor doing every local talosctl job).
+ * Each stack is a scratch project directory (Pulumi.yaml, the stack file, `steps/` linked to the
+ * repository's) with its own file backend; a run shares one PULUMI_HOME with the plugin installed.
+ * Everything runs inside the network namespace test/e2e/run.sh sets up: loopback only.
+ */
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse, stringify } from "yaml";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const fakeWorld = require("../fakes/lib/state.js");
+
+export const REPO = path.resolve(__dirname, "../..");
+const FAKE_BIN = path.join(REPO, "test/fakes/bin");
+export const STACK = "e2e";
+export const PROJECT = "homeops";
+export const PASSPHRASE = "e2e-test-passphrase";
+
+/** The directory of the built tools (HOMEOPS_TOOLS_DIR, else built now by build.sh). */
+export function toolsDir(): string {
+  const given = process.env.HOMEOPS_TOOLS_DIR;
+  if (given) return given;
+  return execFileSync("bash", [path.join(REPO, "test/e2e/tools/build.sh")], { encoding: "utf8" }).trim();
+}
+
+let sharedHome: string | undefined;
+/** One PULUMI_HOME for the run, with the command provider installed as plugin command 1.2.1. */
+export function pulumiHome(tools: string): string {
+  if (sharedHome) return sharedHome;
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-e2e-home-"));
+  execFileSync(
+    path.join(tools, "pulumi"),
+    ["plugin", "install", "resource", "command", "v1.2.1", "--file", path.join(tools, "pulumi-resource-command")],
+    { env: baseEnv(home), stdio: "pipe" },
+  );
+  sharedHome = home;
+  return home;
+}
+
+export function removeSharedHome(): void {
+  if (sharedHome) fs.rmSync(sharedHome, { recursive: true, force: true });
+  sharedHome = undefined;
+}
+
+function baseEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TMPDIR: process.env.TMPDIR,
+    LANG: "C.UTF-8",
+    PULUMI_HOME: home,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+    PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+    PULUMI_SKIP_CONFIRMATIONS: "true",
+  };
+}
+
+/** One engine event of `--json` (`pulumi up`/`destroy`) or a preview's JSON document. */
+export type EngineEvent = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+  /** `--json` output of up/destroy: the engine events, one per line. */
+  readonly events: EngineEvent[];
+}
+
+export interface RunOptions {
+  /** Run the program (up, preview, refresh --run-program): starts the language host. */
+  readonly program?: boolean;
+  /** Kill the CLI with SIGKILL as soon as this returns true for an event (or after `killAfterMs`). */
+  readonly killWhen?: (event: EngineEvent) => boolean;
+  readonly killAfterMs?: number;
+  readonly timeoutMs?: number;
+  readonly extraEnv?: NodeJS.ProcessEnv;
+}
+
+export interface StackOptions {
+  /** Edits of the e2e stack file's `config:` map before the first run. */
+  readonly config?: Record<string, unknown>;
+  /** Fake world config (delays, 1Password items, canaries, ...). */
+  readonly world?: Record<string, unknown>;
+}
+
+export class E2EStack {
+  readonly project: string;
+  readonly fakeDir: string;
+  readonly tools: string;
+  readonly home: string;
+
+  constructor(options: StackOptions = {}) {
+    this.tools = toolsDir();
+    this.home = pulumiHome(this.tools);
+    this.project = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-e2e-"));
+    this.fakeDir = path.join(this.project, "fake-world");
+    fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(this.project, "Pulumi.yaml"));
+    fs.symlinkSync(path.join(REPO, "steps"), path.join(this.project, "steps"));
+    fs.copyFileSync(path.join(REPO, "test/e2e/Pulumi.e2e.yaml"), this.stackFile);
+    if (options.config) this.setConfig(options.config);
+    const nodes = (this.config()["homeops:nodes"] as { hostname: string; address: string }[]).map((n) => ({
+      address: n.address,
+      hostname: n.hostname,
+    }));
+    fakeWorld.initFakeWorld(this.fakeDir, { talosVersion: "v1.10.5", nodes, ...(options.world ?? {}) });
+    this.run(["stack", "init", STACK], {});
+  }
+
+  get stackFile(): string {
+    return path.join(this.project, `Pulumi.${STACK}.yaml`);
+  }
+
+  /** The state file of the file backend (project-scoped layout). */
+  get stateFile(): string {
+    return path.join(this.project, ".pulumi", "stacks", PROJECT, `${STACK}.json`);
+  }
+
+  config(): Record<string, unknown> {
+    return (parse(fs.readFileSync(this.stackFile, "utf8")) as { config: Record<string, unknown> }).config;
+  }
+
+  /** Sets top-level config keys (`homeops:<key>` → value) in the stack file. */
+  setConfig(values: Record<string, unknown>): void {
+    const doc = parse(fs.readFileSync(this.stackFile, "utf8")) as { config: Record<string, unknown> };
+    doc.config = { ...doc.config, ...values };
+    fs.writeFileSync(this.stackFile, stringify(doc));
+  }
+
+  env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    const minor = /^v\d+\.\d+/.exec(String((this.config()["homeops:talos"] as { version: string }).version))![0];
+    return {
+      ...baseEnv(this.home),
+      PATH: `${FAKE_BIN}${path.delimiter}${this.tools}${path.delimiter}${process.env.PATH ?? ""}`,
+      FAKE_STATE_DIR: this.fakeDir,
+      FAKE_TALOSCTL_REAL: path.join(this.tools, `talosctl-${minor}`),
+      ...extra,
+    };
+  }
+
+  /** Runs the real CLI in the project directory (with the language host when the program runs). */
+  async pulumi(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+    let host: ChildProcess | undefined;
+    const cliArgs = [...args, "--stack", STACK, "--non-interactive"];
+    if (opts.program) {
+      const started = await startHost(this.project, this.env(opts.extraEnv));
+      host = started.child;
+      cliArgs.push("--client", `127.0.0.1:${started.port}`);
+    }
+    try {
+      return await runCli(path.join(this.tools, "pulumi"), cliArgs, this.project, this.env(opts.extraEnv), opts);
+    } finally {
+      host?.kill("SIGKILL");
+    }
+  }
+
+  /** Synchronous CLI call without the program (stack init, config, export). */
+  run(args: string[], extra: NodeJS.ProcessEnv): string {
+    return execFileSync(path.join(this.tools, "pulumi"), [...args, "--non-interactive"], {
+      cwd: this.project,
+      env: this.env(extra),
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  }
+
+  up(extra: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+    return this.pulumi(["up", "--yes", "--skip-preview", "--json", ...extra], { ...opts, program: true });
+  }
+
+  preview(extra: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+    return this.pulumi(["preview", "--json", ...extra], { ...opts, program: true });
+  }
+
+  destroy(extra: string[] = [], opts: RunOptions = {}): Promise<RunResult> {
+    return this.pulumi(["destroy", "--yes", "--skip-preview", "--json", ...extra], opts);
+  }
+
+  /** The checkpoint as the file backend stores it. */
+  state(): Checkpoint {
+    const raw = JSON.parse(fs.readFileSync(this.stateFile, "utf8")) as { checkpoint: Checkpoint };
+    return raw.checkpoint;
+  }
+
+  world(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return fakeWorld.readState(this.fakeDir);
+  }
+
+  calls(): { tool: string; argv: string[]; exit: number }[] {
+    return fakeWorld.readCalls(this.fakeDir);
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.project, { recursive: true, force: true });
+  }
+}
+
+export interface Checkpoint {
+  readonly latest?: {
+    readonly resources?: {
+      urn: string;
+      type: string;
+      inputs?: Record<string, unknown>;
+      outputs?: Record<string, unknown>;
+      protect?: boolean;
+    }[];
+    readonly pending_operations?: { type: string; resource: { urn: string } }[];
+  };
+}
+
+function startHost(cwd: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--require", require.resolve("tsx/cjs"), path.join(REPO, "test/e2e/host.ts"), path.join(REPO, "index.ts")],
+      { cwd, env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /^(\d+)\n/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.stderr!.on("data", (d) => (err += d));
+    child.on("exit", (code) => reject(new Error(`language host exited (${code}) before serving: ${err}`)));
+  });
+}
+
+function runCli(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, opts: RunOptions): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(bin, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let pending = "";
+    const events: EngineEvent[] = [];
+    const kill = () => child.kill("SIGKILL");
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d;
+      pending += d;
+      let nl: number;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (!line.startsWith("{")) continue;
+        try {
+          const event = JSON.parse(line) as EngineEvent;
+          events.push(event);
+          if (opts.killWhen?.(event)) kill();
+        } catch {
+          /* a multi-line JSON document (preview): parsed below */
+        }
+      }
+    });
+    child.stderr.on("data", (d) => (stderr += d));
+    const killTimer = opts.killAfterMs ? setTimeout(kill, opts.killAfterMs) : undefined;
+    const guard = setTimeout(kill, opts.timeoutMs ?? 240_000);
+    child.on("close", (code, signal) => {
+      if (killTimer) clearTimeout(killTimer);
+      clearTimeout(guard);
+      if (events.length === 0 && stdout.trim().startsWith("{")) {
+        try {
+          events.push(JSON.parse(stdout) as EngineEvent);
+        } catch {
+          /* not JSON */
+        }
+      }
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0, events });
+    });
+  });
+}
+
+/** op (create/update/delete/same/...) of every resource step an `up` or `destroy` performed, by name. */
+export function stepOps(events: EngineEvent[]): Record<string, string[]> {
+  const ops: Record<string, string[]> = {};
+  for (const e of events) {
+    const md = e.resOutputsEvent?.metadata ?? e.resOpFailedEvent?.metadata;
+    if (!md) continue;
+    const name = String(md.urn).split("::").pop()!;
+    (ops[name] ??= []).push(e.resOpFailedEvent ? `${md.op}-failed` : md.op);
+  }
+  return ops;
+}
+
+/** The summary event's resource changes. */
+export function changeSummary(events: EngineEvent[]): Record<string, number> | undefined {
+  return events.find((e) => e.summaryEvent)?.summaryEvent.resourceChanges;
+}
