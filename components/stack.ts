@@ -16,12 +16,9 @@ import { CniPhase } from "./cniPhase";
 import { SecretsPhase } from "./secretsPhase";
 import { GitopsPhase } from "./gitopsPhase";
 import { assertStepFilesCurrent, writeRuntimeSettings } from "./runtimeFiles";
+import type { StackSecrets } from "../config/pulumi";
 
-/** Secret stack settings (never part of StackConfig). */
-export interface StackSecrets {
-  /** 1Password service-account token, for `onepassword.auth: service-account`. */
-  readonly onePasswordServiceAccountToken?: pulumi.Output<string>;
-}
+export type { StackSecrets };
 
 export interface DeployOptions {
   /**
