@@ -5,8 +5,10 @@ import { Arg, displayArgv } from "../talos/shell";
 import { settingsPath } from "./settings";
 import { CommandStep } from "./types";
 
-export interface CommandStepSpec
-  extends Omit<CommandStep, "kind" | "env" | "argv" | "secretStdout" | "onePasswordAuth" | "script"> {
+export interface CommandStepSpec extends Omit<
+  CommandStep,
+  "kind" | "env" | "argv" | "secretStdout" | "onePasswordAuth" | "script"
+> {
   readonly script: ScriptName;
   readonly env: Record<string, string>;
   readonly argv?: Arg[];

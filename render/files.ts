@@ -5,10 +5,11 @@
 import { stringify } from "yaml";
 import { StackConfig } from "../config/types";
 import { renderNodePatchYaml } from "../talos/machineconfig";
-import { buildPlan, Plan, Step } from "../plan";
+import { buildPlan, CommandStep, Plan, settingsFileText, Step, STDIN_PRODUCER } from "../plan";
+import { scriptFileText, scriptPath } from "../talos/scripts";
 import { ciliumValues } from "../k8s/cilium";
 import { KubernetesObject } from "../k8s/kubernetesObject";
-import { renderedObjectFileName } from "../k8s/manifests";
+import { renderedObjectFileName, SECRET_MARKER } from "../k8s/manifests";
 import { Phase } from "../config/types";
 
 /** Every Kubernetes object and Helm release of the plan, in creation order, secrets as markers. */
@@ -22,15 +23,40 @@ export function planKubernetesObjects(plan: Plan): { phase: Phase; object: Kuber
   );
 }
 
-/** plan.json: ids, phases, nodes, talosctl argv (no secrets) and dependencies, in order. */
-export function planJson(plan: Plan): string {
+/**
+ * A command step's environment as the program sends it: the plan's values, plus what the
+ * components add (the 1Password CLI's authentication, a secret; the talosctl preflight's minor on
+ * root steps), secrets as the render's marker.
+ */
+export function renderedEnv(step: CommandStep, minor: string): Record<string, string> {
+  return {
+    ...step.env,
+    ...(step.onePasswordAuth ? { OP_SERVICE_ACCOUNT_TOKEN: SECRET_MARKER } : {}),
+    ...(step.dependsOn.length === 0 ? { TALOSCTL_MINOR: minor } : {}),
+  };
+}
+
+/**
+ * plan.json: for every step its id, phase, node, description and dependencies, in order; for a
+ * command step also the script it runs, its environment and where its stdin comes from, so a
+ * reviewer sees everything that will run (the scripts themselves are under scripts/).
+ */
+export function planJson(plan: Plan, minor: string): string {
   const steps = plan.steps.map((s: Step) => ({
     id: s.id,
     phase: s.phase,
     kind: s.kind,
     ...(s.node ? { node: s.node } : {}),
     description: s.description,
-    ...(s.kind === "command" && s.argv ? { argv: s.argv } : {}),
+    ...(s.kind === "command"
+      ? {
+          script: scriptPath(s.script),
+          ...(s.deleteScript ? { deleteScript: scriptPath(s.deleteScript) } : {}),
+          ...(s.argv ? { argv: s.argv } : {}),
+          env: renderedEnv(s, minor),
+          ...(s.stdinFrom ? { stdinFrom: STDIN_PRODUCER[s.stdinFrom] } : {}),
+        }
+      : {}),
     dependsOn: s.dependsOn,
   }));
   return (
@@ -40,6 +66,7 @@ export function planJson(plan: Plan): string {
         schematicId: plan.schematicId,
         installerImage: plan.installerImage,
         phases: plan.phases,
+        settings: plan.settings,
         steps,
       },
       null,
@@ -57,7 +84,13 @@ export function renderStackFiles(cfg: StackConfig): Map<string, string> {
   const plan = buildPlan(cfg);
   const files = new Map<string, string>();
   for (const node of cfg.nodes) files.set(`nodes/${node.hostname}.yaml`, renderNodePatchYaml(cfg, node));
-  files.set("plan.json", planJson(plan));
+  files.set("plan.json", planJson(plan, cfg.talos.minor));
+  files.set("settings.env", settingsFileText(plan.settings));
+  for (const step of plan.steps) {
+    if (step.kind !== "command") continue;
+    files.set(`scripts/${step.id}.sh`, scriptFileText(step.script));
+    if (step.deleteScript) files.set(`scripts/${step.id}.delete.sh`, scriptFileText(step.deleteScript));
+  }
   if (plan.phases.includes("cni")) files.set("cilium-values.yaml", yamlDoc(ciliumValues(cfg)));
   planKubernetesObjects(plan).forEach(({ object }, i) =>
     files.set(`kubernetes/${renderedObjectFileName(i, object)}`, yamlDoc(object)),

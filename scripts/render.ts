@@ -1,7 +1,10 @@
 /**
- * npm run render -- --stack <name> | --stack-file <path> [--out <dir>]
- * Writes out/<stack>/ (node patches, plan.json, Cilium values, Kubernetes objects) without
- * secrets and without contacting anything. Invalid config: errors on stderr, exit 1, nothing written.
+ * npm run render -- --stack <name> | --stack-file <path> [--out <dir>] [--diff <earlier render>]
+ * Writes out/<stack>/ (node patches, plan.json, the scripts and settings, Cilium values,
+ * Kubernetes objects) without secrets and without contacting anything. Invalid config: errors on
+ * stderr, exit 1, nothing written. With --diff, writes nothing and prints unified diffs from the
+ * earlier render (a directory holding plan.json, or one holding <stack>/plan.json): exit 2 when
+ * something differs, 0 when nothing does. A usage error exits 64.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -9,12 +12,14 @@ import { parseStackConfig } from "../config/index";
 import { rawConfigFromStackFile, stackNameFromFile } from "../config/load";
 import { ConfigError } from "../config/types";
 import { renderStackFiles } from "../render/files";
+import { readRender, renderDiff } from "../render/diff";
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: npm run render -- --stack <name> | --stack-file <Pulumi.<stack>.yaml> [--out <dir>]\n`,
+    `${message}\nusage: npm run render -- --stack <name> | --stack-file <Pulumi.<stack>.yaml> [--out <dir>] [--diff <earlier render dir>]\n`,
   );
-  process.exit(2);
+  // 64 (EX_USAGE), never 2: with --diff, 2 means "the renders differ".
+  process.exit(64);
 }
 
 export function main(argv: string[]): number {
@@ -46,6 +51,17 @@ export function main(argv: string[]): number {
       return 1;
     }
     throw e;
+  }
+  const earlier = arg("--diff");
+  if (earlier !== undefined) {
+    const dir = fs.existsSync(path.join(earlier, stack, "plan.json")) ? path.join(earlier, stack) : earlier;
+    if (!fs.existsSync(path.join(dir, "plan.json"))) return usage(`${earlier} holds no earlier render (no plan.json)`);
+    const patches = renderDiff(readRender(dir), files);
+    for (const p of patches) process.stdout.write(p.endsWith("\n") ? p : `${p}\n`);
+    process.stderr.write(
+      patches.length ? `${patches.length} difference(s) from ${dir}\n` : `no difference from ${dir}\n`,
+    );
+    return patches.length ? 2 : 0;
   }
   // Write into a fresh directory, then swap it in: no stale or half-written files.
   const target = path.join(outRoot, stack);

@@ -113,21 +113,18 @@ describe("program graph (Pulumi mocks)", function () {
     const provider = res(full, "cni-kubernetes");
     assert.deepEqual(provider.secretPaths, ["kubeconfig"]);
     assert.match(provider.parent, /homeops:cni:CniPhase::cni$/);
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(provider.inputs).filter(([k]) => k !== "kubeconfig")),
-      {
-        clusterIdentifier: "home-ops",
-        deleteUnreachable: "false",
-        enableConfigMapMutable: "false",
-        enablePatchForce: "false",
-        enableSecretMutable: "false",
-        enableServerSideApply: "true",
-        skipUpdateUnreachable: "false",
-        suppressDeprecationWarnings: "false",
-        suppressHelmHookWarnings: "false",
-        upsertExistingObjects: "true",
-      },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(provider.inputs).filter(([k]) => k !== "kubeconfig")), {
+      clusterIdentifier: "home-ops",
+      deleteUnreachable: "false",
+      enableConfigMapMutable: "false",
+      enablePatchForce: "false",
+      enableSecretMutable: "false",
+      enableServerSideApply: "true",
+      skipUpdateUnreachable: "false",
+      suppressDeprecationWarnings: "false",
+      suppressHelmHookWarnings: "false",
+      upsertExistingObjects: "true",
+    });
     assert.equal(provider.aliases.length, 1);
     const alias = JSON.stringify(provider.aliases[0]);
     assert.ok(
@@ -141,7 +138,13 @@ describe("program graph (Pulumi mocks)", function () {
 
   it("sets every input of the 1Password provider, so OP_* variables of the shell cannot change it", () => {
     const provider = res(full, "onepassword");
-    assert.deepEqual(Object.keys(provider.inputs).sort(), ["account", "opCliPath", "serviceAccountToken", "token", "url"]);
+    assert.deepEqual(Object.keys(provider.inputs).sort(), [
+      "account",
+      "opCliPath",
+      "serviceAccountToken",
+      "token",
+      "url",
+    ]);
     assert.equal(provider.inputs.url, "");
     assert.equal(provider.inputs.account, "");
     assert.deepEqual(provider.secretPaths.sort(), ["serviceAccountToken", "token"]);
@@ -201,7 +204,11 @@ describe("program graph (Pulumi mocks)", function () {
       assert.match(String(r.inputs.create), /^steps\/[a-z-]+\.sh$/, r.name);
       assert.equal(r.inputs.update, undefined, `${r.name}: an update runs create again`);
       assert.deepEqual(r.inputs.interpreter, ["/bin/sh"]);
-      assert.equal(r.inputs.addPreviousOutputInEnv, false, `${r.name}: a secret stdout must not reach the next run's env`);
+      assert.equal(
+        r.inputs.addPreviousOutputInEnv,
+        false,
+        `${r.name}: a secret stdout must not reach the next run's env`,
+      );
       const raw = r.inputs.environment as Record<string, unknown>;
       // A map holding a secret value travels as one secret (the bundle step's 1Password token).
       const env = (raw.value && typeof raw.value === "object" ? raw.value : raw) as Record<string, string>;

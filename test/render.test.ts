@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
+import { SECRET_MARKER } from "../k8s/manifests";
 
 const ROOT = path.resolve(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
@@ -44,6 +45,30 @@ describe("npm run render (offline)", function () {
     const apply = plan.steps.find((s: { id: string }) => s.id === "apply-mini02");
     assert.deepEqual(apply.node, "mini02");
     assert.ok(apply.argv.includes("172.29.51.12"));
+    // Everything a command step runs: its script file, its environment, where its stdin comes from.
+    assert.equal(apply.script, "steps/apply-node.sh");
+    assert.equal(apply.deleteScript, "steps/node-reset.sh");
+    assert.equal(apply.stdinFrom, "talos-secrets");
+    assert.equal(apply.env.NODE_ADDRESS, "172.29.51.12");
+    assert.equal(apply.env.HOMEOPS_SETTINGS, ".homeops/home-ops/settings.env");
+    const bundle = plan.steps.find((s: { id: string }) => s.id === "talos-secrets");
+    assert.equal(bundle.env.OP_SERVICE_ACCOUNT_TOKEN, SECRET_MARKER, "a secret value shows as the marker");
+    assert.equal(bundle.env.TALOSCTL_MINOR, "v1.10");
+    for (const s of plan.steps.filter((x: { kind: string }) => x.kind === "command")) {
+      assert.equal(
+        fs.readFileSync(path.join(out, "scripts", `${s.id}.sh`), "utf8"),
+        fs.readFileSync(path.join(ROOT, s.script), "utf8"),
+        `scripts/${s.id}.sh is the exact text ${s.id} runs`,
+      );
+    }
+    assert.equal(
+      fs.readFileSync(path.join(out, "scripts/apply-mini01.delete.sh"), "utf8"),
+      fs.readFileSync(path.join(ROOT, "steps/node-reset.sh"), "utf8"),
+    );
+    assert.match(
+      fs.readFileSync(path.join(out, "settings.env"), "utf8"),
+      /^CONTROL_PLANE_ADDRESSES='172\.29\.51\.11 172\.29\.51\.12 172\.29\.51\.13'$/m,
+    );
     const docs = parseAllDocuments(fs.readFileSync(path.join(out, "nodes/mini01.yaml"), "utf8")).map((d) => d.toJS());
     assert.deepEqual(
       docs.map((d) => d.kind ?? "v1alpha1"),
@@ -100,6 +125,51 @@ describe("npm run render (offline)", function () {
     const files = listFiles(path.join(tmp, "early"));
     assert.ok(!files.includes("cilium-values.yaml"));
     assert.equal(files.filter((f) => f.startsWith("kubernetes/")).length, 0);
+  });
+
+  it("--diff: exit 0 and no output against an identical render; exit 2 with unified diffs of what changed", () => {
+    assert.equal(render(["--stack", "home-ops", "--out", tmp]).code, 0);
+    const same = render(["--stack", "home-ops", "--diff", tmp]);
+    assert.equal(same.code, 0, same.stderr);
+    assert.equal(same.stdout, "");
+    const file = path.join(tmp, "Pulumi.home-ops.yaml");
+    fs.writeFileSync(
+      file,
+      fs
+        .readFileSync(path.join(ROOT, "Pulumi.home-ops.yaml"), "utf8")
+        .replace(
+          "      role: controlplane\n    - hostname: mini03",
+          '      role: controlplane\n      sysctls:\n        vm.swappiness: "10"\n    - hostname: mini03',
+        ),
+    );
+    const changed = render(["--stack-file", file, "--diff", path.join(tmp, "home-ops")]);
+    assert.equal(changed.code, 2, changed.stderr);
+    const headers = changed.stdout.split("\n").filter((l) => l.startsWith("+++ "));
+    assert.deepEqual(headers, ["+++ b/nodes/mini02.yaml", "+++ b/plan.json#apply-mini02"], changed.stdout);
+    assert.ok(changed.stdout.includes('+    vm.swappiness: "10"'), changed.stdout);
+    // the step's patch diffs line by line, not as one escaped string
+    assert.ok(changed.stdout.split("\n").some((l) => /^\+\s+vm\.swappiness: "10"$/.test(l) && !l.includes("\\n")));
+    assert.ok(/^[-+]\s+CONFIG_SHA256: /m.test(changed.stdout));
+    assert.equal(
+      fs.readdirSync(tmp).filter((f) => f !== "home-ops" && f !== "Pulumi.home-ops.yaml").length,
+      0,
+      "writes nothing",
+    );
+  });
+
+  it("--diff names added and removed files and refuses a directory without a render", () => {
+    assert.equal(render(["--stack", "home-ops", "--out", tmp]).code, 0);
+    fs.rmSync(path.join(tmp, "home-ops/scripts/bootstrap.sh"));
+    fs.writeFileSync(path.join(tmp, "home-ops/kubernetes/99-stale.yaml"), "kind: Stale\n");
+    const r = render(["--stack", "home-ops", "--diff", tmp]);
+    assert.equal(r.code, 2);
+    assert.match(r.stdout, /^--- \/dev\/null\n\+\+\+ b\/scripts\/bootstrap\.sh$/m);
+    assert.match(r.stdout, /^--- a\/kubernetes\/99-stale\.yaml\n\+\+\+ \/dev\/null$/m);
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-empty-"));
+    const refused = render(["--stack", "home-ops", "--diff", empty]);
+    assert.equal(refused.code, 64, "a usage error is not 'differs' (2)");
+    assert.match(refused.stderr, /holds no earlier render/);
+    fs.rmSync(empty, { recursive: true });
   });
 
   it("refuses a file that is not Pulumi.<stack>.yaml", () => {

@@ -190,7 +190,8 @@ export class E2EStack {
     return raw.checkpoint;
   }
 
-  world(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  world(): any {
+    // eslint-disable-line @typescript-eslint/no-explicit-any
     return fakeWorld.readState(this.fakeDir);
   }
 
@@ -235,7 +236,13 @@ function startHost(cwd: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildP
   });
 }
 
-function runCli(bin: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, opts: RunOptions): Promise<RunResult> {
+function runCli(
+  bin: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  opts: RunOptions,
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const child = spawn(bin, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
