@@ -1,0 +1,36 @@
+/**
+ * Every name the policy rules read from the program's resources, in one place: the environment
+ * variables the command steps carry (talos/plan.ts) and the resource types. When the program
+ * renames an env variable, change it here and nowhere else.
+ */
+export const ENV = {
+  /** Per-node apply: the installer image, `factory.talos.dev/installer/<schematic id>:<talos version>`. */
+  installImage: "INSTALL_IMAGE",
+  /** Per-node apply: the config contract given to `talosctl gen config --talos-version`. */
+  talosMinor: "TALOS_MINOR",
+  /** Schematic registration: the schematic ID computed offline. */
+  schematicId: "SCHEMATIC_ID",
+  /** Per-node apply: `yes` arms the reset in its delete script (operations.resetOnDestroy). */
+  resetArmed: "RESET_ON_DESTROY",
+  /** Per-node apply: the node's hostname (used when the stack config has no node list). */
+  nodeHostname: "NODE_HOSTNAME",
+  /** The talosctl executable the scripts run (`"$TALOSCTL" reset ...`). */
+  talosctl: "TALOSCTL",
+  /** 1Password service-account token for `op`: must only ever be a secret. */
+  onePasswordToken: "OP_SERVICE_ACCOUNT_TOKEN",
+} as const;
+
+/** The stack config keys the pack reads (from the engine's PULUMI_CONFIG). */
+export const CONFIG = {
+  operations: "homeops:operations",
+  nodes: "homeops:nodes",
+} as const;
+
+export const TYPES = {
+  command: "command:local:Command",
+  helmRelease: "kubernetes:helm.sh/v3:Release",
+  kubernetesProvider: "pulumi:providers:kubernetes",
+} as const;
+
+/** The one factory the installer image may come from. */
+export const INSTALLER_REPOSITORY = "factory.talos.dev/installer";

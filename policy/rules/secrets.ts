@@ -1,0 +1,56 @@
+/**
+ * No secret material in a command's non-secret inputs: those land in the state file, the
+ * preview diff and the engine's logs in plain text. Secrets reach scripts on `stdin` or as
+ * Pulumi secrets, which the rule never reads. Findings name the input and the kind of material,
+ * never the value.
+ */
+import { ENV, TYPES } from "../names";
+import { isSecret, plainObject, plainStrings, Props } from "../values";
+
+const PEM = /-----BEGIN [A-Z0-9 ]*-----/;
+const BASE64_RUN = /[A-Za-z0-9+/]{40,}={0,2}/g;
+
+function base64Pem(text: string): boolean {
+  for (const m of text.matchAll(BASE64_RUN)) {
+    if (PEM.test(Buffer.from(m[0], "base64").toString("latin1"))) return true;
+  }
+  return false;
+}
+
+/** Each kind of secret material and how to recognise it in a string. */
+const MATERIAL: readonly { kind: string; found: (text: string) => boolean }[] = [
+  { kind: "a PEM block", found: (t) => PEM.test(t) },
+  { kind: "a base64-encoded PEM block", found: base64Pem },
+  { kind: "kubeconfig client credentials", found: (t) => /client-(?:key|certificate)-data\s*:\s*\S/.test(t) },
+  { kind: "a talosconfig", found: (t) => /^\s*contexts\s*:/m.test(t) && /^\s*key\s*:\s*\S/m.test(t) },
+  {
+    kind: "Talos secrets-bundle keys",
+    found: (t) => /\b(?:secretboxencryptionsecret|aescbcencryptionsecret|bootstraptoken|trustdinfo)\s*:/i.test(t),
+  },
+  { kind: "a 1Password service-account token", found: (t) => /\bops_[A-Za-z0-9_-]{20,}/.test(t) },
+  {
+    kind: `a plain ${ENV.onePasswordToken} assignment`,
+    found: (t) => new RegExp(`${ENV.onePasswordToken}\\s*[=:]\\s*["']?[^\\s"'$]{8,}`).test(t),
+  },
+  { kind: "1Password Connect credentials", found: (t) => /"encCredentials"\s*:/.test(t) },
+  { kind: "a JWT", found: (t) => /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/.test(t) },
+];
+
+/** The kind of secret material in a string, or undefined. */
+export function secretMaterialIn(text: string): string | undefined {
+  return MATERIAL.find((m) => m.found(text))?.kind;
+}
+
+export function validateCommandSecrets(type: string, props: Props): string[] {
+  if (type !== TYPES.command) return [];
+  const problems = plainStrings(props).flatMap(({ path, text }) => {
+    const kind = secretMaterialIn(text);
+    return kind ? [`${path} carries ${kind} in plain text: pass it on stdin or as a Pulumi secret`] : [];
+  });
+  const token = plainObject(props.environment)[ENV.onePasswordToken];
+  // Unknown during a preview but not marked secret is still a plain value once known.
+  if (token !== undefined && token !== null && token !== "" && !isSecret(token)) {
+    problems.push(`environment.${ENV.onePasswordToken} is not a Pulumi secret: wrap it with pulumi.secret`);
+  }
+  return problems;
+}

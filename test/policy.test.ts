@@ -1,0 +1,605 @@
+/**
+ * The policy pack (policy/): every rule with passing and failing resources, the real program's
+ * resources (under mocks, secrets where the program marks them) passing every rule, and the
+ * pack's wiring through @pulumi/policy's own analyze RPC handlers (secrets and unknowns as the
+ * engine sends them).
+ */
+import { strict as assert } from "assert";
+import { Secret } from "@pulumi/policy";
+import type { Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import * as policyServer from "@pulumi/policy/server";
+import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { ENV } from "../policy/names";
+import { homeOpsPolicies } from "../policy/policies";
+import { keepSecretsMarked, Props, UNKNOWN } from "../policy/values";
+import { validateCiliumAcceleration, validateKubernetesProvider } from "../policy/rules/kubernetes";
+import { resetCapability, resetSettingsFromConfig, ResetSettings, validateReset } from "../policy/rules/reset";
+import { secretMaterialIn, validateCommandSecrets } from "../policy/rules/secrets";
+import { StackResource, validateInstallerImages, validateTalosPin } from "../policy/rules/talos";
+import { ciliumRelease } from "../k8s/cilium";
+import { externalSecretsRelease } from "../k8s/externalSecrets";
+import { homeOpsConfig } from "./helpers/stackConfigFixture";
+import { evaluate } from "./helpers/program";
+import { RecordedResource } from "./helpers/mocks";
+
+const COMMAND = "command:local:Command";
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const K8S_PROVIDER = "pulumi:providers:kubernetes";
+
+const SCHEMATIC_ID = "c4d52f2ca447870ce4f3555f9f72d6dd04239293a6e541f7943748569d17396b";
+const OTHER_ID = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba";
+const IMAGE = `factory.talos.dev/installer/${SCHEMATIC_ID}:v1.10.5`;
+
+// Realistic secret material (not real secrets): what must never sit in a plain input.
+const PEM_TEXT = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIPOLICYTESTKEYMATERIALxyz\n-----END EC PRIVATE KEY-----\n";
+const PEM_BASE64 = Buffer.from(PEM_TEXT).toString("base64");
+const BUNDLE =
+  "cluster:\n  id: POLICYTESTCLUSTERID\n  secret: POLICYTESTCLUSTERSECRET\nsecrets:\n  bootstraptoken: abc123.POLICYTESTTOKEN\n  secretboxencryptionsecret: POLICYTESTSECRETBOX\n";
+const KUBECONFIG = `apiVersion: v1\nusers:\n- name: admin\n  user:\n    client-certificate-data: ${PEM_BASE64}\n    client-key-data: POLICYTESTKUBEKEY\n`;
+const TALOSCONFIG =
+  "context: home-ops\ncontexts:\n  home-ops:\n    ca: POLICYTESTCA\n    crt: POLICYTESTCRT\n    key: POLICYTESTTALOSKEY\n";
+const OP_TOKEN = "ops_eyJzaWduSW5BZGRyZXNzIjoicG9saWN5LXRlc3QifQPOLICYTESTTOKEN";
+const JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJwb2xpY3ktdGVzdCJ9.POLICYTESTSIGNATURE";
+const CONNECT_CREDENTIALS =
+  '{"verifier":{"salt":"POLICYTESTSALT"},"encCredentials":{"data":"POLICYTESTDATA"},"version":"2"}';
+
+const APPLY_SCRIPT =
+  '#!/bin/sh\n"$TALOSCTL" gen config "$CLUSTER_NAME" "$CLUSTER_ENDPOINT" --talos-version "$TALOS_MINOR"\n';
+const RESET_SCRIPT =
+  '#!/bin/sh\nif [ "${RESET_ON_DESTROY:-no}" != yes ]; then exit 0; fi\n"$TALOSCTL" "reset" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--system-labels-to-wipe" "STATE" "--reboot" >/dev/null 2>"$WORK/reset.err" || exit 1\n';
+
+/** A node's apply command as the program registers it (talos/plan.ts, components/steps.ts). */
+function applyCommand(env: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Props {
+  return {
+    create: APPLY_SCRIPT,
+    update: APPLY_SCRIPT,
+    delete: RESET_SCRIPT,
+    interpreter: ["/bin/sh", "-c"],
+    logging: "none",
+    addPreviousOutputInEnv: false,
+    stdin: new Secret(BUNDLE),
+    environment: {
+      TALOSCTL: "talosctl",
+      CLUSTER_NAME: "home-ops",
+      KUBERNETES_VERSION: "1.31.1",
+      TALOS_MINOR: "v1.10",
+      INSTALL_IMAGE: IMAGE,
+      NODE_HOSTNAME: "mini02",
+      NODE_ADDRESS: "172.29.51.12",
+      NODE_PATCH: `machine:\n  install:\n    image: ${IMAGE}\n    disk: /dev/sda\n`,
+      CONFIG_SHA256: "0".repeat(64),
+      RESET_ON_DESTROY: "no",
+      ...env,
+    },
+    ...extra,
+  };
+}
+
+function schematicCommand(id: unknown = SCHEMATIC_ID): Props {
+  return {
+    create: '#!/bin/sh\ncurl -sf --data-binary "$SCHEMATIC_YAML" "$IMAGE_FACTORY/schematics"\n',
+    environment: {
+      SCHEMATIC_ID: id,
+      SCHEMATIC_YAML: "customization:\n  systemExtensions:\n    officialExtensions:\n      - siderolabs/lldpd\n",
+      IMAGE_FACTORY: "https://factory.talos.dev",
+    },
+  };
+}
+
+function stack(...applies: Props[]): StackResource[] {
+  return [
+    { type: COMMAND, name: "talos-schematic", urn: "urn:schematic", props: schematicCommand() },
+    ...applies.map((props, i) => ({ type: COMMAND, name: `talos-apply-${i}`, urn: `urn:apply-${i}`, props })),
+  ];
+}
+
+const NODES = [
+  { hostname: "mini01", address: "172.29.51.11" },
+  { hostname: "mini02", address: "172.29.51.12" },
+  { hostname: "mini03", address: "172.29.51.13" },
+];
+const NO_RESETS: ResetSettings = { resetOnDestroy: [], nodes: NODES };
+
+describe("policy: talos-version-pinned", () => {
+  it("passes a node apply pinning v1.10.5 with the config contract v1.10", () => {
+    assert.deepEqual(validateTalosPin(COMMAND, applyCommand()), []);
+  });
+
+  it("ignores commands that configure no node, and other resource types", () => {
+    assert.deepEqual(validateTalosPin(COMMAND, schematicCommand()), []);
+    assert.deepEqual(validateTalosPin(RELEASE, { environment: { TALOS_MINOR: "" } }), []);
+  });
+
+  for (const [label, env, expected] of [
+    ["a latest tag", { INSTALL_IMAGE: IMAGE.replace(":v1.10.5", ":latest") }, /does not pin a Talos version/],
+    ["a minor-only tag", { INSTALL_IMAGE: IMAGE.replace(":v1.10.5", ":v1.10") }, /does not pin a Talos version/],
+    ["no tag", { INSTALL_IMAGE: IMAGE.replace(":v1.10.5", "") }, /does not pin a Talos version/],
+    ["an unknown image", { INSTALL_IMAGE: UNKNOWN }, /must be a plain, known installer image/],
+    ["no config contract", { TALOS_MINOR: undefined }, /TALOS_MINOR \(the config contract/],
+    ["an empty config contract", { TALOS_MINOR: "" }, /TALOS_MINOR \(the config contract/],
+    [
+      "another minor as the contract",
+      { TALOS_MINOR: "v1.11" },
+      /'v1.11' is not the minor of the Talos version v1.10.5/,
+    ],
+  ] as const) {
+    it(`fails ${label}`, () => {
+      const problems = validateTalosPin(COMMAND, applyCommand(env));
+      assert.equal(problems.length, 1, problems.join("\n"));
+      assert.match(problems[0], expected);
+    });
+  }
+});
+
+describe("policy: installer-image-from-schematic (stack)", () => {
+  it("passes three applies whose images and patches use the schematic's ID at a pinned version", () => {
+    assert.deepEqual(validateInstallerImages(stack(applyCommand(), applyCommand(), applyCommand())), []);
+  });
+
+  const wrongImages: [string, string][] = [
+    ["ghcr.io's installer (drops every extension)", "ghcr.io/siderolabs/installer:v1.10.5"],
+    ["another schematic's image", `factory.talos.dev/installer/${OTHER_ID}:v1.10.5`],
+    ["a latest tag", `factory.talos.dev/installer/${SCHEMATIC_ID}:latest`],
+    ["the metal installer path", `factory.talos.dev/metal-installer/${SCHEMATIC_ID}:v1.10.5`],
+  ];
+  for (const [label, image] of wrongImages) {
+    it(`fails ${label} in INSTALL_IMAGE, blaming the resource`, () => {
+      const violations = validateInstallerImages(stack(applyCommand(), applyCommand({ INSTALL_IMAGE: image })));
+      assert.ok(violations.length >= 1);
+      for (const v of violations) {
+        assert.equal(v.urn, "urn:apply-1");
+        assert.match(v.message, /talos-apply-1: environment\.INSTALL_IMAGE names installer image/);
+      }
+      assert.ok(violations.some((v) => v.message.includes(image)));
+    });
+  }
+
+  it("fails an OS image named only inside a node patch", () => {
+    const patch = "machine:\n  install:\n    image: ghcr.io/siderolabs/talos:v1.10.5\n";
+    const violations = validateInstallerImages(stack(applyCommand({ NODE_PATCH: patch })));
+    assert.deepEqual(
+      violations.map((v) => v.message),
+      [
+        `talos-apply-0: environment.NODE_PATCH names installer image 'ghcr.io/siderolabs/talos:v1.10.5'; expected factory.talos.dev/installer/${SCHEMATIC_ID}:<vX.Y.Z>`,
+      ],
+    );
+  });
+
+  it("fails when the stack has no schematic step to derive the image from", () => {
+    const violations = validateInstallerImages([{ type: COMMAND, name: "apply", props: applyCommand() }]);
+    assert.ok(violations.length > 0);
+    assert.ok(violations.every((v) => v.message.endsWith("the stack has no schematic step to derive it from")));
+  });
+
+  it("fails two schematic IDs, and a schematic ID that is not 64 hex", () => {
+    const two = [...stack(applyCommand()), { type: COMMAND, name: "other", props: schematicCommand(OTHER_ID) }];
+    assert.ok(
+      validateInstallerImages(two).some(
+        (v) => v.message === "2 different schematic IDs in the stack: the installer image must have one",
+      ),
+    );
+    const bad = validateInstallerImages([{ type: COMMAND, name: "s", urn: "urn:s", props: schematicCommand("abc") }]);
+    assert.deepEqual(bad, [
+      { urn: "urn:s", message: "s: environment.SCHEMATIC_ID must be a plain 64-hex schematic ID" },
+    ]);
+  });
+});
+
+describe("policy: cilium-acceleration-disabled", () => {
+  const release = (values: unknown, extra: Record<string, unknown> = {}): Props => ({
+    name: "cilium",
+    namespace: "kube-system",
+    chart: "cilium",
+    version: "1.17.6",
+    values,
+    ...extra,
+  });
+  const realValues = ciliumRelease(homeOpsConfig()).spec.values as Record<string, unknown>;
+
+  it("passes the program's own Cilium values", () => {
+    assert.deepEqual(validateCiliumAcceleration(RELEASE, release(realValues)), []);
+  });
+
+  it("ignores other releases", () => {
+    const eso = externalSecretsRelease(homeOpsConfig());
+    assert.deepEqual(validateCiliumAcceleration(RELEASE, { name: eso.metadata.name, chart: eso.spec.chart }), []);
+  });
+
+  for (const [label, values, found] of [
+    ["native acceleration", { ...realValues, loadBalancer: { acceleration: "native" } }, "native"],
+    ["best-effort acceleration", { ...realValues, loadBalancer: { acceleration: "best-effort" } }, "best-effort"],
+    [
+      "no loadBalancer section (the chart default is not guaranteed)",
+      { ...realValues, loadBalancer: undefined },
+      "absent",
+    ],
+    ["no values at all", undefined, "absent"],
+    ["an unknown acceleration", { loadBalancer: { acceleration: UNKNOWN } }, "not a plain string"],
+  ] as const) {
+    it(`fails ${label}`, () => {
+      assert.deepEqual(validateCiliumAcceleration(RELEASE, release(values)), [
+        `values.loadBalancer.acceleration must be "disabled" on these nodes (found: ${found}); the chart default is not guaranteed`,
+      ]);
+    });
+  }
+
+  it("fails a release found by its chart name, and value files that could override the values", () => {
+    const problems = validateCiliumAcceleration(
+      RELEASE,
+      release(realValues, { name: "cni", valueYamlFiles: [{ path: "cilium.yaml" }] }),
+    );
+    assert.deepEqual(problems, [
+      "valueYamlFiles could override the acceleration: set Cilium's values only in `values`",
+    ]);
+  });
+});
+
+describe("policy: no-secret-material-in-command-inputs", () => {
+  it("passes a node apply whose bundle is on a secret stdin, and a secret 1Password token", () => {
+    const props = applyCommand({ [ENV.onePasswordToken]: new Secret(OP_TOKEN) });
+    assert.deepEqual(validateCommandSecrets(COMMAND, props), []);
+  });
+
+  it("skips values unknown during a preview, and other resource types", () => {
+    assert.deepEqual(validateCommandSecrets(COMMAND, applyCommand({ NODE_PATCH: UNKNOWN }, { stdin: UNKNOWN })), []);
+    assert.deepEqual(validateCommandSecrets(RELEASE, { values: { key: PEM_TEXT } }), []);
+  });
+
+  const cases: [string, Record<string, unknown>, Record<string, unknown>, string, string][] = [
+    ["a PEM block in a script", {}, { create: `cat <<EOF\n${PEM_TEXT}EOF\n` }, "create", "a PEM block"],
+    ["a base64 PEM in the environment", { CA: PEM_BASE64 }, {}, "environment.CA", "a base64-encoded PEM block"],
+    [
+      "a kubeconfig in the environment",
+      { KC: KUBECONFIG.replace(PEM_BASE64, "x") },
+      {},
+      "environment.KC",
+      "kubeconfig client credentials",
+    ],
+    ["a talosconfig in the environment", { TC: TALOSCONFIG }, {}, "environment.TC", "a talosconfig"],
+    ["the bundle on a plain stdin", {}, { stdin: BUNDLE }, "stdin", "Talos secrets-bundle keys"],
+    [
+      "a full machine config in NODE_PATCH",
+      { NODE_PATCH: "cluster:\n  secretboxEncryptionSecret: POLICYTESTSECRETBOX\n" },
+      {},
+      "environment.NODE_PATCH",
+      "Talos secrets-bundle keys",
+    ],
+    ["trustdinfo", { X: "trustdinfo:\n  token: POLICYTESTTRUSTD\n" }, {}, "environment.X", "Talos secrets-bundle keys"],
+    [
+      "a service-account token under another name",
+      { TOKEN: OP_TOKEN },
+      {},
+      "environment.TOKEN",
+      "a 1Password service-account token",
+    ],
+    [
+      "an inline token assignment",
+      {},
+      { create: "OP_SERVICE_ACCOUNT_TOKEN=POLICYTESTINLINE op read x\n" },
+      "create",
+      "a plain OP_SERVICE_ACCOUNT_TOKEN assignment",
+    ],
+    ["Connect credentials", { CREDS: CONNECT_CREDENTIALS }, {}, "environment.CREDS", "1Password Connect credentials"],
+    ["a JWT in triggers", {}, { triggers: [JWT] }, "triggers[0]", "a JWT"],
+  ];
+  for (const [label, env, extra, path, kind] of cases) {
+    it(`fails ${label}, naming the input but never the value`, () => {
+      const problems = validateCommandSecrets(COMMAND, applyCommand(env, extra));
+      assert.deepEqual(problems, [`${path} carries ${kind} in plain text: pass it on stdin or as a Pulumi secret`]);
+      for (const marker of ["POLICYTEST", "MHcCAQEE", PEM_BASE64.slice(0, 30), "eyJ"]) {
+        assert.ok(!problems[0].includes(marker), `message echoes ${marker}`);
+      }
+    });
+  }
+
+  it("fails a 1Password token in the environment that is not a Pulumi secret", () => {
+    const problems = validateCommandSecrets(COMMAND, applyCommand({ [ENV.onePasswordToken]: "not-a-token-shape" }));
+    assert.deepEqual(problems, [
+      "environment.OP_SERVICE_ACCOUNT_TOKEN is not a Pulumi secret: wrap it with pulumi.secret",
+    ]);
+    assert.ok(!problems[0].includes("not-a-token-shape"));
+  });
+
+  it("does not take ordinary script text, patches or versions for secrets", () => {
+    for (const text of [APPLY_SCRIPT, RESET_SCRIPT, IMAGE, "key: value", "contexts: []", "ops_short", "eyJ.eyJ.x"]) {
+      assert.equal(secretMaterialIn(text), undefined, text);
+    }
+  });
+});
+
+describe("policy: reset-names-its-node", () => {
+  it("passes a node apply whose reset targets its one address and is not armed", () => {
+    assert.deepEqual(validateReset(COMMAND, applyCommand(), NO_RESETS), []);
+  });
+
+  it("passes an armed reset of a node that operations.resetOnDestroy names", () => {
+    const settings = { resetOnDestroy: ["mini02"], nodes: NODES };
+    assert.deepEqual(validateReset(COMMAND, applyCommand({ RESET_ON_DESTROY: "yes" }), settings), []);
+  });
+
+  it("fails an armed reset of a node the list does not name", () => {
+    const settings = { resetOnDestroy: ["mini03"], nodes: NODES };
+    assert.deepEqual(validateReset(COMMAND, applyCommand({ RESET_ON_DESTROY: "yes" }), settings), [
+      "reset of mini02 (172.29.51.12) is armed, but homeops:operations.resetOnDestroy [mini03] does not name it",
+    ]);
+  });
+
+  it("tells the node by its configured address, not by the hostname the command claims", () => {
+    const props = applyCommand({ RESET_ON_DESTROY: "yes", NODE_HOSTNAME: "mini03" });
+    assert.equal(validateReset(COMMAND, props, { resetOnDestroy: ["mini03"], nodes: NODES }).length, 1);
+    assert.deepEqual(validateReset(COMMAND, props, { resetOnDestroy: ["mini03"] }), []);
+  });
+
+  it("treats a secret or unknown arming flag as armed", () => {
+    for (const flag of [new Secret("no"), UNKNOWN]) {
+      assert.equal(validateReset(COMMAND, applyCommand({ RESET_ON_DESTROY: flag }), NO_RESETS).length, 1);
+    }
+  });
+
+  it("fails a reset without --nodes (every node of the talosconfig), armed or not", () => {
+    const props = applyCommand({}, { delete: '"$TALOSCTL" reset --system-labels-to-wipe STATE --reboot\n' });
+    assert.deepEqual(validateReset(COMMAND, props, NO_RESETS), [
+      "talosctl reset in delete has no --nodes: it would reset every node of the talosconfig",
+    ]);
+  });
+
+  for (const [label, nodes, shown] of [
+    ["two addresses", "172.29.51.11,172.29.51.12", "172.29.51.11,172.29.51.12"],
+    ["a variable that is not set", "${ALL_NODES}", "<ALL_NODES: not a known plain value>"],
+    ["a hostname", "mini02", "mini02"],
+  ] as const) {
+    it(`fails --nodes resolving to ${label}`, () => {
+      const props = applyCommand({}, { delete: `talosctl reset --nodes ${nodes} --reboot` });
+      assert.deepEqual(validateReset(COMMAND, props, NO_RESETS), [
+        `talosctl reset in delete targets '${shown}': it must resolve to exactly one node address`,
+      ]);
+    });
+  }
+
+  it("counts a reset in a create script as always armed", () => {
+    const props = applyCommand({}, { create: "talosctl reset \\\n  --nodes=172.29.51.11 --reboot\n" });
+    const capability = resetCapability(props);
+    assert.equal(capability.armed, true);
+    assert.deepEqual(
+      capability.resets.map((r) => [r.script, r.nodes]),
+      [
+        ["create", "172.29.51.11"],
+        ["delete", "172.29.51.12"],
+      ],
+    );
+    assert.deepEqual(validateReset(COMMAND, props, { resetOnDestroy: ["mini02"], nodes: NODES }), [
+      "reset of mini01 (172.29.51.11) is armed, but homeops:operations.resetOnDestroy [mini02] does not name it",
+    ]);
+  });
+
+  it("ignores commands that cannot reset", () => {
+    assert.deepEqual(resetCapability(schematicCommand()), { resets: [], armed: false, hostname: undefined });
+  });
+
+  it("reads the reset list and nodes from the engine's PULUMI_CONFIG; unreadable means none", () => {
+    const config = JSON.stringify({
+      "homeops:operations": JSON.stringify({ resetOnDestroy: ["mini02"] }),
+      "homeops:nodes": JSON.stringify(NODES.map((n) => ({ ...n, role: "controlplane" }))),
+      "homeops:onepasswordServiceAccountToken": OP_TOKEN,
+    });
+    assert.deepEqual(resetSettingsFromConfig(config), { resetOnDestroy: ["mini02"], nodes: NODES });
+    assert.deepEqual(resetSettingsFromConfig(undefined), { resetOnDestroy: [], nodes: undefined });
+    assert.deepEqual(resetSettingsFromConfig("{not json"), { resetOnDestroy: [], nodes: undefined });
+    assert.deepEqual(resetSettingsFromConfig(JSON.stringify({ "homeops:operations": "{}" })).resetOnDestroy, []);
+  });
+});
+
+describe("policy: kubernetes-provider-explicit-kubeconfig", () => {
+  it("passes a secret kubeconfig, and one unknown during a first preview", () => {
+    for (const kubeconfig of [new Secret(KUBECONFIG), UNKNOWN, new Secret(UNKNOWN), "/etc/home-ops/kubeconfig"]) {
+      assert.deepEqual(validateKubernetesProvider(K8S_PROVIDER, { kubeconfig, enableServerSideApply: "true" }), []);
+    }
+  });
+
+  it("fails a default provider (no kubeconfig) and an empty one", () => {
+    for (const props of [
+      { version: "4.34.2" },
+      { kubeconfig: "" },
+      { kubeconfig: new Secret(" ") },
+      { kubeconfig: null },
+    ]) {
+      assert.deepEqual(validateKubernetesProvider(K8S_PROVIDER, props), [
+        "no explicit kubeconfig: it would use the ambient ~/.kube/config or KUBECONFIG; pass the cluster's kubeconfig",
+      ]);
+    }
+  });
+
+  it("ignores other providers", () => {
+    assert.deepEqual(validateKubernetesProvider("pulumi:providers:command", {}), []);
+  });
+});
+
+const SECRET_SIG = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
+const wireSecret = (value: unknown) => ({ ...SECRET_SIG, value });
+const isWireSecret = (v: any) =>
+  v !== null && typeof v === "object" && Object.keys(SECRET_SIG).every((k) => v[k] === (SECRET_SIG as any)[k]);
+
+/** A recorded resource's inputs as a policy sees them: every value sent as a secret is a `Secret`. */
+function policyProps(r: RecordedResource): Props {
+  const unwrap = (v: any): any => (isWireSecret(v) ? unwrap(v.value) : v);
+  const props = JSON.parse(JSON.stringify(r.inputs), (_key, v) => (isWireSecret(v) ? new Secret(unwrap(v)) : v));
+  for (const path of r.secretPaths) {
+    const parts = path.split(".");
+    const parent = parts.slice(0, -1).reduce((node, key) => node[key], props);
+    const last = parts[parts.length - 1];
+    if (!(parent[last] instanceof Secret)) parent[last] = new Secret(parent[last]);
+  }
+  return props;
+}
+
+function programResources(resources: RecordedResource[]): StackResource[] {
+  return resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: policyProps(r) }));
+}
+
+function allViolations(resources: StackResource[], reset: ResetSettings): string[] {
+  const rules = [validateTalosPin, validateCiliumAcceleration, validateCommandSecrets, validateKubernetesProvider];
+  return [
+    ...resources.flatMap((r) =>
+      [...rules.map((rule) => rule(r.type, r.props)), validateReset(r.type, r.props, reset)]
+        .flat()
+        .map((m) => `${r.name}: ${m}`),
+    ),
+    ...validateInstallerImages(resources).map((v) => v.message),
+  ];
+}
+
+describe("policy: the real program's resources", function () {
+  this.timeout(120000);
+
+  it("pass every rule (home-ops, every phase, secrets where the program marks them)", async () => {
+    const resources = programResources((await evaluate(homeOpsConfig())).resources);
+    const types = new Set(resources.map((r) => r.type));
+    for (const t of [COMMAND, RELEASE, K8S_PROVIDER]) assert.ok(types.has(t), `no ${t} in the program`);
+    assert.deepEqual(allViolations(resources, NO_RESETS), []);
+  });
+
+  it("arm a reset only for the node operations.resetOnDestroy names, which the policy checks", async () => {
+    const cfg = homeOpsConfig({ operations: { resetOnDestroy: ["mini02"] } });
+    const resources = programResources((await evaluate(cfg)).resources);
+    assert.deepEqual(allViolations(resources, { resetOnDestroy: ["mini02"], nodes: NODES }), []);
+    assert.deepEqual(allViolations(resources, NO_RESETS), [
+      "talos-apply-mini02: reset of mini02 (172.29.51.12) is armed, but homeops:operations.resetOnDestroy [] does not name it",
+    ]);
+  });
+
+  it("would be caught with the 1Password token or a stdin not marked secret", async () => {
+    const resources = programResources((await evaluate(homeOpsConfig())).resources);
+    const reveal = (v: unknown): unknown => (v instanceof Secret ? reveal(v.value) : v);
+    const unmarked = resources.map((r) => {
+      const props: Record<string, any> = { ...r.props, stdin: reveal(r.props.stdin) };
+      const env = reveal(props.environment) as Record<string, unknown> | undefined;
+      if (env) props.environment = { ...env, [ENV.onePasswordToken]: reveal(env[ENV.onePasswordToken]) };
+      return { ...r, props };
+    });
+    const violations = allViolations(unmarked, NO_RESETS);
+    const expected = `talos-talos-secrets: environment.${ENV.onePasswordToken} is not a Pulumi secret: wrap it with pulumi.secret`;
+    assert.ok(violations.includes(expected), violations.join("\n"));
+    assert.ok(violations.some((v) => v.includes(": stdin carries kubeconfig client credentials in plain text")));
+  });
+});
+
+// The wiring, through @pulumi/policy's own RPC handlers with requests shaped as the engine sends them.
+const server = policyServer as unknown as Record<string, (...args: unknown[]) => (call: unknown, cb: unknown) => void>;
+
+function analyzerResource<T extends analyzerpb.AnalyzeRequest | analyzerpb.AnalyzerResource>(
+  message: T,
+  type: string,
+  name: string,
+  props: Record<string, unknown>,
+): T {
+  message.setType(type);
+  message.setName(name);
+  message.setUrn(`urn:pulumi:home-ops::homeops::${type}::${name}`);
+  message.setProperties(Struct.fromJavaScript(props as any));
+  message.setOptions(new analyzerpb.AnalyzerResourceOptions());
+  return message;
+}
+
+function diagnostics(handler: (call: unknown, cb: unknown) => void, request: unknown): Promise<string[]> {
+  return new Promise((resolve, reject) =>
+    handler({ request }, (err: Error | undefined, response: analyzerpb.AnalyzeResponse) =>
+      err ? reject(err) : resolve(response.getDiagnosticsList().map((d) => `${d.getPolicyname()}: ${d.getMessage()}`)),
+    ),
+  );
+}
+
+describe("policy: the pack's wiring (@pulumi/policy analyze handlers)", () => {
+  const policies: Policies = homeOpsPolicies(NO_RESETS);
+  const resourcePolicies = policies.filter((p): p is ResourceValidationPolicy => "validateResource" in p);
+  const stackPolicies = policies.filter((p): p is StackValidationPolicy => "validateStack" in p);
+  before(() => keepSecretsMarked());
+
+  it("declares every rule mandatory", () => {
+    assert.deepEqual(
+      policies.map((p) => [p.name, p.enforcementLevel]),
+      [
+        ["cilium-acceleration-disabled", "mandatory"],
+        ["installer-image-from-schematic", "mandatory"],
+        ["talos-version-pinned", "mandatory"],
+        ["no-secret-material-in-command-inputs", "mandatory"],
+        ["reset-names-its-node", "mandatory"],
+        ["kubernetes-provider-explicit-kubeconfig", "mandatory"],
+      ],
+    );
+  });
+
+  const analyze = (type: string, props: Record<string, unknown>) =>
+    diagnostics(
+      server.makeAnalyzeRpcFun("home-ops", "0.1.0", "mandatory", resourcePolicies),
+      analyzerResource(new analyzerpb.AnalyzeRequest(), type, "r", props),
+    );
+  const wireApply = (env: Record<string, unknown>, stdin: unknown) => ({
+    create: APPLY_SCRIPT,
+    delete: RESET_SCRIPT,
+    stdin,
+    environment: { ...(applyCommand().environment as Record<string, unknown>), ...env },
+  });
+
+  it("sees secrets as secrets: a secret bundle and token pass, the same values in plain text fail", async () => {
+    assert.deepEqual(
+      await analyze(COMMAND, wireApply({ [ENV.onePasswordToken]: wireSecret(OP_TOKEN) }, wireSecret(BUNDLE))),
+      [],
+    );
+    const plain = await analyze(COMMAND, wireApply({ [ENV.onePasswordToken]: OP_TOKEN }, BUNDLE));
+    assert.deepEqual(
+      plain.map((d) => d.split("\n")[1]).sort(),
+      [
+        "stdin carries Talos secrets-bundle keys in plain text: pass it on stdin or as a Pulumi secret",
+        "environment.OP_SERVICE_ACCOUNT_TOKEN carries a 1Password service-account token in plain text: pass it on stdin or as a Pulumi secret",
+        "environment.OP_SERVICE_ACCOUNT_TOKEN is not a Pulumi secret: wrap it with pulumi.secret",
+      ].sort(),
+    );
+    assert.ok(plain.every((d) => d.startsWith("no-secret-material-in-command-inputs: ")));
+  });
+
+  it("judges what is known when some inputs are unknown (no advisory skip)", async () => {
+    const unknownStdin = wireApply({ NODE_PATCH: UNKNOWN, INSTALL_IMAGE: IMAGE.replace("v1.10.5", "latest") }, UNKNOWN);
+    const found = await analyze(COMMAND, unknownStdin);
+    assert.deepEqual(
+      found.map((d) => d.split("\n")[0]),
+      [
+        "talos-version-pinned: Node configs pin a full Talos version and its minor as the config contract (TALOS_MINOR)",
+      ],
+    );
+  });
+
+  it("fails a default Kubernetes provider and passes a secret kubeconfig", async () => {
+    assert.equal((await analyze(K8S_PROVIDER, { version: "4.34.2" })).length, 1);
+    assert.deepEqual(await analyze(K8S_PROVIDER, { kubeconfig: wireSecret(KUBECONFIG) }), []);
+  });
+
+  it("runs the installer-image stack policy over every resource, blaming the resource", async () => {
+    const request = new analyzerpb.AnalyzeStackRequest();
+    request.setResourcesList([
+      analyzerResource(new analyzerpb.AnalyzerResource(), COMMAND, "schematic", schematicCommand()),
+      analyzerResource(
+        new analyzerpb.AnalyzerResource(),
+        COMMAND,
+        "apply",
+        wireApply({ INSTALL_IMAGE: "ghcr.io/siderolabs/installer:v1.10.5" }, wireSecret(BUNDLE)),
+      ),
+    ]);
+    const handler = server.makeAnalyzeStackRpcFun("home-ops", "0.1.0", "mandatory", stackPolicies);
+    const found = await new Promise<analyzerpb.AnalyzeDiagnostic[]>((resolve, reject) =>
+      handler({ request }, (err: Error | undefined, r: analyzerpb.AnalyzeResponse) =>
+        err ? reject(err) : resolve(r.getDiagnosticsList()),
+      ),
+    );
+    assert.deepEqual(
+      found.map((d) => [d.getPolicyname(), d.getUrn(), d.getMessage().split("\n")[1]]),
+      [
+        [
+          "installer-image-from-schematic",
+          `urn:pulumi:home-ops::homeops::${COMMAND}::apply`,
+          `apply: environment.INSTALL_IMAGE names installer image 'ghcr.io/siderolabs/installer:v1.10.5'; expected factory.talos.dev/installer/${SCHEMATIC_ID}:<vX.Y.Z>`,
+        ],
+      ],
+    );
+  });
+});
