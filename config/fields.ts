@@ -68,9 +68,9 @@ export function integer(minimum: number, maximum = Number.MAX_SAFE_INTEGER, unit
   return z.int({ error: message }).min(minimum, { error: message }).max(maximum, { error: message });
 }
 
-/** A list; `required` is the fix shown when the key is missing. */
-export function list<T extends z.ZodType>(item: T, required?: string) {
-  return z.array(item, { error: typeError(required, "must be a list of strings") });
+/** A list (of strings unless `wrongType` says otherwise); `required` is the fix for a missing key. */
+export function list<T extends z.ZodType>(item: T, required?: string, wrongType = "must be a list of strings") {
+  return z.array(item, { error: typeError(required, wrongType) });
 }
 
 /** A mapping with exactly these keys (unknown keys are reported with a "did you mean"). */
@@ -129,6 +129,20 @@ export const checkKernelArg: Explain<string> = (value) =>
   value !== "" && !/\s/.test(value)
     ? undefined
     : "must be one kernel argument without whitespace, e.g. talos.logging.kernel=udp://172.29.51.1:514/";
+
+// Scalars Go's yaml.v3 writes unquoted: the only kernel args whose Image Factory schematic ID
+// talos/schematic.ts computes offline (it refuses others). A ':' is plain unless it ends the value.
+const PLAIN_SCALAR = /^[A-Za-z0-9](?:[A-Za-z0-9._/=,+-]|:(?=[^\s]))*$/;
+const NON_STRING_WORD =
+  /^(?:[-+]?[0-9][0-9._]*(?:[eE][-+]?[0-9]+)?|0[xXoObB][0-9a-fA-F_]+|y|yes|n|no|true|false|on|off|null)$/i;
+
+/** A kernel arg every node has: it also goes into the Image Factory schematic. */
+export const checkSchematicKernelArg: Explain<string> = (value) =>
+  checkKernelArg(value) ??
+  (PLAIN_SCALAR.test(value) && !NON_STRING_WORD.test(value)
+    ? undefined
+    : "every node has it, so it goes into the Image Factory schematic, whose ID is computed offline for plain words only: " +
+      "use letters, digits and . _ / = , + - : (no ':' at the end), and not a number, boolean or null word");
 
 /** Editors see the supported minors as a pattern; the check explains which part is wrong. */
 export const SUPPORTED_TALOS_VERSION_PATTERN = `^v(${SUPPORTED_TALOS_MINORS.map((m) => m.slice(1).replace(".", "\\.")).join("|")})\\.[0-9]+$`;

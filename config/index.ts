@@ -7,7 +7,7 @@
  * node). Every problem is reported together in one `ConfigError`, each naming the key path, the
  * bad value and the fix.
  */
-import { looseParse, Report, reportIssues, showValue } from "./problems";
+import { looseParse, Report, reportDroppedMapKeys, reportIssues, showValue } from "./problems";
 import { checkCrossFieldRules } from "./rules";
 import { CONFIG_NAMESPACE, ParsedConfig, ParsedNode, RAW_CONFIG_SCHEMA, SECRET_CONFIG_KEYS } from "./schema";
 import { TALOS_VERSION } from "./fields";
@@ -131,7 +131,8 @@ export function parseStackConfig(raw: RawConfig, stack: string): { config: Stack
   const checked = withoutPlainTextSecrets(raw, report);
   const parsed = RAW_CONFIG_SCHEMA.safeParse(checked);
   if (!parsed.success) reportIssues(report, RAW_CONFIG_SCHEMA, checked, parsed.error.issues);
-  checkCrossFieldRules(looseParse(RAW_CONFIG_SCHEMA, checked) ?? {}, report);
+  reportDroppedMapKeys(report, RAW_CONFIG_SCHEMA, checked);
+  checkCrossFieldRules(looseParse(RAW_CONFIG_SCHEMA, checked) ?? {}, checked, report);
   if (report.problems.length > 0 || !parsed.success) throw new ConfigError(report.problems);
   return { config: toStackConfig(parsed.data, stack), warnings: report.warnings };
 }

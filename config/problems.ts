@@ -62,12 +62,18 @@ export class Report {
 
 export type PathSegment = string | number;
 
-/** `["nodes", 1, "address"]` → `homeops:nodes[1].address`; `sysctls["vm.swappiness"]` inside maps. */
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/**
+ * `["nodes", 1, "address"]` → `homeops:nodes[1].address`; keys of maps (`sysctls["vm.swappiness"]`)
+ * and keys that are no plain name (`cluster[" "]`) in brackets, quoted.
+ */
 export function keyPath(path: readonly PathSegment[], isMapKey: (index: number) => boolean = () => false): string {
   return path.reduce<string>((text, segment, index) => {
-    if (index === 0) return `${CONFIG_NAMESPACE}:${String(segment)}`;
+    const plain = typeof segment === "string" && PLAIN_KEY.test(segment) && !isMapKey(index);
+    if (index === 0) return `${CONFIG_NAMESPACE}:${plain ? segment : JSON.stringify(segment)}`;
     if (typeof segment === "number") return `${text}[${segment}]`;
-    return isMapKey(index) ? `${text}[${JSON.stringify(segment)}]` : `${text}.${segment}`;
+    return plain ? `${text}.${segment}` : `${text}[${JSON.stringify(segment)}]`;
   }, "");
 }
 
@@ -158,6 +164,29 @@ export function reportIssues(report: Report, root: AnySchema, raw: unknown, issu
     if (value === undefined) report.missing(where, explanation);
     else report.invalid(where, value, explanation);
   }
+}
+
+/**
+ * zod's maps (records) drop an own `__proto__` key without an issue (its guard against prototype
+ * pollution), but YAML does give such a key: report it with the map's own key rule.
+ */
+export function reportDroppedMapKeys(report: Report, root: AnySchema, raw: unknown): void {
+  const visit = (value: unknown, path: readonly PathSegment[]): void => {
+    if (typeof value !== "object" || value === null) return;
+    for (const [key, item] of Object.entries(value)) visit(item, [...path, Array.isArray(value) ? Number(key) : key]);
+    if (Array.isArray(value) || !Object.prototype.hasOwnProperty.call(value, "__proto__")) return;
+    const { schema } = walk(root, path);
+    const def = schema === undefined ? undefined : unwrapped(schema)._zod.def;
+    if (def?.type !== "record") return;
+    const keyCheck = (def as z.core.$ZodRecordDef).keyType as unknown as z.ZodType;
+    const explanation = keyCheck.safeParse("__proto__").error?.issues[0]?.message ?? "is not a valid key here";
+    report.invalid(
+      schemaKeyPath(root, [...path, "__proto__"]),
+      (value as Record<string, unknown>)["__proto__"],
+      explanation,
+    );
+  };
+  visit(raw, []);
 }
 
 // ---------------------------------------------------------------------------------------------

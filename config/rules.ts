@@ -3,9 +3,11 @@
  * that passed its own checks; `undefined` where a value is missing or bad, already reported). A
  * rule only judges values that are individually good, so one mistake is reported once.
  */
+import { checkSchematicKernelArg } from "./fields";
 import { Cidr, cidrContains, cidrsOverlap, normalizedIPv6, validCidr } from "./network";
 import { keyPath, Loose, PathSegment, Report, showValue } from "./problems";
 import type { ParsedConfig, ParsedNode } from "./schema";
+import type { RawConfig } from "./types";
 
 export type ConfigView = Loose<ParsedConfig>;
 
@@ -145,6 +147,18 @@ function checkNodeRoles(view: ConfigView, nodes: readonly NodeEntry[], report: R
   }
 }
 
+/** A node's own kernel arg that every node has goes into the schematic too: the same rule applies. */
+function checkCommonKernelArgs(view: ConfigView, nodes: readonly NodeEntry[], report: Report): void {
+  const machineArgs = view.machine?.extraKernelArgs ?? [];
+  const [first, ...rest] = nodes;
+  const everyNodeHas = (arg: string): boolean =>
+    machineArgs.includes(arg) || rest.every((node) => node.extraKernelArgs?.includes(arg) === true);
+  for (const { path, value } of goodItems(first.extraKernelArgs, ["nodes", 0, "extraKernelArgs"])) {
+    const problem = machineArgs.includes(value) || !everyNodeHas(value) ? undefined : checkSchematicKernelArg(value);
+    if (problem !== undefined) report.invalid(path, value, problem);
+  }
+}
+
 /** The VIP is a free address of the node subnet; the endpoint points at it (or, with a warning, at a node). */
 function checkVipAndEndpoint(view: ConfigView, nodes: readonly NodeEntry[] | undefined, report: Report): void {
   const { vip, endpoint } = view.cluster ?? {};
@@ -241,22 +255,22 @@ function checkPodMaskSize(view: ConfigView, report: Report): void {
 }
 
 /** Each extension once; the lldpd config needs the lldpd extension. */
-function checkExtensions(view: ConfigView, report: Report): void {
+function checkExtensions(view: ConfigView, raw: RawConfig, report: Report): void {
   const given = view.schematic?.extensions;
   if (given === undefined) return;
-  const extensions = goodItems(given, ["schematic", "extensions"]);
   const firstPathOf = new Map<string, string>();
-  for (const { path, value } of extensions) {
+  for (const { path, value } of goodItems(given, ["schematic", "extensions"])) {
     const earlier = firstPathOf.get(value);
     if (earlier === undefined) firstPathOf.set(value, path);
     else report.invalid(path, value, `duplicates ${earlier}; list each extension once`);
   }
-  // With a bad entry (a misspelt lldpd, say) its own message says it better.
-  const allGood = extensions.length === given.length;
-  if (view.lldpd?.config !== undefined && allGood && !given.includes("siderolabs/lldpd")) {
+  // A misspelt `siderolabs/ext-lldpd` already got its own hint (the value is bad, so only raw has it).
+  const rawExtensions = (raw.schematic as { extensions?: unknown } | undefined)?.extensions;
+  const misspeltLldpd = Array.isArray(rawExtensions) && rawExtensions.includes("siderolabs/ext-lldpd");
+  if (view.lldpd?.config !== undefined && !misspeltLldpd && !given.includes("siderolabs/lldpd")) {
     report.invalid(
       keyPath(["schematic", "extensions"]),
-      given,
+      rawExtensions,
       'lldpd.config is set but the schematic lacks the "siderolabs/lldpd" extension that runs it; add siderolabs/lldpd',
     );
   }
@@ -327,17 +341,18 @@ function checkResetOnDestroy(nodes: readonly NodeEntry[] | undefined, view: Conf
   }
 }
 
-/** Every cross-field rule over the view, in the order of the stack file. */
-export function checkCrossFieldRules(view: ConfigView, report: Report): void {
+/** Every cross-field rule over the view (and, for one hint, the raw config), in the order of the file. */
+export function checkCrossFieldRules(view: ConfigView, raw: RawConfig, report: Report): void {
   const nodes = nodesOf(view);
   if (nodes !== undefined) {
     checkNodeIdentities(view, nodes, report);
     checkNodeRoles(view, nodes, report);
+    checkCommonKernelArgs(view, nodes, report);
   }
   checkVipAndEndpoint(view, nodes, report);
   checkRanges(view, report);
   checkPodMaskSize(view, report);
-  checkExtensions(view, report);
+  checkExtensions(view, raw, report);
   checkOnePassword(view, report);
   checkGitops(view, report);
   checkTimeouts(view, report);

@@ -33,6 +33,7 @@ import {
   checkKernelArg,
   checkKubernetesVersion,
   checkPrefixedVersion,
+  checkSchematicKernelArg,
   checkRepositoryPath,
   checkTalosVersion,
   DNS_NAME,
@@ -70,7 +71,7 @@ const ipv6Address = () => text().check(rule(checkIPv6)).meta({ format: "ipv6" })
 const cidr = () => text().check(rule(checkCidr)).meta({ pattern: "^[0-9A-Fa-f:.]+/[0-9]{1,3}$" });
 const cidrList = (required?: string) => list(cidr(), required);
 const interfaceName = (required?: string) => text(required).regex(LINUX_INTERFACE_NAME, { error: INTERFACE_RULE });
-const kernelArgs = () => list(text().check(rule(checkKernelArg)));
+const kernelArgs = (check = checkKernelArg) => list(text().check(rule(check)));
 const chartVersion = (required: string, example: string) => text(required).check(rule(checkChartVersion(example)));
 const seconds = (byDefault: number) => integer(1, Number.MAX_SAFE_INTEGER, " (seconds)").default(byDefault);
 
@@ -110,6 +111,7 @@ const sysctls = () =>
 
 const NODES_EXAMPLE =
   "a list like [{ hostname: mini01, address: 172.29.51.11, role: controlplane, bootstrap: true }, ...]";
+const NOT_A_NODE_LIST = `must be a non-empty list of nodes: ${NODES_EXAMPLE}`;
 
 const node = section({
   hostname: text("set the node's hostname, e.g. mini01")
@@ -150,8 +152,8 @@ const CLUSTER_SCHEMA = section(
 /** Every `homeops:<key>` of the stack file except the secret ones, keyed without the namespace. */
 export const RAW_CONFIG_SCHEMA = z.strictObject({
   cluster: CLUSTER_SCHEMA.describe("The cluster: name, API endpoint and shared VIP."),
-  nodes: list(node, `set ${NODES_EXAMPLE}`)
-    .min(1, { error: `must be a non-empty list of nodes: ${NODES_EXAMPLE}` })
+  nodes: list(node, `set ${NODES_EXAMPLE}`, NOT_A_NODE_LIST)
+    .min(1, { error: NOT_A_NODE_LIST })
     .describe("The nodes; exactly one control-plane node has bootstrap: true."),
   talos: section(
     {
@@ -183,7 +185,7 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
   machine: section(
     {
       installDisk: diskSelector('set the install disk selector, e.g. { model: "APPLE*" }'),
-      extraKernelArgs: kernelArgs().default([]),
+      extraKernelArgs: kernelArgs(checkSchematicKernelArg).default([]).describe("Kernel args of every node."),
       encryptSystemDisk: flag().default(true).describe("LUKS2 encryption of STATE and EPHEMERAL (node ID key)."),
       sysctls: sysctls(),
       udevRules: list(nonEmptyText()).default([]).describe("Raw udev rules (machine.udev.rules)."),
