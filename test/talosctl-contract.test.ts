@@ -1,18 +1,31 @@
 import { strict as assert } from "assert";
-import * as scripts from "../talos/scripts";
+import { SCRIPTS } from "../talos/scripts";
 import { allTalosctlInvocations } from "../talos/talosctl";
 import { checkTalosctlArgv, CLI_VERSIONS, talosctlInvocationsIn } from "./helpers/talosctlCli";
 import { buildPlan } from "../plan";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 
 describe("talosctl CLI contract (../shared/contracts/talos/talosctl-cli.json)", () => {
-  const scriptTexts = Object.entries(scripts).filter(([, v]) => typeof v === "string") as [string, string][];
+  const scriptTexts = Object.entries(SCRIPTS) as [string, string][];
 
   it("finds the talosctl invocations in every script (the extraction works)", () => {
     const found = scriptTexts.flatMap(([, s]) => talosctlInvocationsIn(s));
     assert.ok(found.length >= 15, `found ${found.length}`);
     assert.ok(found.some((a) => a[0] === "apply-config" && a.includes("--insecure")));
     assert.ok(found.some((a) => a[0] === "reset"));
+    assert.ok(
+      found.some((a) => a[0] === "get" && a.includes("--insecure")),
+      "the maintenance probe",
+    );
+  });
+
+  it("the extraction fails on an argument it cannot read instead of stopping at it", () => {
+    const mutated = SCRIPTS["apply-node"].replace('"--mode" "auto" "--dry-run"', '"--mode" "auto" --dry-run');
+    assert.notEqual(mutated, SCRIPTS["apply-node"]);
+    assert.throws(() => talosctlInvocationsIn(mutated), /cannot read a talosctl argument at «--dry-run/);
+    assert.deepEqual(talosctlInvocationsIn('run "$TALOSCTL" "version" "--client" >/dev/null 2>&1'), [
+      ["version", "--client"],
+    ]);
   });
 
   for (const version of CLI_VERSIONS) {

@@ -98,15 +98,27 @@ export function checkTalosctlArgv(version: string, argv: readonly string[]): str
 
 /**
  * Every talosctl invocation written in a script: the words after `"$TALOSCTL"` up to a
- * redirection or the end of the command, unquoted, with `$VAR` kept as a placeholder value.
+ * redirection, a pipe, a list operator or the end of the line, unquoted, with `$VAR` kept as a
+ * placeholder value. A word that is neither a double-quoted string nor a `$VAR` (an unquoted flag,
+ * say) is an error, never silently the end of the argv.
  */
 export function talosctlInvocationsIn(script: string): string[][] {
   const out: string[][] = [];
-  for (const m of script.matchAll(/"\$TALOSCTL"((?:\s+(?:"(?:[^"\\]|\\.)*"|\$[A-Za-z_]+))*)/g)) {
-    const args = [...m[1].matchAll(/"((?:[^"\\]|\\.)*)"|\$([A-Za-z_]+)/g)].map((w) =>
-      w[1] !== undefined ? w[1].replace(/\\(.)/g, "$1") : "10.0.0.1",
-    );
-    out.push(args);
+  const TOOL = '"$TALOSCTL"';
+  for (const line of script.split("\n")) {
+    for (let at = line.indexOf(TOOL); at >= 0; at = line.indexOf(TOOL, at + 1)) {
+      let rest = line.slice(at + TOOL.length);
+      const args: string[] = [];
+      for (;;) {
+        rest = rest.replace(/^[ \t]+/, "");
+        if (rest === "" || /^(\d?>|<|\||&&|;|\)|#)/.test(rest)) break;
+        const word = /^"((?:[^"\\]|\\.)*)"|^\$([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_{])/.exec(rest);
+        if (!word) throw new Error(`cannot read a talosctl argument at «${rest.slice(0, 40)}» in: ${line.trim()}`);
+        args.push(word[1] !== undefined ? word[1].replace(/\\(.)/g, "$1") : "10.0.0.1");
+        rest = rest.slice(word[0].length);
+      }
+      out.push(args);
+    }
   }
   return out;
 }
