@@ -317,7 +317,7 @@ export async function runOnce(cfg: StackConfig, delays: Delays, plan?: (p: Plan)
   try {
     const p = plan ? plan(w.plan) : w.plan;
     const t0 = Date.now();
-    const r = await up(p, w.state, w.options);
+    const r = await up(p, w.state, { ...w.options, inlineScripts: OLD_SLEEP_SCRIPTS });
     if (r.failed || r.notStarted.length) {
       throw new Error(
         `bench: simulated run failed at ${r.failed?.id ?? "?"}: ${r.failed?.message ?? ""} (not started: ${r.notStarted.join(", ")})`,
@@ -336,17 +336,19 @@ export function durations(r: RunResult, plan: Plan): Record<string, number> {
   );
 }
 
+/** Fixed sleeps of the old scripts: step id -> the inline shell text the engine runs for it. */
+export const OLD_SLEEP_SCRIPTS = new Map<string, string>();
+
 /** A `sleep` command step (a fixed sleep of the old scripts), shaped like the plan's own steps. */
 function sleepStep(template: CommandStep, id: string, seconds: number, after: string): CommandStep {
+  OLD_SLEEP_SCRIPTS.set(id, `sleep ${seconds}`);
   return {
     ...template,
     id,
     node: undefined,
     description: `old schedule: fixed sleep of ${seconds} s`,
     dependsOn: [after],
-    script: `sleep ${seconds}`,
     env: { STEP_ID: id },
-    envIgnoredForChanges: [],
     stdinFrom: undefined,
     deleteScript: undefined,
   };

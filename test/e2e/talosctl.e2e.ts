@@ -65,7 +65,7 @@ describe("the real talosctl", function () {
       try {
         assert.equal(run(bin, displayArgv(talosctl.genSecrets(), { WORK: work })).code, 0);
         for (const node of cfg.nodes) {
-          const env = { ...nodeConfigInputs(cfg, node), WORK: work };
+          const env: Record<string, string> = { ...nodeConfigInputs(cfg, node), WORK: work };
           fs.writeFileSync(path.join(work, "patch.yaml"), `${env.NODE_PATCH}\n`);
           const gen = run(bin, displayArgv(talosctl.genMachineConfig(), env));
           assert.equal(gen.code, 0, `${node.hostname}: gen config: ${gen.out}`);

@@ -67,6 +67,8 @@ export interface RunOptions {
   readonly failObjectSteps?: Readonly<Record<string, "exit" | "timeout">>;
   /** Helm steps whose release this run adopts (the `import` resource option). */
   readonly adoptReleases?: readonly string[];
+  /** Steps run as inline shell text instead of their script file (the benchmark's old sleeps). */
+  readonly inlineScripts?: ReadonlyMap<string, string>;
 }
 
 export function newState(): SimState {
@@ -89,13 +91,13 @@ export function commandInputsHash(step: CommandStep, stdin: string | undefined):
 
 /** `/bin/sh <script file>` in the project directory, as the command provider runs it. */
 export function runScript(
-  file: string,
+  file: string | { inline: string },
   env: Record<string, string>,
   stdin: string | undefined,
   opts: Pick<RunOptions, "fakeDir" | "projectDir" | "env" | "stepTimeoutMs">,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn("/bin/sh", [file], {
+    const child = spawn("/bin/sh", typeof file === "string" ? [file] : ["-c", file.inline], {
       cwd: opts.projectDir,
       env: {
         PATH: `${FAKE_BIN}:${process.env.PATH ?? ""}`,
@@ -177,7 +179,8 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
         unchanged.push(step.id);
         return;
       }
-      const res = await runScript(scriptPath(step.script), step.env, stdin, opts);
+      const inline = opts.inlineScripts?.get(step.id);
+      const res = await runScript(inline ? { inline } : scriptPath(step.script), step.env, stdin, opts);
       timings[step.id] = { startMs, endMs: Date.now() - t0 };
       output[step.id] = { stdout: res.stdout, stderr: res.stderr };
       if (res.code !== 0) {
