@@ -10,7 +10,13 @@ import { CANARY_WORLD, evaluate, Evaluation } from "./helpers/program";
 import { recorded, resetMocks, settle, valueOf } from "./helpers/mocks";
 import { NodeConfig, StackConfig } from "../config/types";
 import { asPulumiAllConfig, BAD_INPUTS, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
-import { deployStack } from "../components/stack";
+import { deployStack, phasesToDeclare } from "../components/stack";
+import { staleStepFiles, writeRuntimeSettings, writeStepFiles } from "../components/runtimeFiles";
+import { buildPlan, settingsFileText } from "../plan";
+import { REPO_ROOT } from "./helpers/paths";
+import { execFileSync } from "child_process";
+import * as os from "os";
+import * as path from "path";
 import { loadStackConfig } from "../config/pulumi";
 import { scratchProject } from "./helpers/simWorld";
 
@@ -97,10 +103,111 @@ describe("re-evaluation: no-op and blast radius (Pulumi mocks)", () => {
     assert.deepEqual(changedResources(base, await evaluate(tuned)), []);
   });
 
+  it("changing the talosctl path or the reset list changes nothing the engine would act on", async () => {
+    const cfg = homeOpsConfig();
+    const other = {
+      ...cfg,
+      talos: { ...cfg.talos, talosctl: "/opt/talos/bin/talosctl-1.10" },
+      operations: { resetOnDestroy: ["mini03"] },
+    };
+    assert.deepEqual(changedResources(base, await evaluate(other)), []);
+  });
+
+  it("adding a node: its apply, the operator talosconfig's endpoints and the gates that list nodes; nothing replaced", async () => {
+    const cfg = homeOpsConfig();
+    const mini04 = { ...cfg.nodes[2], hostname: "mini04", address: "172.29.51.14", ipv6: "fd47:25e1:2f96:51::14" };
+    const grown = await evaluate({ ...cfg, nodes: [...cfg.nodes, mini04] });
+    assert.deepEqual(changedResources(base, grown), [
+      "command:local:Command cluster-api-ready",
+      "command:local:Command cni-talos-health",
+      "command:local:Command talos-apply-mini04",
+      "command:local:Command talos-talosconfig",
+    ]);
+    // The provider's identity does not hang on the kubeconfig (unknown in such a preview).
+    const provider = grown.resources.find((r) => r.name === "cni-kubernetes")!;
+    assert.equal(provider.inputs.clusterIdentifier, "home-ops");
+  });
+
   it("changing the Cilium version changes only the Cilium release", async () => {
     const cfg = homeOpsConfig();
     const changed = { ...cfg, cilium: { ...cfg.cilium, version: "1.17.7" } };
     assert.deepEqual(changedResources(base, await evaluate(changed)), ["kubernetes:helm.sh/v3:Release cni-cilium"]);
+  });
+});
+
+describe("stopAfter, settings and script files (Pulumi mocks)", () => {
+  it("a lowered stopAfter never undeclares phases an earlier update declared (a warning says so)", async () => {
+    const cfg = { ...homeOpsConfig(), stopAfter: "cluster" as const };
+    const e = await evaluate(cfg, { declaredBefore: ["talos", "cluster", "cni", "secrets", "gitops"] });
+    const phases = e.resources.filter((r) => r.type.startsWith("homeops:")).map((r) => r.name);
+    assert.deepEqual(phases, ["talos", "cluster", "cni", "secrets", "gitops"]);
+    assert.deepEqual(e.outputs.phasesDeclared.value, ["talos", "cluster", "cni", "secrets", "gitops"]);
+    const first = await evaluate(cfg, { declaredBefore: [] });
+    assert.deepEqual(first.outputs.phasesDeclared.value, ["talos", "cluster"]);
+    assert.equal(first.resources.filter((r) => r.type.startsWith("homeops:")).length, 2);
+  });
+
+  it("phasesToDeclare: the later of stopAfter and the phases declared before; unknown names ignored", () => {
+    const cfg = { ...homeOpsConfig(), stopAfter: "talos" as const };
+    assert.deepEqual(phasesToDeclare(cfg, []), ["talos"]);
+    assert.deepEqual(phasesToDeclare(cfg, ["talos", "cluster", "cni"]), ["talos", "cluster", "cni"]);
+    assert.deepEqual(phasesToDeclare(cfg, ["bogus"]), ["talos"]);
+    assert.deepEqual(phasesToDeclare({ ...cfg, stopAfter: "gitops" }, ["talos"]).length, 5);
+  });
+
+  it("every evaluation writes the run-time settings the scripts read (tools, waits, inventory, reset list)", () => {
+    const dir = scratchProject("homeops-settings-");
+    try {
+      const cfg = homeOpsConfig();
+      const tuned = {
+        ...cfg,
+        talos: { ...cfg.talos, talosctl: "/opt/bin/talosctl" },
+        timeouts: { ...cfg.timeouts, nodeReady: 1234 },
+        operations: { resetOnDestroy: ["mini02"] },
+      };
+      const file = writeRuntimeSettings(dir, buildPlan(tuned));
+      assert.equal(path.relative(dir, file), ".homeops/home-ops/settings.env");
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+      const text = fs.readFileSync(file, "utf8");
+      assert.match(text, /^TALOSCTL='\/opt\/bin\/talosctl'$/m);
+      assert.match(text, /^TIMEOUT_NODE_READY='1234'$/m);
+      assert.match(text, /^RESET_ON_DESTROY='mini02'$/m);
+      // sh reads it back exactly, quotes included
+      const shOut = execFileSync("/bin/sh", ["-c", `. "$1"; printf '%s' "$NODE_ADDRESSES"`, "sh", file], {
+        encoding: "utf8",
+      });
+      assert.equal(shOut, "172.29.51.11 172.29.51.12 172.29.51.13");
+      const quoted = settingsFileText({ X: 'it\'s "quoted" $HOME' });
+      assert.equal(
+        execFileSync("/bin/sh", ["-c", `${quoted}\nprintf '%s' "$X"`], { encoding: "utf8" }),
+        `it's "quoted" $HOME`,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to run with a step script that differs from talos/scripts.ts, before any resource", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-stale-"));
+    try {
+      writeStepFiles(dir);
+      assert.deepEqual(staleStepFiles(dir), []);
+      fs.appendFileSync(path.join(dir, "steps/apply-node.sh"), "\n# edited by hand\n");
+      assert.deepEqual(staleStepFiles(dir), ["steps/apply-node.sh"]);
+      await resetMocks();
+      assert.throws(
+        () => deployStack(homeOpsConfig(), {}, { projectDir: dir }),
+        /steps\/apply-node\.sh are missing or differ from talos\/scripts\.ts: run `npm run gen:steps`/,
+      );
+      await settle();
+      assert.equal(recorded.resources.length, 0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the committed steps/ files are the generated ones", () => {
+    assert.deepEqual(staleStepFiles(REPO_ROOT), []);
   });
 });
 
