@@ -25,9 +25,8 @@ function isPlainObject(value: unknown): value is Readonly<Record<string, unknown
 function withoutPlainTextSecrets(raw: RawConfig, report: Report): Record<string, unknown> {
   const rest: Record<string, unknown> = { ...raw };
   for (const key of SECRET_CONFIG_KEYS.filter((secret) => secret in raw)) {
-    report.problems.push(
-      `${CONFIG_NAMESPACE}:${key} is a secret but is stored in plain text: remove it and run \`pulumi config set --secret ${CONFIG_NAMESPACE}:${key} <value>\``,
-    );
+    const path = `${CONFIG_NAMESPACE}:${key}`;
+    report.plainTextSecret(path, `remove it and run \`pulumi config set --secret ${path} <value>\``);
     delete rest[key];
   }
   return rest;

@@ -55,6 +55,11 @@ export class Report {
     );
   }
 
+  /** A secret setting written in plain text: the value is not echoed. */
+  plainTextSecret(path: string, fix: string): void {
+    this.problems.push(`${path} is a secret but is stored in plain text: ${fix}`);
+  }
+
   warn(path: string, value: unknown, explanation: string): void {
     this.warnings.push(`${path} = ${showValue(value)}: ${explanation}`);
   }
@@ -103,7 +108,9 @@ function step(schema: AnySchema, segment: PathSegment): { next?: AnySchema; mapK
   if (def.type === "array") return { next: (def as z.core.$ZodArrayDef).element, mapKey: false };
   if (def.type === "record") return { next: (def as z.core.$ZodRecordDef).valueType, mapKey: true };
   if (def.type === "object") {
-    return { next: (def as z.core.$ZodObjectDef).shape[String(segment)], mapKey: false };
+    const { shape } = def as z.core.$ZodObjectDef;
+    // Own keys only: a stack file may well say `constructor`.
+    return { next: Object.hasOwn(shape, segment) ? shape[String(segment)] : undefined, mapKey: false };
   }
   return { mapKey: false };
 }

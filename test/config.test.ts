@@ -249,6 +249,24 @@ describe("config: parseStackConfig", () => {
       assert.match(problems[1], /^homeops:githubToken is not a known key/);
     });
 
+    it("reports keys named like Object's own properties (YAML gives own __proto__ keys) instead of dropping them", () => {
+      const raw = homeOpsRawConfig();
+      const withProto: Record<string, unknown> = {};
+      Object.defineProperty(withProto, "__proto__", {
+        value: "1",
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      raw.machine.sysctls = withProto;
+      raw.cluster = { ...raw.cluster, constructor: { __proto__: null } };
+      const problems = problemsOf(raw);
+      assert.deepEqual(problems.map((p) => p.split(" ")[0]).sort(), [
+        "homeops:cluster.constructor",
+        'homeops:machine.sysctls["__proto__"]',
+      ]);
+    });
+
     it("rejects a raw config that is not a mapping", () => {
       assert.throws(() => parseStackConfig([] as unknown as RawConfig, "home-ops"), ConfigError);
     });
