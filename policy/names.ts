@@ -10,9 +10,12 @@ export const ENV = {
   talosMinor: "TALOS_MINOR",
   /** Schematic registration: the schematic ID computed offline. */
   schematicId: "SCHEMATIC_ID",
-  /** Per-node apply: `yes` arms the reset in its delete script (operations.resetOnDestroy). */
-  resetArmed: "RESET_ON_DESTROY",
-  /** Per-node apply: the node's hostname (used when the stack config has no node list). */
+  /**
+   * The reset list the delete script reads at run time (hostnames, from
+   * homeops:operations.resetOnDestroy via the settings file; never a resource input).
+   */
+  resetList: "RESET_ON_DESTROY",
+  /** Per-node apply: the node's hostname, which the reset list is matched against. */
   nodeHostname: "NODE_HOSTNAME",
   /** The talosctl executable the scripts run (`"$TALOSCTL" reset ...`). */
   talosctl: "TALOSCTL",

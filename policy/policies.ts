@@ -5,7 +5,7 @@
 import type { Policies, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { rawProps, Props } from "./values";
 import { validateCiliumAcceleration, validateKubernetesProvider } from "./rules/kubernetes";
-import { ResetSettings, validateReset } from "./rules/reset";
+import { ResetSettings, ScriptReader, validateResets } from "./rules/reset";
 import { validateCommandSecrets } from "./rules/secrets";
 import { StackResource, StackViolation, validateInstallerImages, validateTalosPin } from "./rules/talos";
 
@@ -40,7 +40,8 @@ function stackPolicy(name: string, description: string, rule: StackRule): StackV
   };
 }
 
-export function homeOpsPolicies(reset: ResetSettings): Policies {
+/** `reset`: the stack's reset list and nodes; `readScript`: the scripts commands name by path. */
+export function homeOpsPolicies(reset: ResetSettings, readScript: ScriptReader): Policies {
   return [
     resourcePolicy(
       "cilium-acceleration-disabled",
@@ -62,10 +63,10 @@ export function homeOpsPolicies(reset: ResetSettings): Policies {
       "A command's non-secret inputs carry no PEM blocks, kubeconfig/talosconfig, bundle keys or tokens",
       validateCommandSecrets,
     ),
-    resourcePolicy(
+    stackPolicy(
       "reset-names-its-node",
       "A command that can reset targets one node address, armed only for nodes in operations.resetOnDestroy",
-      (type, props) => validateReset(type, props, reset),
+      (resources) => validateResets(resources, reset, readScript),
     ),
     resourcePolicy(
       "kubernetes-provider-explicit-kubeconfig",

@@ -14,15 +14,26 @@ import { ENV } from "../policy/names";
 import { homeOpsPolicies } from "../policy/policies";
 import { keepSecretsMarked, Props, UNKNOWN } from "../policy/values";
 import { validateCiliumAcceleration, validateKubernetesProvider } from "../policy/rules/kubernetes";
-import { resetCapability, resetSettingsFromConfig, ResetSettings, validateReset } from "../policy/rules/reset";
+import {
+  resetCapability,
+  resetSettingsFromConfig,
+  ResetSettings,
+  ScriptReader,
+  scriptFileReader,
+  validateReset,
+  validateResetList,
+  validateResets,
+} from "../policy/rules/reset";
 import { secretMaterialIn, validateCommandSecrets } from "../policy/rules/secrets";
 import { StackResource, validateInstallerImages, validateTalosPin } from "../policy/rules/talos";
 import { ciliumRelease } from "../k8s/cilium";
 import { externalSecretsRelease } from "../k8s/externalSecrets";
+import * as path from "path";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 import { evaluate } from "./helpers/program";
 import { RecordedResource } from "./helpers/mocks";
 
+const ROOT = path.join(__dirname, "..");
 const COMMAND = "command:local:Command";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const K8S_PROVIDER = "pulumi:providers:kubernetes";
@@ -46,21 +57,28 @@ const CONNECT_CREDENTIALS =
 
 const APPLY_SCRIPT =
   '#!/bin/sh\n"$TALOSCTL" gen config "$CLUSTER_NAME" "$CLUSTER_ENDPOINT" --talos-version "$TALOS_MINOR"\n';
+/** The current reset mechanism: the delete script resets only a node the run-time list names. */
 const RESET_SCRIPT =
-  '#!/bin/sh\nif [ "${RESET_ON_DESTROY:-no}" != yes ]; then exit 0; fi\n"$TALOSCTL" "reset" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--system-labels-to-wipe" "STATE" "--reboot" >/dev/null 2>"$WORK/reset.err" || exit 1\n';
+  '#!/bin/sh\ncase " $RESET_ON_DESTROY " in\n  *" $NODE_HOSTNAME "*) ;;\n  *) exit 0 ;;\nesac\nrun "$TALOSCTL" "reset" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--system-labels-to-wipe" "STATE" "--reboot" >/dev/null 2>"$WORK/reset.err" || exit 1\n';
+/** Scripts the commands name by path, as the pack reads them from the repository. */
+const SCRIPT_FILES: Record<string, string> = {
+  "steps/apply-node.sh": APPLY_SCRIPT,
+  "steps/node-reset.sh": RESET_SCRIPT,
+};
+const readScript: ScriptReader = (p) => SCRIPT_FILES[p];
 
-/** A node's apply command as the program registers it (talos/plan.ts, components/steps.ts). */
+/** A node's apply command as the program registers it (plan/talos.ts, components/steps.ts). */
 function applyCommand(env: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Props {
   return {
-    create: APPLY_SCRIPT,
-    update: APPLY_SCRIPT,
-    delete: RESET_SCRIPT,
-    interpreter: ["/bin/sh", "-c"],
+    create: "steps/apply-node.sh",
+    delete: "steps/node-reset.sh",
+    interpreter: ["/bin/sh"],
     logging: "none",
     addPreviousOutputInEnv: false,
     stdin: new Secret(BUNDLE),
     environment: {
-      TALOSCTL: "talosctl",
+      STEP_ID: "apply-mini02",
+      HOMEOPS_SETTINGS: ".homeops/home-ops/settings.env",
       CLUSTER_NAME: "home-ops",
       KUBERNETES_VERSION: "1.31.1",
       TALOS_MINOR: "v1.10",
@@ -69,7 +87,6 @@ function applyCommand(env: Record<string, unknown> = {}, extra: Record<string, u
       NODE_ADDRESS: "172.29.51.12",
       NODE_PATCH: `machine:\n  install:\n    image: ${IMAGE}\n    disk: /dev/sda\n`,
       CONFIG_SHA256: "0".repeat(64),
-      RESET_ON_DESTROY: "no",
       ...env,
     },
     ...extra,
@@ -309,37 +326,39 @@ describe("policy: no-secret-material-in-command-inputs", () => {
 });
 
 describe("policy: reset-names-its-node", () => {
-  it("passes a node apply whose reset targets its one address and is not armed", () => {
-    assert.deepEqual(validateReset(COMMAND, applyCommand(), NO_RESETS), []);
+  const reset = (props: Props, settings: ResetSettings = NO_RESETS) =>
+    validateReset(COMMAND, props, settings, readScript);
+  const UNGATED = '"$TALOSCTL" reset --nodes "${NODE_ADDRESS}" --system-labels-to-wipe STATE --reboot\n';
+
+  it("passes a node apply whose delete script resets its one address only when the run-time list names it", () => {
+    assert.deepEqual(resetCapability(applyCommand(), readScript), {
+      resets: [{ script: "delete", nodes: "172.29.51.12" }],
+      unreadable: [],
+      armed: "listed",
+      hostname: "mini02",
+    });
+    assert.deepEqual(reset(applyCommand()), []);
+    assert.deepEqual(reset(applyCommand(), { resetOnDestroy: ["mini02"], nodes: NODES }), []);
   });
 
-  it("passes an armed reset of a node that operations.resetOnDestroy names", () => {
-    const settings = { resetOnDestroy: ["mini02"], nodes: NODES };
-    assert.deepEqual(validateReset(COMMAND, applyCommand({ RESET_ON_DESTROY: "yes" }), settings), []);
-  });
-
-  it("fails an armed reset of a node the list does not name", () => {
-    const settings = { resetOnDestroy: ["mini03"], nodes: NODES };
-    assert.deepEqual(validateReset(COMMAND, applyCommand({ RESET_ON_DESTROY: "yes" }), settings), [
-      "reset of mini02 (172.29.51.12) is armed, but homeops:operations.resetOnDestroy [mini03] does not name it",
+  it("fails a delete that resets without consulting the list, unless the list names the node", () => {
+    const props = applyCommand({}, { delete: UNGATED });
+    assert.equal(resetCapability(props, readScript).armed, "always");
+    assert.deepEqual(reset(props, { resetOnDestroy: ["mini03"], nodes: NODES }), [
+      "reset of mini02 (172.29.51.12) runs whatever homeops:operations.resetOnDestroy [mini03] says, and it does not name mini02",
     ]);
+    assert.deepEqual(reset(props, { resetOnDestroy: ["mini02"], nodes: NODES }), []);
   });
 
-  it("tells the node by its configured address, not by the hostname the command claims", () => {
-    const props = applyCommand({ RESET_ON_DESTROY: "yes", NODE_HOSTNAME: "mini03" });
-    assert.equal(validateReset(COMMAND, props, { resetOnDestroy: ["mini03"], nodes: NODES }).length, 1);
-    assert.deepEqual(validateReset(COMMAND, props, { resetOnDestroy: ["mini03"] }), []);
+  it("fails a command carrying the reset list in its own inputs (a delete would run with the stored copy)", () => {
+    const props = applyCommand({ RESET_ON_DESTROY: "mini02" });
+    assert.equal(resetCapability(props, readScript).armed, "always");
+    assert.equal(reset(props).length, 1);
   });
 
-  it("treats a secret or unknown arming flag as armed", () => {
-    for (const flag of [new Secret("no"), UNKNOWN]) {
-      assert.equal(validateReset(COMMAND, applyCommand({ RESET_ON_DESTROY: flag }), NO_RESETS).length, 1);
-    }
-  });
-
-  it("fails a reset without --nodes (every node of the talosconfig), armed or not", () => {
+  it("fails a reset without --nodes (every node of the talosconfig)", () => {
     const props = applyCommand({}, { delete: '"$TALOSCTL" reset --system-labels-to-wipe STATE --reboot\n' });
-    assert.deepEqual(validateReset(COMMAND, props, NO_RESETS), [
+    assert.deepEqual(reset(props), [
       "talosctl reset in delete has no --nodes: it would reset every node of the talosconfig",
     ]);
   });
@@ -351,16 +370,25 @@ describe("policy: reset-names-its-node", () => {
   ] as const) {
     it(`fails --nodes resolving to ${label}`, () => {
       const props = applyCommand({}, { delete: `talosctl reset --nodes ${nodes} --reboot` });
-      assert.deepEqual(validateReset(COMMAND, props, NO_RESETS), [
+      assert.deepEqual(reset(props), [
         `talosctl reset in delete targets '${shown}': it must resolve to exactly one node address`,
       ]);
     });
   }
 
+  it("fails a NODE_HOSTNAME that is not the node at the reset address (the list is matched by hostname)", () => {
+    assert.deepEqual(reset(applyCommand({ NODE_HOSTNAME: "mini03" })), [
+      "NODE_HOSTNAME mini03 is not the node at 172.29.51.12 (mini02): the reset list is matched by hostname",
+    ]);
+    assert.deepEqual(reset(applyCommand({ NODE_ADDRESS: "172.29.51.99" })), [
+      "talosctl reset in delete targets 172.29.51.99, which is not a node of the stack",
+    ]);
+  });
+
   it("counts a reset in a create script as always armed", () => {
     const props = applyCommand({}, { create: "talosctl reset \\\n  --nodes=172.29.51.11 --reboot\n" });
-    const capability = resetCapability(props);
-    assert.equal(capability.armed, true);
+    const capability = resetCapability(props, readScript);
+    assert.equal(capability.armed, "always");
     assert.deepEqual(
       capability.resets.map((r) => [r.script, r.nodes]),
       [
@@ -368,13 +396,55 @@ describe("policy: reset-names-its-node", () => {
         ["delete", "172.29.51.12"],
       ],
     );
-    assert.deepEqual(validateReset(COMMAND, props, { resetOnDestroy: ["mini02"], nodes: NODES }), [
-      "reset of mini01 (172.29.51.11) is armed, but homeops:operations.resetOnDestroy [mini02] does not name it",
+    assert.deepEqual(reset(props, { resetOnDestroy: ["mini02"], nodes: NODES }), [
+      "NODE_HOSTNAME mini02 is not the node at 172.29.51.11 (mini01): the reset list is matched by hostname",
     ]);
   });
 
-  it("ignores commands that cannot reset", () => {
-    assert.deepEqual(resetCapability(schematicCommand()), { resets: [], armed: false, hostname: undefined });
+  it("does not take a message that tells the operator to run talosctl reset for a reset", () => {
+    const props = applyCommand(
+      {},
+      { create: 'fail "wipe it with talosctl reset --nodes $NODE_ADDRESS and run again"\n' },
+    );
+    assert.deepEqual(resetCapability(props, readScript).resets, [{ script: "delete", nodes: "172.29.51.12" }]);
+  });
+
+  it("fails a script it cannot read, and ignores commands that cannot reset", () => {
+    assert.deepEqual(reset(applyCommand({}, { delete: "steps/missing.sh" })), [
+      "cannot read steps/missing.sh to check it for talosctl reset",
+    ]);
+    assert.deepEqual(resetCapability(schematicCommand(), readScript), {
+      resets: [],
+      unreadable: [],
+      armed: "never",
+      hostname: undefined,
+    });
+  });
+
+  it("fails a reset list naming anything but the stack's nodes, once for the stack", () => {
+    const settings = { resetOnDestroy: ["mini02", "*", "mini09"], nodes: NODES };
+    assert.deepEqual(validateResetList(settings), [
+      "homeops:operations.resetOnDestroy names '*', which is not a node of the stack",
+      "homeops:operations.resetOnDestroy names 'mini09', which is not a node of the stack",
+    ]);
+    const resources = [
+      { type: COMMAND, name: "talos-apply-mini02", urn: "urn:a", props: applyCommand({}, { delete: UNGATED }) },
+    ];
+    assert.deepEqual(validateResets(resources, { ...settings, resetOnDestroy: ["mini09"] }, readScript), [
+      { message: "homeops:operations.resetOnDestroy names 'mini09', which is not a node of the stack" },
+      {
+        urn: "urn:a",
+        message:
+          "talos-apply-mini02: reset of mini02 (172.29.51.12) runs whatever homeops:operations.resetOnDestroy [mini09] says, and it does not name mini02",
+      },
+    ]);
+  });
+
+  it("reads the committed scripts from the repository, and nothing outside it", () => {
+    const files = scriptFileReader(ROOT);
+    assert.match(files("steps/node-reset.sh") ?? "", /"\$TALOSCTL" "reset" "--nodes" "\$\{NODE_ADDRESS\}"/);
+    assert.equal(files("../../etc/passwd.sh"), undefined);
+    assert.equal(files("steps/missing.sh"), undefined);
   });
 
   it("reads the reset list and nodes from the engine's PULUMI_CONFIG; unreadable means none", () => {
@@ -440,12 +510,9 @@ function programResources(resources: RecordedResource[]): StackResource[] {
 function allViolations(resources: StackResource[], reset: ResetSettings): string[] {
   const rules = [validateTalosPin, validateCiliumAcceleration, validateCommandSecrets, validateKubernetesProvider];
   return [
-    ...resources.flatMap((r) =>
-      [...rules.map((rule) => rule(r.type, r.props)), validateReset(r.type, r.props, reset)]
-        .flat()
-        .map((m) => `${r.name}: ${m}`),
-    ),
+    ...resources.flatMap((r) => rules.flatMap((rule) => rule(r.type, r.props)).map((m) => `${r.name}: ${m}`)),
     ...validateInstallerImages(resources).map((v) => v.message),
+    ...validateResets(resources, reset, scriptFileReader(ROOT)).map((v) => v.message),
   ];
 }
 
@@ -456,31 +523,42 @@ describe("policy: the real program's resources", function () {
     const resources = programResources((await evaluate(homeOpsConfig())).resources);
     const types = new Set(resources.map((r) => r.type));
     for (const t of [COMMAND, RELEASE, K8S_PROVIDER]) assert.ok(types.has(t), `no ${t} in the program`);
+    const resets = resources.map((r) => resetCapability(r.props, scriptFileReader(ROOT)));
+    assert.equal(resets.filter((c) => c.armed === "listed").length, 3, "every node's apply can reset, by the list");
+    assert.ok(resets.every((c) => c.armed !== "always"));
     assert.deepEqual(allViolations(resources, NO_RESETS), []);
   });
 
-  it("arm a reset only for the node operations.resetOnDestroy names, which the policy checks", async () => {
+  it("pass with a reset list naming a node, and fail one naming no node of the stack", async () => {
     const cfg = homeOpsConfig({ operations: { resetOnDestroy: ["mini02"] } });
     const resources = programResources((await evaluate(cfg)).resources);
     assert.deepEqual(allViolations(resources, { resetOnDestroy: ["mini02"], nodes: NODES }), []);
-    assert.deepEqual(allViolations(resources, NO_RESETS), [
-      "talos-apply-mini02: reset of mini02 (172.29.51.12) is armed, but homeops:operations.resetOnDestroy [] does not name it",
+    assert.deepEqual(allViolations(resources, { resetOnDestroy: ["mini2"], nodes: NODES }), [
+      "homeops:operations.resetOnDestroy names 'mini2', which is not a node of the stack",
     ]);
   });
 
-  it("would be caught with the 1Password token or a stdin not marked secret", async () => {
+  it("would be caught with the 1Password token or a stdin not marked secret, or an ungated reset", async () => {
     const resources = programResources((await evaluate(homeOpsConfig())).resources);
     const reveal = (v: unknown): unknown => (v instanceof Secret ? reveal(v.value) : v);
-    const unmarked = resources.map((r) => {
+    const changed = resources.map((r) => {
       const props: Record<string, any> = { ...r.props, stdin: reveal(r.props.stdin) };
       const env = reveal(props.environment) as Record<string, unknown> | undefined;
       if (env) props.environment = { ...env, [ENV.onePasswordToken]: reveal(env[ENV.onePasswordToken]) };
+      if (props.delete === "steps/node-reset.sh") props.delete = '"$TALOSCTL" reset --nodes "$NODE_ADDRESS"';
       return { ...r, props };
     });
-    const violations = allViolations(unmarked, NO_RESETS);
+    const violations = allViolations(changed, { resetOnDestroy: ["mini03"], nodes: NODES });
     const expected = `talos-talos-secrets: environment.${ENV.onePasswordToken} is not a Pulumi secret: wrap it with pulumi.secret`;
     assert.ok(violations.includes(expected), violations.join("\n"));
     assert.ok(violations.some((v) => v.includes(": stdin carries kubeconfig client credentials in plain text")));
+    assert.deepEqual(
+      violations.filter((v) => v.includes("reset of")),
+      ["mini01 (172.29.51.11)", "mini02 (172.29.51.12)"].map(
+        (n) =>
+          `talos-apply-${n.slice(0, 6)}: reset of ${n} runs whatever homeops:operations.resetOnDestroy [mini03] says, and it does not name ${n.slice(0, 6)}`,
+      ),
+    );
   });
 });
 
@@ -510,7 +588,7 @@ function diagnostics(handler: (call: unknown, cb: unknown) => void, request: unk
 }
 
 describe("policy: the pack's wiring (@pulumi/policy analyze handlers)", () => {
-  const policies: Policies = homeOpsPolicies(NO_RESETS);
+  const policies: Policies = homeOpsPolicies(NO_RESETS, readScript);
   const resourcePolicies = policies.filter((p): p is ResourceValidationPolicy => "validateResource" in p);
   const stackPolicies = policies.filter((p): p is StackValidationPolicy => "validateStack" in p);
   before(() => keepSecretsMarked());

@@ -1,11 +1,15 @@
 /**
  * No reset without an explicit node list: a command that can run `talosctl reset` targets
- * exactly one node address, and is armed only for a node that homeops:operations.resetOnDestroy
- * names. Without `--nodes`, talosctl resets every node of its talosconfig context.
+ * exactly one node address, that address is the node the command says it is, the reset runs
+ * only for nodes homeops:operations.resetOnDestroy names, and that list names only the stack's
+ * nodes. Without `--nodes`, talosctl resets every node of its talosconfig context.
  */
+import * as fs from "fs";
 import { isIP } from "net";
+import * as path from "path";
 import { CONFIG, ENV, TYPES } from "../names";
 import { plainObject, plainString, Props } from "../values";
+import type { StackResource, StackViolation } from "./talos";
 
 export interface ResetSettings {
   /** Hostnames the stack may reset (homeops:operations.resetOnDestroy); empty = none. */
@@ -14,21 +18,35 @@ export interface ResetSettings {
   readonly nodes?: readonly { readonly hostname: string; readonly address: string }[];
 }
 
+/** The text of a script a command names by path (`steps/node-reset.sh`), or undefined. */
+export type ScriptReader = (scriptPath: string) => string | undefined;
+
 export interface ResetCapability {
   /** Each `talosctl reset` in the command's scripts, with its `--nodes` value resolved (undefined: none). */
   readonly resets: readonly { readonly script: string; readonly nodes: string | undefined }[];
-  /** Whether a reset would really run (on create/update, or on delete when armed). */
-  readonly armed: boolean;
-  /** The node's hostname as the command states it. */
+  /** Scripts named by a path that could not be read (so not checked). */
+  readonly unreadable: readonly string[];
+  /**
+   * When a reset runs: "always" (on create/update, or on delete without consulting the reset
+   * list), "listed" (only for a hostname in operations.resetOnDestroy), "never" (no reset).
+   */
+  readonly armed: "always" | "listed" | "never";
+  /** The node's hostname as the command states it (what the reset list is matched against). */
   readonly hostname?: string;
 }
 
 const SCRIPTS = ["create", "update", "delete"] as const;
-/** `talosctl reset` or `"$TALOSCTL" "reset"`, and the rest of that command line. */
+/**
+ * `"$TALOSCTL" "reset"` anywhere, or a bare `talosctl reset` where a command starts (not inside
+ * a message telling the operator what to run), and the rest of that command line.
+ */
 const RESET_INVOCATION = new RegExp(
-  `(?:\\btalosctl|\\$\\{?${ENV.talosctl}\\}?)["']?\\s+["']?reset["']?(?=\\s|$)([^\\n|;&>]*)`,
-  "g",
+  `(?:(?:^|[;&|(]\\s*|\\b(?:run|exec|then|do|else)\\s+)talosctl|\\$\\{?${ENV.talosctl}\\}?["']?)` +
+    `\\s+["']?reset["']?(?=\\s|$)([^\\n|;&>]*)`,
+  "gm",
 );
+/** A command input that is a script's path rather than its text. */
+const SCRIPT_PATH = /^[\w./-]+\.sh$/;
 
 /** The `--nodes`/`-n` value of a talosctl command line, with `$VAR`/`${VAR}` taken from env. */
 function nodesArgument(args: string, env: Props): string | undefined {
@@ -50,51 +68,111 @@ function nodesArgument(args: string, env: Props): string | undefined {
 }
 
 /**
- * Where the current mechanism lives (the one function to adapt when it changes): a node's apply
- * step carries the safe reset in its delete script and arms it with RESET_ON_DESTROY=yes, set
- * from homeops:operations.resetOnDestroy. A reset in a create or update script is always armed.
+ * The current mechanism, in one place (adapt it here when it changes): a node's apply step names
+ * `steps/node-reset.sh` as its delete; that script resets only when the node's NODE_HOSTNAME is
+ * in RESET_ON_DESTROY, a run-time setting the program writes from
+ * homeops:operations.resetOnDestroy (plan/settings.ts), so the list arms it, not the resource.
+ * A reset in a create/update script, or in a script that never reads that list, always runs.
  */
-export function resetCapability(props: Props): ResetCapability {
+export function resetCapability(props: Props, readScript: ScriptReader): ResetCapability {
   const env = plainObject(props.environment);
-  const resets = SCRIPTS.flatMap((script) => {
-    const text = (plainString(props[script]) ?? "").replace(/\\\n/g, " "); // join continued lines
-    return [...text.matchAll(RESET_INVOCATION)].map((m) => ({ script, nodes: nodesArgument(m[1], env) }));
+  const unreadable: string[] = [];
+  const texts = SCRIPTS.flatMap((script) => {
+    const value = plainString(props[script]);
+    if (value === undefined) return [];
+    const text = SCRIPT_PATH.test(value) ? readScript(value) : value;
+    if (text === undefined) unreadable.push(value);
+    return text === undefined ? [] : [{ script, text: text.replace(/\\\n/g, " ") }]; // join continued lines
   });
-  const flag = env[ENV.resetArmed];
-  // A flag that is secret or unknown cannot be shown to be off.
-  const flagOn = flag !== undefined && (plainString(flag) === undefined || plainString(flag) === "yes");
-  const armed = resets.some((r) => r.script !== "delete") || (resets.length > 0 && flagOn);
-  return { resets, armed, hostname: plainString(env[ENV.nodeHostname]) };
+  const found = texts.map((t) => ({ ...t, invocations: [...t.text.matchAll(RESET_INVOCATION)] }));
+  const resets = found.flatMap((t) =>
+    t.invocations.map((m) => ({ script: t.script, nodes: nodesArgument(m[1], env) })),
+  );
+  const readsList = new RegExp(`\\$\\{?${ENV.resetList}\\b`);
+  // A list carried in the resource's own env is the one stored at the last apply, which is
+  // what a delete runs with: not the stack's current list.
+  const unconditional =
+    ENV.resetList in env ||
+    found.some((t) => t.invocations.length > 0 && (t.script !== "delete" || !readsList.test(t.text)));
+  return {
+    resets,
+    unreadable,
+    armed: resets.length === 0 ? "never" : unconditional ? "always" : "listed",
+    hostname: plainString(env[ENV.nodeHostname]),
+  };
 }
 
-export function validateReset(type: string, props: Props, settings: ResetSettings): string[] {
+/** One command: every reset scoped to one address of the node it names, and armed only by the list. */
+export function validateReset(
+  type: string,
+  props: Props,
+  settings: ResetSettings,
+  readScript: ScriptReader = () => undefined,
+): string[] {
   if (type !== TYPES.command) return [];
-  const { resets, armed, hostname } = resetCapability(props);
-  const problems: string[] = [];
-  const targets = new Set<string>();
+  const { resets, unreadable, armed, hostname } = resetCapability(props, readScript);
+  const problems = unreadable.map((p) => `cannot read ${p} to check it for talosctl reset`);
+  const listed = `${CONFIG.operations}.resetOnDestroy [${settings.resetOnDestroy.join(", ")}]`;
   for (const r of resets) {
     if (r.nodes === undefined) {
       problems.push(`talosctl reset in ${r.script} has no --nodes: it would reset every node of the talosconfig`);
-    } else if (isIP(r.nodes) === 0) {
+      continue;
+    }
+    if (isIP(r.nodes) === 0) {
       problems.push(
         `talosctl reset in ${r.script} targets '${r.nodes.slice(0, 80)}': it must resolve to exactly one node address`,
       );
-    } else {
-      targets.add(r.nodes);
+      continue;
     }
-  }
-  if (!armed) return problems;
-  const allowed = new Set(settings.resetOnDestroy);
-  const list = `[${settings.resetOnDestroy.join(", ")}]`;
-  for (const address of targets) {
-    const node = settings.nodes ? settings.nodes.find((n) => n.address === address)?.hostname : hostname;
-    if (node === undefined || !allowed.has(node)) {
+    const node = settings.nodes ? settings.nodes.find((n) => n.address === r.nodes)?.hostname : hostname;
+    if (node === undefined) {
+      problems.push(`talosctl reset in ${r.script} targets ${r.nodes}, which is not a node of the stack`);
+    } else if (hostname !== undefined && hostname !== node) {
       problems.push(
-        `reset of ${node ?? "an unknown node"} (${address}) is armed, but ${CONFIG.operations}.resetOnDestroy ${list} does not name it`,
+        `${ENV.nodeHostname} ${hostname} is not the node at ${r.nodes} (${node}): the reset list is matched by hostname`,
       );
+    } else if (armed === "always" && !settings.resetOnDestroy.includes(node)) {
+      problems.push(`reset of ${node} (${r.nodes}) runs whatever ${listed} says, and it does not name ${node}`);
     }
   }
   return problems;
+}
+
+/** The list itself: every entry is a node of the stack (never a pattern or a stale name). */
+export function validateResetList(settings: ResetSettings): string[] {
+  const hostnames = settings.nodes?.map((n) => n.hostname);
+  if (!hostnames) return [];
+  return settings.resetOnDestroy
+    .filter((h) => !hostnames.includes(h))
+    .map((h) => `${CONFIG.operations}.resetOnDestroy names '${h.slice(0, 60)}', which is not a node of the stack`);
+}
+
+/** Every command of the stack and the list (the pack's stack policy). */
+export function validateResets(
+  resources: readonly StackResource[],
+  settings: ResetSettings,
+  readScript: ScriptReader,
+): StackViolation[] {
+  return [
+    ...validateResetList(settings).map((message) => ({ message })),
+    ...resources.flatMap((r) =>
+      validateReset(r.type, r.props, settings, readScript).map((m) => ({ urn: r.urn, message: `${r.name}: ${m}` })),
+    ),
+  ];
+}
+
+/** Reads scripts named by a path relative to the project directory, and nothing outside it. */
+export function scriptFileReader(projectDir: string): ScriptReader {
+  const root = path.resolve(projectDir);
+  return (scriptPath) => {
+    const file = path.resolve(root, scriptPath);
+    if (!file.startsWith(root + path.sep)) return undefined;
+    try {
+      return fs.readFileSync(file, "utf8");
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 function parsed(text: string | undefined): unknown {

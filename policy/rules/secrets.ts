@@ -22,7 +22,14 @@ const MATERIAL: readonly { kind: string; found: (text: string) => boolean }[] = 
   { kind: "a PEM block", found: (t) => PEM.test(t) },
   { kind: "a base64-encoded PEM block", found: base64Pem },
   { kind: "kubeconfig client credentials", found: (t) => /client-(?:key|certificate)-data\s*:\s*\S/.test(t) },
-  { kind: "a talosconfig", found: (t) => /^\s*contexts\s*:/m.test(t) && /^\s*key\s*:\s*\S/m.test(t) },
+  {
+    kind: "a kubeconfig",
+    found: (t) => /^\s*apiVersion\s*:\s*v1\s*$/m.test(t) && /^\s*(?:clusters|users)\s*:/m.test(t),
+  },
+  {
+    kind: "a talosconfig",
+    found: (t) => /^\s*contexts\s*:/m.test(t) && /^\s*(?:context|key|crt)\s*:\s*\S/m.test(t),
+  },
   {
     kind: "Talos secrets-bundle keys",
     found: (t) => /\b(?:secretboxencryptionsecret|aescbcencryptionsecret|bootstraptoken|trustdinfo)\s*:/i.test(t),
