@@ -45,16 +45,6 @@ export function plainObject(value: unknown): Props {
     : {};
 }
 
-/** The value at a dotted path through known, non-secret objects (undefined when absent). */
-export function valueAt(props: Props, path: readonly string[]): unknown {
-  let value: unknown = props;
-  for (const key of path) {
-    if (value === null || typeof value !== "object" || isSecret(value) || Array.isArray(value)) return undefined;
-    value = (value as Props)[key];
-  }
-  return value;
-}
-
 /** Every known, non-secret string in a value with its property path; secrets and unknowns are skipped. */
 export function plainStrings(value: unknown, path = ""): { path: string; text: string }[] {
   if (isSecret(value)) return [];
