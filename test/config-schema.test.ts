@@ -19,10 +19,26 @@ import {
 
 const STALE = "is stale: run `npm run gen:schema` and commit the result";
 
-/** Every committed stack file (Pulumi.<stack>.yaml, anywhere in the repository). */
+const STACK_FILE_NAME = /^Pulumi\.[^.]+\.ya?ml$/;
+
+/** Every committed stack file (Pulumi.<stack>.yaml, anywhere; every one on disk outside a git checkout). */
 function committedStackFiles(): string[] {
-  const tracked = execFileSync("git", ["ls-files", "-z"], { cwd: REPO_ROOT, encoding: "utf8" }).split("\0");
-  return tracked.filter((file) => /^Pulumi\.[^.]+\.ya?ml$/.test(path.basename(file)));
+  try {
+    const tracked = execFileSync("git", ["ls-files", "-z"], { cwd: REPO_ROOT, encoding: "utf8", stdio: "pipe" });
+    return tracked.split("\0").filter((file) => STACK_FILE_NAME.test(path.basename(file)));
+  } catch {
+    const skipped = new Set(["node_modules", ".git", ".pulumi", "out", "bin"]);
+    const found: string[] = [];
+    const visit = (dir: string): void => {
+      for (const entry of fs.readdirSync(path.join(REPO_ROOT, dir), { withFileTypes: true })) {
+        const relative = path.join(dir, entry.name);
+        if (entry.isDirectory() && !skipped.has(entry.name)) visit(relative);
+        else if (entry.isFile() && STACK_FILE_NAME.test(entry.name)) found.push(relative);
+      }
+    };
+    visit("");
+    return found;
+  }
 }
 
 describe("config: generated schema files", () => {
