@@ -34,6 +34,10 @@ export function runtimeSettings(cfg: StackConfig): Record<string, string> {
     TIMEOUT_HEALTH: String(t.health),
     TIMEOUT_STORE_READY: String(t.storeReady),
     TIMEOUT_FLUX_READY: String(t.fluxReady),
+    // Bounds of one tool call: a call that never answers must not hang its step. A probe of a
+    // control plane's etcd answers at once when it serves, and blocks while etcd is down.
+    CALL_TIMEOUT: String(clamp(Math.floor(t.nodeReady / 3), 2, 60)),
+    PROBE_TIMEOUT: String(clamp(Math.floor(t.nodeReady / 10), 1, 5)),
     // Waiting for the rolling lock: every other node may take its turn first.
     TIMEOUT_ROLLING: String(cfg.nodes.length * (t.nodeReady + 2 * t.health)),
     ROLLING_LOCK: `.homeops/${cfg.stack}/rolling.lock`,
@@ -41,6 +45,10 @@ export function runtimeSettings(cfg: StackConfig): Record<string, string> {
     CONTROL_PLANE_ADDRESSES: addresses("controlplane"),
     RESET_ON_DESTROY: cfg.operations.resetOnDestroy.join(" "),
   };
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
 }
 
 /** `NAME='value'` lines, single-quoted for sh. */

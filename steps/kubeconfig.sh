@@ -36,13 +36,35 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM HUP PIPE
 set -f
-# run TOOL ARGS...: a tool call the watchdog can end (its stdin is /dev/null: no tool reads it)
-run() {
+# run_for SECONDS TOOL ARGS...: one tool call, ended (SIGTERM) after SECONDS, since a node may
+# never answer (a control plane's etcd calls block while its etcd is down), and ended by the
+# watchdog if this script is killed. Its stdin is /dev/null: no tool reads it.
+run_for() {
+  limit=$1
+  shift
   "$@" </dev/null &
   child=$!
   echo "$child" >>"$WORK/children"
-  wait "$child"
+  (
+    sleep "$limit" &
+    timer_sleep=$!
+    trap 'kill "$timer_sleep" 2>/dev/null; exit 0' TERM
+    wait "$timer_sleep"
+    : >"$WORK/timed-out.$child"
+    kill -TERM "$child" 2>/dev/null
+  ) </dev/null >/dev/null 2>&1 &
+  timer=$!
+  status=0
+  wait "$child" || status=$?
+  kill -TERM "$timer" 2>/dev/null || :
+  wait "$timer" 2>/dev/null || :
+  if [ -e "$WORK/timed-out.$child" ]; then
+    printf 'homeops: %s %s timed out after %s s
+' "${1##*/}" "$2" "$limit" >&2
+  fi
+  return "$status"
 }
+run() { run_for "$CALL_TIMEOUT" "$@"; }
 now() { date +%s; }
 # deadline_in SECONDS -> the epoch second at which a wait gives up
 deadline_in() { echo $(( $(now) + $1 )); }

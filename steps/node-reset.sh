@@ -36,13 +36,35 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM HUP PIPE
 set -f
-# run TOOL ARGS...: a tool call the watchdog can end (its stdin is /dev/null: no tool reads it)
-run() {
+# run_for SECONDS TOOL ARGS...: one tool call, ended (SIGTERM) after SECONDS, since a node may
+# never answer (a control plane's etcd calls block while its etcd is down), and ended by the
+# watchdog if this script is killed. Its stdin is /dev/null: no tool reads it.
+run_for() {
+  limit=$1
+  shift
   "$@" </dev/null &
   child=$!
   echo "$child" >>"$WORK/children"
-  wait "$child"
+  (
+    sleep "$limit" &
+    timer_sleep=$!
+    trap 'kill "$timer_sleep" 2>/dev/null; exit 0' TERM
+    wait "$timer_sleep"
+    : >"$WORK/timed-out.$child"
+    kill -TERM "$child" 2>/dev/null
+  ) </dev/null >/dev/null 2>&1 &
+  timer=$!
+  status=0
+  wait "$child" || status=$?
+  kill -TERM "$timer" 2>/dev/null || :
+  wait "$timer" 2>/dev/null || :
+  if [ -e "$WORK/timed-out.$child" ]; then
+    printf 'homeops: %s %s timed out after %s s
+' "${1##*/}" "$2" "$limit" >&2
+  fi
+  return "$status"
 }
+run() { run_for "$CALL_TIMEOUT" "$@"; }
 now() { date +%s; }
 # deadline_in SECONDS -> the epoch second at which a wait gives up
 deadline_in() { echo $(( $(now) + $1 )); }
@@ -71,7 +93,7 @@ dropped() {
 # QueryLocal from cmd/talosctl/cmd/talos/etcd.go).
 cluster_running() {
   for cp in $CONTROL_PLANE_ADDRESSES; do
-    run "$TALOSCTL" "etcd" "members" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/members" 2>/dev/null && [ -s "$WORK/members" ] && return 0
+    run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "members" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/members" 2>/dev/null && [ -s "$WORK/members" ] && return 0
   done
   return 1
 }
@@ -85,7 +107,7 @@ node_settled() {
     *) why="$1 is $status"; return 1 ;;
   esac
   [ "$2" = controlplane ] || return 0
-  run "$TALOSCTL" "etcd" "status" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
+  run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "status" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
 }
 # others_healthy: every other node settled (control planes: etcd member healthy) and Ready, or,
 # before any node is Ready (no CNI yet), at least settled.
@@ -137,7 +159,7 @@ if ! holds_config; then
 fi
 lock_acquire
 RESET_GRACEFUL=false
-if [ "$NODE_ROLE" = controlplane ] && run "$TALOSCTL" "etcd" "members" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/members" 2>/dev/null; then
+if [ "$NODE_ROLE" = controlplane ] && run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "members" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/members" 2>/dev/null; then
   # leave etcd gracefully while other members remain; the last member cannot leave
   [ "$(grep -c . "$WORK/members")" -gt 2 ] && RESET_GRACEFUL=true
 fi

@@ -128,7 +128,7 @@ const ROLLING = `${CLASSIFY}
 # QueryLocal from cmd/talosctl/cmd/talos/etcd.go).
 cluster_running() {
   for cp in $CONTROL_PLANE_ADDRESSES; do
-    ${shellCommand(T, talosctl.etcdMembers("${cp}"))} >"$WORK/members" 2>/dev/null && [ -s "$WORK/members" ] && return 0
+    ${shellCommand(T, talosctl.etcdMembers("${cp}"), '"$PROBE_TIMEOUT"')} >"$WORK/members" 2>/dev/null && [ -s "$WORK/members" ] && return 0
   done
   return 1
 }
@@ -142,7 +142,7 @@ node_settled() {
     *) why="$1 is $status"; return 1 ;;
   esac
   [ "$2" = controlplane ] || return 0
-  ${shellCommand(T, talosctl.etcdStatus("${1}"))} >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
+  ${shellCommand(T, talosctl.etcdStatus("${1}"), '"$PROBE_TIMEOUT"')} >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
 }
 # others_healthy: every other node settled (control planes: etcd member healthy) and Ready, or,
 # before any node is Ready (no CNI yet), at least settled.
@@ -283,7 +283,7 @@ while :; do
   serving=""
   silent=""
   for cp in $CONTROL_PLANE_ADDRESSES; do
-    if ${shellCommand(T, talosctl.etcdMembers("${cp}"))} >"$WORK/members" 2>"$WORK/members.err" && [ -s "$WORK/members" ]; then
+    if ${shellCommand(T, talosctl.etcdMembers("${cp}"), '"$PROBE_TIMEOUT"')} >"$WORK/members" 2>"$WORK/members.err" && [ -s "$WORK/members" ]; then
       serving=$cp
       break
     fi
@@ -363,7 +363,7 @@ for entry in $WAIT_FOR; do
   COND=\${entry%%:*}; rest=\${entry#*:}; NS=\${rest%%:*}; OBJ=\${rest#*:}
   if [ "$OBJ" = nodes ]; then TARGET="nodes --all"; else TARGET=$OBJ; fi
   ATTEMPT=$POLL_SECONDS
-  until ${shellCommand(K, kubectl.waitOnce())} >/dev/null 2>"$WORK/wait.err"; do
+  until ${shellCommand(K, kubectl.waitOnce(), '"$(( ${ATTEMPT%.*} + CALL_TIMEOUT ))"')} >/dev/null 2>"$WORK/wait.err"; do
     if past "$deadline"; then
       why=$(${shellCommand(K, kubectl.conditionMessage())} 2>/dev/null || true)
       fail "$OBJ is not $COND after $WAIT_TIMEOUT s: \${why:-$(last_line "$WORK/wait.err")}"
@@ -386,9 +386,9 @@ while :; do
   left=$(( deadline - $(now) )); [ "$left" -gt 0 ] || left=1
   HEALTH_ATTEMPT_TIMEOUT=\${left}s
   if [ -n "$WORKER_ADDRESSES" ]; then
-    ${shellCommand(T, talosctl.healthWithWorkers("${BOOTSTRAP_ADDRESS}"))} >"$WORK/health.out" 2>&1 && break
+    ${shellCommand(T, talosctl.healthWithWorkers("${BOOTSTRAP_ADDRESS}"), '"$(( left + CALL_TIMEOUT ))"')} >"$WORK/health.out" 2>&1 && break
   else
-    ${shellCommand(T, talosctl.health("${BOOTSTRAP_ADDRESS}"))} >"$WORK/health.out" 2>&1 && break
+    ${shellCommand(T, talosctl.health("${BOOTSTRAP_ADDRESS}"), '"$(( left + CALL_TIMEOUT ))"')} >"$WORK/health.out" 2>&1 && break
   fi
   past "$deadline" && fail "talosctl health did not pass within $TIMEOUT_HEALTH s: $(last_line "$WORK/health.out")"
   sleep "$POLL_SECONDS"
@@ -419,7 +419,7 @@ if ! holds_config; then
 fi
 lock_acquire
 RESET_GRACEFUL=false
-if [ "$NODE_ROLE" = controlplane ] && ${shellCommand(T, talosctl.etcdMembers("${NODE_ADDRESS}"))} >"$WORK/members" 2>/dev/null; then
+if [ "$NODE_ROLE" = controlplane ] && ${shellCommand(T, talosctl.etcdMembers("${NODE_ADDRESS}"), '"$PROBE_TIMEOUT"')} >"$WORK/members" 2>/dev/null; then
   # leave etcd gracefully while other members remain; the last member cannot leave
   [ "$(grep -c . "$WORK/members")" -gt 2 ] && RESET_GRACEFUL=true
 fi
