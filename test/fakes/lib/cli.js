@@ -40,6 +40,7 @@ function loadSpec(talosVersion) {
   return ref.versions[key];
 }
 
+/** A rejected argv; `path` is the command path when it was resolved (for the usage text). */
 class UsageError extends Error {}
 
 function isFlagToken(tok) {
@@ -107,7 +108,7 @@ function checkValue(def, value) {
     if (Number.isNaN(Number(value))) throw bad("invalid float");
   } else if (def.type.includes(", ")) {
     const allowed = def.type.split(", ");
-    if (!allowed.includes(value)) throw bad(`must be one of ${allowed.join(", ")}`);
+    if (!allowed.includes(value)) throw bad(`possible options are: ${allowed.join(", ")}`);
   }
 }
 
@@ -147,7 +148,17 @@ function parseArgs(spec, argv) {
     throw new UsageError(`unknown command ${JSON.stringify(first)} for "talosctl"`);
   }
   const cmdPath = words.join(" ");
-  const cmd = cmds[cmdPath];
+  try {
+    return parseCommand(spec, argv, cmdPath, wordIdx);
+  } catch (e) {
+    if (e instanceof UsageError) e.path = cmdPath;
+    throw e;
+  }
+}
+
+/** Pass 2: the flags and positional arguments of the resolved command. */
+function parseCommand(spec, argv, cmdPath, wordIdx) {
+  const cmd = spec.commands[cmdPath];
   const defs = flagSet(spec, cmd);
   const flags = {};
   const positional = [];

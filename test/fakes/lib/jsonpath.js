@@ -112,10 +112,14 @@ function parseFilter(f) {
   return { path: parsePath(m[1].trim()), op: m[2], value };
 }
 
-function evalPath(p, current, root) {
+function evalPath(p, current, root, strict) {
   let vals = [p.root === "root" ? root : current];
   for (const seg of p.segs) {
     const next = [];
+    if (strict && seg.s === "field" && vals.length && !vals.some((v) => v && typeof v === "object" && !Array.isArray(v) && seg.v in v)) {
+      // client-go util/jsonpath evalField without AllowMissingKeys
+      throw new Error(`${seg.v} is not found`);
+    }
     for (const v of vals) {
       if (v == null) continue;
       if (seg.s === "field") {
@@ -181,9 +185,34 @@ function render(tokens, current, root) {
   return out;
 }
 
+/**
+ * client-go's JSONPath.FindResults (util/jsonpath/jsonpath.go @ v0.33.2), which talosctl prints
+ * (cmd/talosctl/cmd/talos/output/jsonpath.go WriteResource @ v1.10.5): one group per template
+ * node, text nodes included, ranges expanded; a missing key is an error. Returns [[values]].
+ */
+function findResults(template, obj) {
+  const walk = (tokens, current) => {
+    const groups = [];
+    for (let i = 0; i < tokens.length; i++) {
+      const tok = tokens[i];
+      if (tok.t === "text") groups.push([tok.v]);
+      else if (tok.t === "path") groups.push(evalPath(tok.v, current, obj, true));
+      else if (tok.t === "range") {
+        let depth = 1;
+        let j = i + 1;
+        for (; j < tokens.length && depth; j++) depth += tokens[j].t === "range" ? 1 : tokens[j].t === "end" ? -1 : 0;
+        for (const item of evalPath(tok.v, current, obj, true)) groups.push(...walk(tokens.slice(i + 1, j - 1), item));
+        i = j - 1;
+      }
+    }
+    return groups;
+  };
+  return walk(parseTemplate(template), obj);
+}
+
 /** Render a kubectl JSONPath template against an object. Throws on templates it cannot parse. */
 function jsonpath(template, obj) {
   return render(parseTemplate(template), obj, obj);
 }
 
-module.exports = { jsonpath, parseTemplate, evalPath, parsePath };
+module.exports = { jsonpath, findResults, parseTemplate, evalPath, parsePath };

@@ -1,9 +1,11 @@
 "use strict";
 /**
- * Shared runner of the fake executables: command latency, fault injection, calls.log, exit codes.
- * A tool's main(ctx) writes through ctx.out/ctx.err and fails by throwing ctx.fail(...).
+ * Shared runner of the fake executables: command latency, fault injection on the parsed argv,
+ * real hangs, calls.log (with whether a fault was delivered and where a canary appeared),
+ * usage-errors.log and exit codes. A tool's main(ctx) parses its argv, reports the parsed call
+ * with ctx.setCall, writes through ctx.out/ctx.err and fails by throwing Fail, UsageFail or Hang.
  */
-const state = require("./state");
+const store = require("./store");
 
 class Fail extends Error {
   constructor(message, code) {
@@ -12,30 +14,79 @@ class Fail extends Error {
   }
 }
 
-/** The first matching fault (decrementing its `times` persistently), or null. */
-function takeFault(dir, tool, argv, nodes) {
-  const joined = argv.join(" ");
-  return state.withLock(dir, () => {
-    const cfg = state.readConfig(dir);
-    const idx = cfg.faults.findIndex(
-      (f) =>
-        f.tool === tool &&
-        (f.match == null || joined.includes(f.match)) &&
-        (f.node == null || (nodes || []).includes(f.node)) &&
-        (f.times == null || f.times > 0),
-    );
-    if (idx < 0) return null;
-    const fault = Object.assign({}, cfg.faults[idx]);
-    if (cfg.faults[idx].times != null) {
-      cfg.faults[idx].times -= 1;
-      cfg.faults[idx].fired = (cfg.faults[idx].fired || 0) + 1;
-      state.writeConfig(dir, cfg);
-    } else {
-      cfg.faults[idx].fired = (cfg.faults[idx].fired || 0) + 1;
-      state.writeConfig(dir, cfg);
-    }
-    return fault;
+/** A rejected argv (unknown flag or command, bad value): logged in usage-errors.log. */
+class UsageFail extends Fail {}
+
+/**
+ * A real hang: the call blocks for `ms`, then fails with `message`. SIGTERM ends it early:
+ * with `onSignal` (what the tool prints when its context is cancelled) and exit 1, or, without,
+ * like a process killed by the signal.
+ */
+class Hang extends Error {
+  constructor(ms, message, onSignal) {
+    super(message);
+    this.ms = ms;
+    this.onSignal = onSignal || null;
+  }
+}
+
+const asList = (v) => (v == null ? [] : Array.isArray(v) ? v : [v]);
+
+/** Does a flag's parsed values satisfy the fault's wanted value (true = present/true, string = equal)? */
+function flagMatches(values, want) {
+  const vals = asList(values).map(String);
+  const last = vals[vals.length - 1];
+  if (want === true) return last === "true" || (last !== undefined && last !== "false");
+  if (want === false) return last === undefined || last === "false";
+  return asList(want).every((w) => vals.includes(String(w)));
+}
+
+/** Faults match the parsed call: {command, nodes, flags, args}; never a substring of the argv. */
+function faultMatches(f, tool, call) {
+  if (f.tool !== tool) return false;
+  if (f.command != null && f.command !== call.command) return false;
+  if (f.node != null && !(call.nodes || []).includes(f.node)) return false;
+  for (const [name, want] of Object.entries(f.flags || {})) if (!flagMatches((call.flags || {})[name], want)) return false;
+  for (const a of f.args || []) if (!(call.args || []).includes(a)) return false;
+  return f.times == null || f.times > 0;
+}
+
+/** Take (reserve) the first matching fault: its `times` is decremented until we know it was delivered. */
+function takeFault(dir, tool, call) {
+  return store.withLock(dir, () => {
+    const cfg = store.readConfig(dir);
+    const bad = cfg.faults.find((f) => f.match != null);
+    if (bad) throw new Fail(`fake ${tool}: fault ${JSON.stringify(bad)} uses "match" (an argv substring); match on command/node/flags/args instead`, 3);
+    const index = cfg.faults.findIndex((f) => faultMatches(f, tool, call));
+    if (index < 0) return null;
+    const fault = Object.assign({}, cfg.faults[index]);
+    cfg.faults[index].matched = (cfg.faults[index].matched || 0) + 1;
+    if (cfg.faults[index].times != null) cfg.faults[index].times -= 1;
+    store.writeConfig(dir, cfg);
+    return { index, fault };
   });
+}
+
+/** Settle a taken fault: count it as fired when delivered, give its `times` back when not. */
+function settleFault(dir, taken, delivered) {
+  store.withLock(dir, () => {
+    const cfg = store.readConfig(dir);
+    const f = cfg.faults[taken.index];
+    if (!f) return;
+    if (delivered) f.fired = (f.fired || 0) + 1;
+    else if (f.times != null) f.times += 1;
+    store.writeConfig(dir, cfg);
+  });
+}
+
+/** Where a canary string appears in this call: "env:NAME" and "argv[i]" (never the value). */
+function canaryHits(canaries, argv, env) {
+  const hits = [];
+  if (!canaries.length) return hits;
+  const has = (s) => typeof s === "string" && canaries.some((c) => s.includes(c));
+  for (const [k, v] of Object.entries(env)) if (has(v)) hits.push(`env:${k}`);
+  argv.forEach((a, i) => has(a) && hits.push(`argv[${i}]`));
+  return hits;
 }
 
 function run(tool, main) {
@@ -43,44 +94,44 @@ function run(tool, main) {
   const t = Date.now();
   const out = [];
   const err = [];
-  let exit = 0;
-  let dir = null;
+  let taken = null;
+  let delivered = false;
   const ctx = {
     tool,
     argv,
     dir: null,
     cfg: null,
+    call: null,
     out: (s) => out.push(s),
     err: (s) => err.push(s),
-    fail: (msg, code) => new Fail(msg, code),
-    /** Set by applyFaults when a "drop" fault fired: effects happen, then the client errors. */
+    /** Set by a "drop" fault: the effect happens, then the client sees this error. */
     drop: null,
-    /** Set by applyFaults when a "never" fault fired (kubectl conditions never become true). */
+    /** Set by a "never" fault (kubectl: conditions never become true); the tool sets neverDelivered. */
     never: false,
-    faultsFired: [],
+    neverDelivered: false,
+    setCall(call) {
+      ctx.call = call;
+    },
     /**
-     * Evaluate faults for this invocation. `messages` maps kinds to tool-specific stderr texts.
-     * Throws for exit/unreachable/timeout; records drop/never for the caller.
+     * Apply the first fault matching ctx.call. `messages`: {unreachable(node), timeout, drop}.
+     * Throws for exit/unreachable/timeout; records drop/never for the tool.
      */
-    applyFaults(nodes, messages) {
-      const f = takeFault(ctx.dir, tool, argv, nodes);
-      if (!f) return;
-      ctx.faultsFired.push(f.kind);
-      const node = f.node || (nodes && nodes[0]) || "";
+    applyFaults(messages) {
+      taken = takeFault(ctx.dir, tool, ctx.call || {});
+      if (!taken) return;
+      const f = taken.fault;
       switch (f.kind) {
         case "exit":
-          throw new Fail(
-            f.message ||
-              messages.exit ||
-              `${tool}: injected failure (fake fault "exit", match ${JSON.stringify(f.match)})`,
-          );
+          delivered = true;
+          throw new Fail(f.message || messages.exit || `${tool}: injected failure (fake fault "exit")`);
         case "unreachable":
-          throw new Fail(messages.unreachable(node));
+          delivered = true;
+          throw new Fail(messages.unreachable(f.node || (ctx.call.nodes || [])[0] || ""));
         case "timeout":
-          state.sleepMs(f.hangMs == null ? 200 : f.hangMs);
-          throw new Fail(messages.timeout || "error: context deadline exceeded");
+          delivered = true;
+          throw new Hang(f.hangMs == null ? 3600000 : f.hangMs, messages.timeout, messages.cancelled);
         case "drop":
-          ctx.drop = messages.drop || "error: rpc error: code = Unavailable desc = error reading from server: EOF";
+          ctx.drop = messages.drop;
           return;
         case "never":
           ctx.never = true;
@@ -90,37 +141,70 @@ function run(tool, main) {
       }
     },
   };
+  let exit = 0;
+  let usage = false;
+  let hang = null;
   try {
-    dir = state.requireDir();
-    ctx.dir = dir;
-    ctx.cfg = state.readConfig(dir);
-    state.sleepMs(ctx.cfg.delaysMs.command || 0);
+    ctx.dir = store.requireDir();
+    ctx.cfg = store.readConfig(ctx.dir);
+    store.sleepMs(ctx.cfg.delaysMs.command || 0);
     main(ctx);
     if (ctx.drop) {
       out.length = 0;
+      err.length = 0;
+      delivered = true;
       throw new Fail(ctx.drop);
     }
+    if (ctx.never) delivered = ctx.neverDelivered;
   } catch (e) {
-    if (e instanceof Fail) {
+    if (ctx.never) delivered = ctx.neverDelivered;
+    if (e instanceof Hang) hang = e;
+    else if (e instanceof Fail) {
       exit = e.exitCode;
+      usage = e instanceof UsageFail;
       if (e.message) err.push(e.message.endsWith("\n") ? e.message : e.message + "\n");
     } else {
       exit = 70;
       err.push(`fake ${tool}: internal error: ${e && e.stack ? e.stack : e}\n`);
     }
   }
-  if (dir) {
-    try {
-      const rec = { tool, argv, exit, t, ms: Date.now() - t };
-      if (ctx.faultsFired.length) rec.faults = ctx.faultsFired;
-      state.appendCall(dir, rec);
-    } catch (_) {
-      /* logging must not change the outcome */
+  const finish = (code, extra) => {
+    if (ctx.dir) {
+      try {
+        if (taken) settleFault(ctx.dir, taken, delivered);
+        const rec = { tool, argv, exit: code, t, ms: Date.now() - t };
+        if (ctx.call && ctx.call.command) rec.command = ctx.call.command;
+        if (taken) rec.fault = { kind: taken.fault.kind, index: taken.index, delivered };
+        if (usage) rec.usageError = true;
+        const hits = canaryHits(ctx.cfg ? ctx.cfg.canaries : [], argv, process.env);
+        if (hits.length) rec.canaryHits = hits;
+        Object.assign(rec, extra || {});
+        store.appendCall(ctx.dir, rec);
+        if (usage) store.appendUsageError(ctx.dir, { tool, argv, message: err.join("").trim(), t });
+      } catch (_) {
+        /* logging must not change the outcome */
+      }
     }
-  }
-  if (out.length) process.stdout.write(out.join(""));
-  if (err.length) process.stderr.write(err.join(""));
-  process.exitCode = exit;
+    if (out.length) process.stdout.write(out.join(""));
+    if (err.length) process.stderr.write(err.join(""));
+    process.exitCode = code;
+  };
+  if (!hang) return finish(exit);
+  // A real hang: keep the process alive until the time is up or a signal ends it.
+  const timer = setTimeout(() => {
+    err.push(hang.message.endsWith("\n") ? hang.message : hang.message + "\n");
+    finish(1);
+  }, hang.ms);
+  process.once("SIGTERM", () => {
+    clearTimeout(timer);
+    if (hang.onSignal) {
+      err.push(hang.onSignal.endsWith("\n") ? hang.onSignal : hang.onSignal + "\n");
+      finish(1, { killed: "SIGTERM" });
+    } else {
+      finish(143, { killed: "SIGTERM" });
+      process.exit(143);
+    }
+  });
 }
 
 /** Parse a Go duration ("30s", "5m", "1m30s", "250ms", "2h") to milliseconds; NaN if invalid. */
@@ -141,4 +225,4 @@ function parseDuration(s) {
   return total;
 }
 
-module.exports = { run, Fail, parseDuration, takeFault };
+module.exports = { run, Fail, UsageFail, Hang, parseDuration, faultMatches, canaryHits };

@@ -2,31 +2,57 @@
 
 export type FakeTool = "talosctl" | "kubectl" | "op" | "curl";
 
+/**
+ * A fault, matched on the parsed call (never on a substring of the argv). All given criteria must
+ * hold. The first matching fault is taken; its `times` counts deliveries (a fault that matched
+ * but did not decide the outcome, e.g. a drop on a call that failed by itself, is given back).
+ */
 export interface FakeFault {
   tool: FakeTool;
-  /** Substring matched against the invocation's argv joined by spaces. */
-  match?: string;
-  /** Only when --nodes names this address (talosctl). */
+  /**
+   * The parsed command path: talosctl "apply-config", "etcd members", "gen secrets", ...;
+   * kubectl "get" | "wait"; op "item get" | "item create" | "read"; curl "<METHOD> <url path>",
+   * e.g. "POST /schematics".
+   */
+  command?: string;
+  /** talosctl: the address given with --nodes. */
   node?: string;
   /**
-   * exit: exit 1, no effect. unreachable: "connection refused", no effect. timeout: sleep hangMs
-   * (default 200) then "context deadline exceeded", no effect. drop: the effect happens, then the
-   * client fails with "error reading from server: EOF". never (kubectl): conditions stay False.
+   * Flag conditions by long name: true = present and true, false = absent or false, a string
+   * (or strings) = among the flag's values. E.g. {insecure: true}, {"dry-run": false}, {for: "condition=Ready"}.
+   */
+  flags?: Record<string, boolean | string | string[]>;
+  /** Positional arguments that must all be present (e.g. kubectl ["kustomization/flux-system"]). */
+  args?: string[];
+  /**
+   * exit: exit 1 with `message` (or a default), no effect. unreachable: the tool's "connection
+   * refused", no effect. timeout: a real hang of hangMs (default one hour; the caller must bound
+   * it), then the tool's deadline error; SIGTERM ends it (talosctl prints its cancel message).
+   * drop: the effect happens, then the client fails (talosctl "error reading from server: EOF").
+   * never (kubectl): conditions never become true.
    */
   kind: "exit" | "unreachable" | "timeout" | "drop" | "never";
-  /** Invocations it fires on (decremented persistently); omitted = forever. */
+  /** Deliveries left (decremented persistently); omitted = forever. */
   times?: number;
   hangMs?: number;
   /** Custom stderr for kind "exit". */
   message?: string;
-  /** How often it fired (maintained by the fakes). */
+  /** Maintained by the fakes: how often it matched / was delivered. */
+  matched?: number;
   fired?: number;
 }
 
 export interface FakeDelays {
   install: number;
   reboot: number;
+  /** After `talosctl bootstrap`, until that node's etcd serves. */
   bootstrap: number;
+  /** After a control plane joins etcd as a learner, until it is promoted. */
+  etcdJoin: number;
+  /** After a boot, until CRI is up (bootstrap answers FailedPrecondition meanwhile). */
+  cri: number;
+  /** How long the etcd client retries before "no leader" / "not supported for learner" (real: ~2.5 s). */
+  etcdRetry: number;
   apiServer: number;
   ciliumRollout: number;
   esoReady: number;
@@ -34,6 +60,16 @@ export interface FakeDelays {
   storeReady: number;
   fluxReady: number;
   command: number;
+}
+
+export interface FakeDisk {
+  id: string;
+  size: number;
+  transport: string;
+  rotational: boolean;
+  model: string;
+  serial: string;
+  wwid?: string;
 }
 
 export interface FakeOpField {
@@ -51,52 +87,126 @@ export interface FakeOpItemInput {
 }
 
 export interface FakeConfigInput {
-  talosVersion?: "v1.10.9" | "v1.11.6" | string;
-  nodes?: { address: string; hostname: string }[];
+  talosVersion?: string;
+  /** Default: mini01..03 at 172.29.51.11..13, each with DEFAULT_DISKS. */
+  nodes?: { address: string; hostname: string; disks?: FakeDisk[] }[];
   delaysMs?: Partial<FakeDelays>;
   faults?: FakeFault[];
   /** 1Password items present from the start. */
   opItems?: FakeOpItemInput[];
   /** Make `op item get --fields` CSV-quote values containing quotes, commas or newlines. */
   opFieldsCsvQuoting?: boolean;
+  /** Strings every fake call looks for in its environment values and argv (calls.log canaryHits). */
+  canaries?: string[];
+  /** Embedded in cluster.secret of every bundle the fake `gen secrets` (or `gen config` without --with-secrets) mints. */
+  mintCanary?: string | null;
+  /** How long a call the real node would never answer blocks (etcd members/status with no local etcd); default one hour. */
+  nodeHangMs?: number;
 }
 
 export interface FakeConfig {
   talosVersion: string;
-  nodes: { address: string; hostname: string }[];
+  nodes: { address: string; hostname: string; disks: FakeDisk[] }[];
   delaysMs: FakeDelays;
   faults: FakeFault[];
   opItems: FakeOpItemInput[];
   opFieldsCsvQuoting: boolean;
+  canaries: string[];
+  mintCanary: string | null;
+  nodeHangMs: number;
 }
 
-export type NodePhase = "maintenance" | "installing" | "configured" | "rebooting";
+/** Stored phase; installing/rebooting end at phaseUntil. Down: installing, rebooting, off. */
+export type NodePhase = "maintenance" | "installing" | "configured" | "rebooting" | "off";
+/** MachineStatus stage: a configured node is booting until its boot sequence finished. */
+export type NodeStage = "maintenance" | "installing" | "booting" | "running" | "rebooting" | "off";
+/** What the node's local etcd answers: not listening, learner, listening without quorum, serving. */
+export type EtcdState = "down" | "learner" | "no-leader" | "serving";
+
+/** What a node keeps of an applied machine config. */
+export interface FakeConfigRecord {
+  text: string;
+  hash: string;
+  /** SHA-256 of machine.ca.crt (decoded): the cluster identity. */
+  identity: string | null;
+  /** SHA-256 of cluster.ca.crt (decoded): the Kubernetes CA a kubeconfig trusts. */
+  k8sIdentity: string | null;
+  type: string | null;
+  hostname: string | null;
+  clusterName: string | null;
+  endpoint: string | null;
+}
 
 export interface FakeNode {
   address: string;
   hostname: string;
-  /** Stored phase; installing/rebooting end at phaseUntil (settled lazily by the next talosctl call). */
   phase: NodePhase;
-  /** Effective phase at read time (added by readState; not stored). */
-  state: NodePhase;
   phaseUntil: number | null;
   phaseNext: NodePhase | null;
-  /** cluster.id of the applied config's secrets bundle. */
-  identity: string | null;
-  configHash: string | null;
-  appliedHostname: string | null;
-  appliedType?: string | null;
-  appliedAt: number | null;
+  /** When it last came up (booted or entered maintenance). */
+  upSince: number;
+  /** When its boot sequence finished (stage running), null while booting. */
+  runningSince: number | null;
+  installed: boolean;
+  /** The running config (null in maintenance mode). */
+  config: FakeConfigRecord | null;
+  /** Persisted, running after the next boot (reboot-mode or staged apply, install). */
+  pending: FakeConfigRecord | null;
+  /** /var/lib/etcd: null when empty. */
+  etcd: { cluster: string; memberId: string; since: number } | null;
+  bootstrapRequested: boolean;
   insecureApplies: number;
   authApplies: number;
   changedApplies: number;
   unchangedApplies: number;
+  /** Successful bootstraps on this node / AlreadyExists answers. */
+  bootstraps: number;
+  alreadyExists: number;
   resets: number;
   reboots: number;
-  /** A reset without --reboot powers the node off: unreachable for good. */
-  poweredOff: boolean;
-  stagedHash?: string;
-  lastReset?: { at: number; labels: string[]; reboot: boolean; graceful: boolean; wipeMode: string | null };
+  lastReset?: { at: number; labels: string[]; reboot: boolean; graceful: boolean; outcome: string };
+  /** Derived by readState (not stored). */
+  state: NodePhase;
+  stage: NodeStage;
+  etcdState: EtcdState;
+  identity: string | null;
+  configHash: string | null;
+  appliedHostname: string | null;
+  appliedType: string | null;
+}
+
+export interface FakeEtcdMember {
+  id: string;
+  name: string;
+  address: string;
+  /** A learner until then (null: voting from the start). */
+  promoteAt: number | null;
+}
+
+export interface FakeEtcdCluster {
+  id: string;
+  identity: string;
+  k8sIdentity: string | null;
+  createdAt: number;
+  members: FakeEtcdMember[];
+}
+
+/** An interval during which a voting etcd member was down (to: null = still down). */
+export interface FakeDowntime {
+  node: string;
+  hostname: string;
+  cluster: string;
+  member: string;
+  from: number;
+  to: number | null;
+  reason: string;
+}
+
+export interface FakeQuorumViolation {
+  cluster: string;
+  from: number;
+  to: number | null;
+  members: string[];
 }
 
 export interface FakeK8sObject {
@@ -116,33 +226,40 @@ export interface FakeOpItem {
 
 export interface FakeState {
   nodes: Record<string, FakeNode>;
-  /** Cluster name/endpoint per identity, recorded by `gen config`. */
-  clusters: Record<string, { name: string; endpoint: string }>;
-  cluster: {
-    identity: string | null;
-    endpoint: string | null;
-    name: string | null;
-    bootstrappedAt: number | null;
-    /** Successful bootstrap calls. */
-    bootstrapCount: number;
-    /** Bootstrap calls answered with AlreadyExists. */
-    bootstrapAlreadyExists: number;
-    bootstrapNode?: string;
-  };
+  etcd: { clusters: Record<string, FakeEtcdCluster>; seq: number };
+  downtime: FakeDowntime[];
+  /** Totals over all nodes: successful bootstraps, AlreadyExists answers. */
+  cluster: { bootstrapCount: number; bootstrapAlreadyExists: number };
   k8s: { objects: FakeK8sObject[] };
   op: { items: Record<string, Record<string, FakeOpItem>> };
+  /** Schematics registered with the fake Image Factory: id -> canonical YAML. */
+  factory: { schematics: Record<string, string> };
 }
 
 export interface FakeCall {
   tool: FakeTool;
   argv: string[];
   exit: number;
-  /** Start time (ms since epoch). */
+  /** Start time (ms since epoch) and duration. */
   t: number;
-  /** Duration in ms. */
   ms: number;
-  /** Fault kinds that fired on this invocation. */
-  faults?: string[];
+  /** The parsed command path (absent when the argv could not be parsed). */
+  command?: string;
+  /** The fault taken for this call, and whether it decided what the caller saw. */
+  fault?: { kind: FakeFault["kind"]; index: number; delivered: boolean };
+  /** The argv was rejected (also in usage-errors.log). */
+  usageError?: true;
+  /** Where a configured canary appeared: "env:NAME", "argv[3]". */
+  canaryHits?: string[];
+  /** A hanging call ended by this signal. */
+  killed?: string;
+}
+
+export interface FakeUsageError {
+  tool: FakeTool;
+  argv: string[];
+  message: string;
+  t: number;
 }
 
 export interface K8sRef {
@@ -156,22 +273,33 @@ export interface K8sRef {
 export const BIN_DIR: string;
 export const DEFAULT_DELAYS: FakeDelays;
 export const DEFAULT_NODES: { address: string; hostname: string }[];
+export const DEFAULT_DISKS: FakeDisk[];
 
-/** Create or reset a world in dir: config.json (defaults filled in), fresh state.json, empty calls.log. */
+/** Create or reset a world in dir: config.json (defaults filled in), fresh state.json, empty logs. */
 export function initFakeWorld(dir: string, config?: FakeConfigInput): FakeConfig;
 export function readConfig(dir: string): FakeConfig;
 export function writeConfig(dir: string, config: FakeConfigInput): void;
-/** state.json, with each node's effective `state` computed at read time. */
+/** state.json caught up with now (not written), with each node's derived fields. */
 export function readState(dir: string): FakeState;
-/** state.json as stored (no computed fields). */
+/** state.json as stored. */
 export function loadState(dir: string): FakeState;
-export function effectivePhase(node: FakeNode, now: number): NodePhase;
 export function writeState(dir: string, state: FakeState): void;
 /** Locked read-modify-write of state.json. */
 export function updateState<T>(dir: string, fn: (state: FakeState) => T): T;
 export function withLock<T>(dir: string, fn: () => T): T;
 export function readCalls(dir: string): FakeCall[];
 export function appendCall(dir: string, record: FakeCall): void;
+/** Every rejected argv of every fake (assert none after a simulated run). */
+export function readUsageErrors(dir: string): FakeUsageError[];
+/** Every moment two or more members of one etcd cluster were down together (use on readState). */
+export function quorumViolations(state: Pick<FakeState, "downtime">): FakeQuorumViolation[];
+/** Cut / restore a node's power (down meanwhile; an etcd member's downtime is recorded). */
+export function powerOff(dir: string, address: string): void;
+export function powerOn(dir: string, address: string): void;
+/** Back to maintenance mode with no config; keepEtcdData: STATE wiped, EPHEMERAL kept (else an empty disk at the next install). */
+export function toMaintenance(dir: string, address: string, opts?: { keepEtcdData?: boolean }): void;
+/** Give a node etcd data of another etcd cluster (default: a random identity, 3 members, no quorum). Returns its id. */
+export function giveStaleEtcdData(dir: string, address: string, opts?: { identity?: string; members?: number }): string;
 /** Replace the fault list in config.json. */
 export function setFaults(dir: string, faults: FakeFault[]): void;
 /** Merge delays into config.json. */

@@ -1,307 +1,141 @@
 "use strict";
 /**
- * On-disk world of the fake talosctl/kubectl/op executables (test fixtures, not the program).
- * Layout of FAKE_STATE_DIR: config.json (written by tests), state.json (written by the fakes and
- * by the test engine through this module), calls.log (one JSON line per fake invocation).
- * Writes are atomic (temp file + rename) and every read-modify-write holds a mkdir spin lock, so
- * scripts for three nodes can run in parallel.
+ * Public API of the fakes' world for tests (types: state.d.ts): create a world, read it (with
+ * each node's derived state), read the logs, set faults and delays, stage scenarios (power,
+ * maintenance mode, stale etcd data) and record Kubernetes objects and 1Password items the way
+ * the program's providers would.
  */
 const fs = require("fs");
 const path = require("path");
+const crypto = require("crypto");
+const store = require("./store");
+const nodes = require("./talos/nodes");
 
 const BIN_DIR = path.resolve(__dirname, "..", "bin");
-const LOCK_NAME = "state.lock";
-const LOCK_WAIT_MS = 30000;
-const LOCK_STALE_MS = 10000;
-
-const DEFAULT_DELAYS = {
-  install: 0,
-  reboot: 0,
-  bootstrap: 0,
-  apiServer: 0,
-  ciliumRollout: 0,
-  esoReady: 0,
-  connectReady: 0,
-  storeReady: 0,
-  fluxReady: 0,
-  command: 0,
-};
-
-const DEFAULT_NODES = [
-  { address: "172.29.51.11", hostname: "mini01" },
-  { address: "172.29.51.12", hostname: "mini02" },
-  { address: "172.29.51.13", hostname: "mini03" },
-];
-
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-/** Synchronous sleep (the fakes are synchronous programs). */
-function sleepMs(ms) {
-  if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
-}
-
-function requireDir(dir) {
-  const d = dir || process.env.FAKE_STATE_DIR;
-  if (!d) throw new Error("FAKE_STATE_DIR is not set (the fakes need a state directory)");
-  return d;
-}
-
-function readJson(file, fallback) {
-  let text;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    if (e.code === "ENOENT" && fallback !== undefined) return fallback;
-    throw e;
-  }
-  return JSON.parse(text);
-}
-
-let tmpCounter = 0;
-function writeJsonAtomic(file, value) {
-  const tmp = `${file}.${process.pid}.${Date.now()}.${tmpCounter++}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
-  fs.renameSync(tmp, file);
-}
-
-function emptyState(config) {
-  const nodes = {};
-  for (const n of config.nodes) {
-    nodes[n.address] = {
-      address: n.address,
-      hostname: n.hostname,
-      phase: "maintenance",
-      phaseUntil: null,
-      phaseNext: null,
-      identity: null,
-      configHash: null,
-      appliedHostname: null,
-      appliedAt: null,
-      insecureApplies: 0,
-      authApplies: 0,
-      changedApplies: 0,
-      unchangedApplies: 0,
-      resets: 0,
-      reboots: 0,
-      poweredOff: false,
-    };
-  }
-  const items = {};
-  for (const it of config.opItems || []) {
-    const vault = it.vault || "Automation";
-    items[vault] = items[vault] || {};
-    items[vault][it.title] = normalizeOpItem(it);
-  }
-  return {
-    nodes,
-    clusters: {},
-    cluster: {
-      identity: null,
-      endpoint: null,
-      name: null,
-      bootstrappedAt: null,
-      bootstrapCount: 0,
-      bootstrapAlreadyExists: 0,
-    },
-    k8s: { objects: [] },
-    op: { items },
-  };
-}
-
-let opIdCounter = 0;
-function normalizeOpItem(it) {
-  return {
-    id: it.id || `fake${Date.now().toString(36)}${process.pid.toString(36)}${(opIdCounter++).toString(36)}`,
-    title: it.title,
-    category: it.category || "SECURE_NOTE",
-    fields: (it.fields || []).map((f) => ({
-      label: f.label,
-      type: f.type || "STRING",
-      value: f.value == null ? "" : String(f.value),
-    })),
-    createdAt: new Date().toISOString(),
-  };
-}
-
-function normalizeConfig(config) {
-  const c = config || {};
-  return Object.assign({}, c, {
-    talosVersion: c.talosVersion || "v1.11.6",
-    nodes: (c.nodes || DEFAULT_NODES).map((n) => ({ address: n.address, hostname: n.hostname })),
-    delaysMs: Object.assign({}, DEFAULT_DELAYS, c.delaysMs || {}),
-    faults: (c.faults || []).map((f) => Object.assign({}, f)),
-    opItems: c.opItems || [],
-    opFieldsCsvQuoting: !!c.opFieldsCsvQuoting,
-  });
-}
 
 /** Create (or reset) a fake world in `dir`. Returns the normalized config. */
 function initFakeWorld(dir, config) {
   fs.mkdirSync(dir, { recursive: true });
-  const cfg = normalizeConfig(config);
-  writeJsonAtomic(path.join(dir, "config.json"), cfg);
-  writeJsonAtomic(path.join(dir, "state.json"), emptyState(cfg));
-  fs.writeFileSync(path.join(dir, "calls.log"), "");
-  try {
-    fs.rmSync(path.join(dir, LOCK_NAME), { recursive: true, force: true });
-  } catch (_) {
-    /* nothing to clean */
-  }
+  const cfg = store.normalizeConfig(config);
+  store.writeJsonAtomic(path.join(dir, "config.json"), cfg);
+  store.writeJsonAtomic(path.join(dir, "state.json"), store.emptyState(cfg));
+  for (const log of ["calls.log", "usage-errors.log"]) fs.writeFileSync(path.join(dir, log), "");
+  fs.rmSync(path.join(dir, store.LOCK_NAME), { recursive: true, force: true });
   return cfg;
 }
 
-function readConfig(dir) {
-  return normalizeConfig(readJson(path.join(requireDir(dir), "config.json"), {}));
-}
-
-function loadState(dir) {
-  const d = requireDir(dir);
-  const s = readJson(path.join(d, "state.json"), null);
-  return s || emptyState(readConfig(d));
-}
-
-/** Effective node phase at `now`: installing/rebooting end by themselves at phaseUntil. */
-function effectivePhase(node, now) {
-  if (
-    (node.phase === "installing" || node.phase === "rebooting") &&
-    node.phaseUntil != null &&
-    now >= node.phaseUntil
-  ) {
-    return node.phaseNext || "configured";
-  }
-  return node.phase;
-}
-
 /**
- * state.json as the tests should see it: each node also gets `state`, its effective phase now
- * ("maintenance" | "installing" | "configured" | "rebooting"; the stored `phase` is settled lazily).
+ * state.json caught up with now (nothing is written), each node with derived fields: `state`
+ * (its phase), `stage` (maintenance/installing/booting/running/rebooting/off), `etcdState`
+ * (down/learner/no-leader/serving), `identity`, `configHash`, `appliedHostname`, `appliedType`.
  */
 function readState(dir) {
-  const s = loadState(dir);
+  const cfg = store.readConfig(dir);
   const now = Date.now();
+  const s = nodes.settle(store.loadState(dir), cfg, now);
   for (const n of Object.values(s.nodes)) {
-    delete n.state;
-    n.state = effectivePhase(n, now);
+    Object.assign(n, {
+      state: nodes.phaseOf(n, now),
+      stage: nodes.stageOf(n, now),
+      etcdState: nodes.localEtcd(s, n, now),
+      identity: n.config ? n.config.identity : null,
+      configHash: n.config ? n.config.hash : null,
+      appliedHostname: n.config ? n.config.hostname : null,
+      appliedType: n.config ? n.config.type : null,
+    });
   }
   return s;
 }
 
-function writeState(dir, state) {
-  for (const n of Object.values(state.nodes || {})) delete n.state;
-  writeJsonAtomic(path.join(requireDir(dir), "state.json"), state);
-}
-
-function writeConfig(dir, config) {
-  writeJsonAtomic(path.join(requireDir(dir), "config.json"), normalizeConfig(config));
-}
-
-/** Run fn while holding the world's lock (mkdir spin lock, bounded wait, stale-lock recovery). */
-function withLock(dir, fn) {
-  const d = requireDir(dir);
-  const lock = path.join(d, LOCK_NAME);
-  const start = Date.now();
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      break;
-    } catch (e) {
-      if (e.code !== "EEXIST") throw e;
-      let age = 0;
-      try {
-        age = Date.now() - fs.statSync(lock).mtimeMs;
-      } catch (_) {
-        continue; // released meanwhile
-      }
-      if (age > LOCK_STALE_MS) {
-        try {
-          fs.rmSync(lock, { recursive: true, force: true });
-        } catch (_) {
-          /* someone else recovered it */
-        }
-        continue;
-      }
-      if (Date.now() - start > LOCK_WAIT_MS) {
-        throw new Error(`fake: could not acquire ${lock} within ${LOCK_WAIT_MS} ms`);
-      }
-      sleepMs(1 + Math.floor(Math.random() * 5));
-    }
-  }
-  try {
-    return fn();
-  } finally {
-    try {
-      fs.rmdirSync(lock);
-    } catch (_) {
-      /* already recovered as stale */
-    }
-  }
-}
-
-/** Locked read-modify-write of state.json; fn mutates the state in place and returns a result. */
-function updateState(dir, fn) {
-  return withLock(dir, () => {
-    const state = loadState(dir);
-    const result = fn(state);
-    writeState(dir, state);
-    return result;
+/** Locked read-modify-write of one node after settling the world; fn(state, node, now, cfg). */
+function onNode(dir, address, fn) {
+  return store.updateState(dir, (s) => {
+    const cfg = store.readConfig(dir);
+    const now = Date.now();
+    nodes.settle(s, cfg, now);
+    const n = s.nodes[address];
+    if (!n) throw new Error(`fake world has no node ${address}`);
+    return fn(s, n, now, cfg);
   });
 }
 
-function readCalls(dir) {
-  let text = "";
-  try {
-    text = fs.readFileSync(path.join(requireDir(dir), "calls.log"), "utf8");
-  } catch (e) {
-    if (e.code !== "ENOENT") throw e;
-  }
-  return text
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l));
+/** Cut a node's power: down (connection refused) until powerOn; an etcd member's downtime is recorded. */
+function powerOff(dir, address) {
+  onNode(dir, address, (s, n, now) => {
+    nodes.markDown(s, n, now, "power off");
+    Object.assign(n, { phase: "off", phaseUntil: null, phaseNext: null, runningSince: null });
+  });
 }
 
-function appendCall(dir, record) {
-  fs.appendFileSync(path.join(requireDir(dir), "calls.log"), JSON.stringify(record) + "\n");
+/** Power a node on: it boots with its persisted config (configured) or into maintenance mode. */
+function powerOn(dir, address) {
+  onNode(dir, address, (s, n, now) => {
+    if (n.config || n.pending) nodes.boot(n, now);
+    else Object.assign(n, { phase: "maintenance", phaseUntil: null, phaseNext: null, upSince: now, runningSince: null });
+  });
+}
+
+/**
+ * Put a node back in maintenance mode with no config. keepEtcdData: it boots from its disk with
+ * STATE wiped and EPHEMERAL (its etcd data) kept; otherwise it boots the ISO and its next install
+ * starts with an empty disk.
+ */
+function toMaintenance(dir, address, opts) {
+  const keep = !!(opts && opts.keepEtcdData);
+  onNode(dir, address, (s, n, now) => {
+    nodes.markDown(s, n, now, "maintenance");
+    Object.assign(n, { phase: "maintenance", phaseUntil: null, phaseNext: null, upSince: now, runningSince: null, config: null, pending: null, installed: keep });
+    if (!keep) n.etcd = null;
+  });
+}
+
+/**
+ * Give a node etcd data of another cluster: a member of an etcd cluster of `identity` (default: a
+ * new random one) with `members` members in all (default 3), the others held by no node, so it
+ * has no quorum unless members is 1. Returns the etcd cluster id.
+ */
+function giveStaleEtcdData(dir, address, opts) {
+  const o = opts || {};
+  return onNode(dir, address, (s, n, now) => {
+    s.etcd.seq = (s.etcd.seq || 0) + 1;
+    const id = `etcd-${s.etcd.seq}`;
+    const identity = o.identity || crypto.randomBytes(32).toString("hex");
+    const members = Array.from({ length: o.members || 3 }, (_, i) => ({ id: `5a1e${String(s.etcd.seq).padStart(4, "0")}0000000${i}`, name: i === 0 ? nodes.memberName(n) : `old-member-${i}`, address: i === 0 ? address : `192.0.2.${i}`, promoteAt: null }));
+    s.etcd.clusters[id] = { id, identity, k8sIdentity: null, createdAt: now - 86400000, members };
+    n.etcd = { cluster: id, memberId: members[0].id, since: 0 };
+    n.installed = true;
+    return id;
+  });
 }
 
 function setFaults(dir, faults) {
-  withLock(dir, () => {
-    const cfg = readConfig(dir);
+  store.withLock(dir, () => {
+    const cfg = store.readConfig(dir);
     cfg.faults = (faults || []).map((f) => Object.assign({}, f));
-    writeConfig(dir, cfg);
+    store.writeConfig(dir, cfg);
   });
 }
 
 function setDelays(dir, delaysMs) {
-  withLock(dir, () => {
-    const cfg = readConfig(dir);
+  store.withLock(dir, () => {
+    const cfg = store.readConfig(dir);
     cfg.delaysMs = Object.assign({}, cfg.delaysMs, delaysMs);
-    writeConfig(dir, cfg);
+    store.writeConfig(dir, cfg);
   });
 }
 
-function objectKey(obj) {
-  const md = obj.metadata || {};
-  return `${obj.kind}|${md.namespace || ""}|${md.name}`;
-}
+const objectKey = (obj) => `${obj.kind}|${(obj.metadata || {}).namespace || ""}|${(obj.metadata || {}).name}`;
 
 /**
  * Record a Kubernetes object (or `HelmRelease(pulumi)`) as existing. Idempotent: an object that
  * already exists keeps its creation time (an update, not a replacement). Returns the stored object.
  */
 function createK8sObject(dir, obj) {
-  if (!obj || !obj.kind || !obj.metadata || !obj.metadata.name) {
-    throw new Error("createK8sObject needs {kind, metadata: {name}}");
-  }
-  return updateState(dir, (state) => {
-    const key = objectKey(obj);
-    const existing = state.k8s.objects.find((o) => objectKey(o) === key);
+  if (!obj || !obj.kind || !obj.metadata || !obj.metadata.name) throw new Error("createK8sObject needs {kind, metadata: {name}}");
+  return store.updateState(dir, (state) => {
+    const existing = state.k8s.objects.find((o) => objectKey(o) === objectKey(obj));
     if (existing) return existing;
-    const stored = {
-      apiVersion: obj.apiVersion || "v1",
-      kind: obj.kind,
-      metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace || "" },
-      createdAt: Date.now(),
-    };
+    const stored = { apiVersion: obj.apiVersion || "v1", kind: obj.kind, metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace || "" }, createdAt: Date.now() };
     state.k8s.objects.push(stored);
     return stored;
   });
@@ -309,19 +143,18 @@ function createK8sObject(dir, obj) {
 
 /** Remove a recorded object; returns true when it existed. */
 function deleteK8sObject(dir, obj) {
-  return updateState(dir, (state) => {
-    const key = objectKey(obj);
+  return store.updateState(dir, (state) => {
     const before = state.k8s.objects.length;
-    state.k8s.objects = state.k8s.objects.filter((o) => objectKey(o) !== key);
+    state.k8s.objects = state.k8s.objects.filter((o) => objectKey(o) !== objectKey(obj));
     return state.k8s.objects.length !== before;
   });
 }
 
 /** Put (create or replace) a 1Password item directly, bypassing the op fake. */
 function putOpItem(dir, vault, item) {
-  return updateState(dir, (state) => {
+  return store.updateState(dir, (state) => {
     state.op.items[vault] = state.op.items[vault] || {};
-    const stored = normalizeOpItem(item);
+    const stored = store.normalizeOpItem(item);
     state.op.items[vault][item.title] = stored;
     return stored;
   });
@@ -337,26 +170,32 @@ function fakeEnv(dir, extra) {
 
 module.exports = {
   BIN_DIR,
-  DEFAULT_DELAYS,
-  DEFAULT_NODES,
+  DEFAULT_DELAYS: store.DEFAULT_DELAYS,
+  DEFAULT_NODES: store.DEFAULT_NODES,
+  DEFAULT_DISKS: store.DEFAULT_DISKS,
   initFakeWorld,
-  readConfig,
-  writeConfig,
+  readConfig: store.readConfig,
+  writeConfig: store.writeConfig,
   readState,
-  loadState,
-  effectivePhase,
-  writeState,
-  updateState,
-  withLock,
-  readCalls,
-  appendCall,
+  loadState: store.loadState,
+  writeState: store.writeState,
+  updateState: store.updateState,
+  withLock: store.withLock,
+  readCalls: store.readCalls,
+  appendCall: store.appendCall,
+  readUsageErrors: store.readUsageErrors,
+  quorumViolations: nodes.quorumViolations,
+  powerOff,
+  powerOn,
+  toMaintenance,
+  giveStaleEtcdData,
   setFaults,
   setDelays,
   createK8sObject,
   deleteK8sObject,
   putOpItem,
-  normalizeOpItem,
+  normalizeOpItem: store.normalizeOpItem,
   fakeEnv,
-  sleepMs,
-  requireDir,
+  sleepMs: store.sleepMs,
+  requireDir: store.requireDir,
 };

@@ -1,45 +1,20 @@
 "use strict";
 /**
- * Time-based simulation of the nodes and the Kubernetes controllers. Nothing runs in the
- * background: every status is computed from creation timestamps and config.delaysMs.
+ * The Kubernetes side of the fake world: the API server, Nodes, and the controllers of the charts
+ * and objects the program creates, computed from creation timestamps and config.delaysMs.
+ *
+ * The API server serves while the etcd cluster of the kubeconfig's cluster has quorum, from
+ * apiServer ms after that etcd first served. Nodes are the machines configured for that cluster;
+ * a node is Ready once it is up and Cilium has rolled out. Resource types of CRDs exist only once
+ * their chart installed them and they are Established (External Secrets with the external-secrets
+ * release, FluxInstance with flux-operator, Kustomization/GitRepository/HelmRelease once the
+ * FluxInstance is being reconciled): before, kubectl answers that the server doesn't have them.
  */
+const nodes = require("./talos/nodes");
 
-const { effectivePhase } = require("./state");
+const HELM_KIND = "HelmRelease(pulumi)";
 
-/** Node phase at `now` (installing/rebooting end by themselves). Mutates nothing. */
-const nodePhase = effectivePhase;
-
-/** Persist finished transitions (call under the lock before mutating a node). */
-function settleNode(node, now) {
-  const p = nodePhase(node, now);
-  if (p !== node.phase) {
-    node.phase = p;
-    node.phaseUntil = null;
-    node.phaseNext = null;
-  }
-  return node;
-}
-
-function etcdUpAt(state, cfg) {
-  const c = state.cluster;
-  if (c.bootstrappedAt == null) return null;
-  return c.bootstrappedAt + (cfg.delaysMs.bootstrap || 0);
-}
-
-function apiUpAt(state, cfg) {
-  const e = etcdUpAt(state, cfg);
-  if (e == null) return null;
-  return e + (cfg.delaysMs.apiServer || 0);
-}
-
-/** Configured nodes that belong to the bootstrapped cluster (etcd members / Kubernetes nodes). */
-function clusterNodes(state, now) {
-  const id = state.cluster.identity;
-  if (!id) return [];
-  return Object.values(state.nodes).filter((n) => n.identity === id && nodePhase(n, now) === "configured");
-}
-
-const KINDS = [
+const BUILTIN = [
   { kind: "Node", names: ["node", "nodes", "no"], group: "", version: "v1", cluster: true },
   { kind: "Namespace", names: ["namespace", "namespaces", "ns"], group: "", version: "v1", cluster: true },
   { kind: "Secret", names: ["secret", "secrets"], group: "", version: "v1" },
@@ -50,324 +25,195 @@ const KINDS = [
   { kind: "Deployment", names: ["deployment", "deployments", "deploy"], group: "apps", version: "v1" },
   { kind: "DaemonSet", names: ["daemonset", "daemonsets", "ds"], group: "apps", version: "v1" },
   { kind: "StatefulSet", names: ["statefulset", "statefulsets", "sts"], group: "apps", version: "v1" },
-  {
-    kind: "CustomResourceDefinition",
-    names: ["customresourcedefinition", "customresourcedefinitions", "crd", "crds"],
-    group: "apiextensions.k8s.io",
-    version: "v1",
-    cluster: true,
-  },
-  {
-    kind: "ClusterSecretStore",
-    names: ["clustersecretstore", "clustersecretstores", "css"],
-    group: "external-secrets.io",
-    version: "v1",
-    cluster: true,
-  },
-  { kind: "SecretStore", names: ["secretstore", "secretstores", "ss"], group: "external-secrets.io", version: "v1" },
-  {
-    kind: "ExternalSecret",
-    names: ["externalsecret", "externalsecrets", "es"],
-    group: "external-secrets.io",
-    version: "v1",
-  },
-  {
-    kind: "Kustomization",
-    names: ["kustomization", "kustomizations", "ks"],
-    group: "kustomize.toolkit.fluxcd.io",
-    version: "v1",
-  },
-  {
-    kind: "GitRepository",
-    names: ["gitrepository", "gitrepositories", "gitrepo"],
-    group: "source.toolkit.fluxcd.io",
-    version: "v1",
-  },
-  { kind: "HelmRelease", names: ["helmrelease", "helmreleases", "hr"], group: "helm.toolkit.fluxcd.io", version: "v2" },
-  { kind: "FluxInstance", names: ["fluxinstance", "fluxinstances"], group: "fluxcd.controlplane.io", version: "v1" },
+  { kind: "CustomResourceDefinition", names: ["customresourcedefinition", "customresourcedefinitions", "crd", "crds"], group: "apiextensions.k8s.io", version: "v1", cluster: true },
 ];
+const ESO_KINDS = [
+  { kind: "ClusterSecretStore", names: ["clustersecretstore", "clustersecretstores", "css"], group: "external-secrets.io", version: "v1", cluster: true },
+  { kind: "SecretStore", names: ["secretstore", "secretstores", "ss"], group: "external-secrets.io", version: "v1" },
+  { kind: "ExternalSecret", names: ["externalsecret", "externalsecrets", "es"], group: "external-secrets.io", version: "v1" },
+  { kind: "ClusterExternalSecret", names: ["clusterexternalsecret", "clusterexternalsecrets", "ces"], group: "external-secrets.io", version: "v1", cluster: true },
+];
+const FLUX_OPERATOR_KINDS = [{ kind: "FluxInstance", names: ["fluxinstance", "fluxinstances"], group: "fluxcd.controlplane.io", version: "v1" }];
+const FLUX_KINDS = [
+  { kind: "Kustomization", names: ["kustomization", "kustomizations", "ks"], group: "kustomize.toolkit.fluxcd.io", version: "v1" },
+  { kind: "GitRepository", names: ["gitrepository", "gitrepositories", "gitrepo"], group: "source.toolkit.fluxcd.io", version: "v1" },
+  { kind: "HelmRelease", names: ["helmrelease", "helmreleases", "hr"], group: "helm.toolkit.fluxcd.io", version: "v2" },
+];
+const ALL_KINDS = [...BUILTIN, ...ESO_KINDS, ...FLUX_OPERATOR_KINDS, ...FLUX_KINDS];
 
-const HELM_KIND = "HelmRelease(pulumi)";
+const iso = (t) => new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
+const kindInfo = (kind) => ALL_KINDS.find((k) => k.kind === kind) || { kind, names: [kind.toLowerCase()], group: "", version: "v1" };
+const plural = (ki) => ki.names[1] || ki.kind.toLowerCase();
+const reached = (at, now) => at != null && Number.isFinite(at) && now >= at;
 
-/** Resolve a kubectl resource name ("deployments", "deploy.apps", "kustomization.kustomize.toolkit.fluxcd.io"). */
-function resolveKind(resource) {
+/** The etcd cluster behind a kubeconfig (by its cluster CA), serving with quorum now, or null. */
+function apiCluster(state, k8sIdentity, now) {
+  return Object.values(state.etcd.clusters).find((c) => c.k8sIdentity === k8sIdentity && nodes.hasQuorum(state, c, now)) || null;
+}
+
+/** When the API server of `cluster` answers (null when its etcd has no quorum now). */
+function apiUpAt(state, cfg, cluster, now) {
+  if (!cluster || !nodes.hasQuorum(state, cluster, now)) return null;
+  return cluster.createdAt + (cfg.delaysMs.bootstrap || 0) + (cfg.delaysMs.apiServer || 0);
+}
+
+/** Timestamps of the charts and objects (null = absent). */
+function clocks(state, cfg) {
+  const d = cfg.delaysMs;
+  const rec = state.k8s.objects;
+  const find = (kind, ns, name) => rec.find((o) => o.kind === kind && (o.metadata.namespace || "") === (ns || "") && o.metadata.name === name);
+  const release = (name, ns) => rec.find((o) => o.kind === HELM_KIND && o.metadata.name === name && (ns == null || o.metadata.namespace === ns));
+  const cilium = release("cilium", "kube-system");
+  const eso = release("external-secrets");
+  const fluxOperator = release("flux-operator");
+  const fluxInstance = find("FluxInstance", "flux-system", "flux");
+  const fluxStart = fluxInstance && fluxOperator ? Math.max(fluxInstance.createdAt, fluxOperator.createdAt) : null;
+  const credentials = find("Secret", "onepassword-connect", "onepassword-connect-credentials");
+  const token = find("Secret", "onepassword-connect", "onepassword-connect-token");
+  const connect = find("Deployment", "onepassword-connect", "onepassword-connect");
+  return {
+    find,
+    cilium,
+    ciliumAt: cilium ? cilium.createdAt + (d.ciliumRollout || 0) : null,
+    eso,
+    esoAt: eso ? eso.createdAt + (d.esoReady || 0) : null,
+    fluxOperator,
+    fluxStart,
+    fluxAt: fluxStart != null ? fluxStart + (d.fluxReady || 0) : null,
+    credentials,
+    token,
+    connect,
+    connectAt: connect && credentials && token ? Math.max(connect.createdAt, credentials.createdAt, token.createdAt) + (d.connectReady || 0) : null,
+  };
+}
+
+/** The resource types the API server serves now (kubectl's discovery). */
+function servedKinds(state, cfg, now) {
+  const c = clocks(state, cfg);
+  return [
+    ...BUILTIN,
+    ...(reached(c.esoAt, now) ? ESO_KINDS : []),
+    ...(c.fluxOperator && reached(c.fluxOperator.createdAt, now) ? FLUX_OPERATOR_KINDS : []),
+    // flux-operator installs Flux's CRDs when it starts reconciling the FluxInstance.
+    ...(reached(c.fluxStart, now) ? FLUX_KINDS : []),
+  ];
+}
+
+/**
+ * kubectl's resource argument ("deployments", "deploy.apps", "kustomization.kustomize.toolkit.fluxcd.io")
+ * among the served kinds; null when the server doesn't have it.
+ */
+function resolveKind(resource, kinds) {
   const r = resource.toLowerCase();
-  for (const k of KINDS) {
+  for (const k of kinds) {
     if (k.names.includes(r)) return k;
     for (const n of k.names) {
-      if (k.group && (r === `${n}.${k.group}` || (r.startsWith(`${n}.`) && k.group.startsWith(r.slice(n.length + 1)))))
-        return k;
+      if (k.group && (r === `${n}.${k.group}` || (r.startsWith(`${n}.`) && k.group.startsWith(r.slice(n.length + 1))))) return k;
     }
   }
   return null;
 }
 
-function kindInfo(kind) {
-  return KINDS.find((k) => k.kind === kind) || { kind, names: [kind.toLowerCase()], group: "", version: "v1" };
-}
-
-function iso(t) {
-  return new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-/**
- * A condition that becomes True at `at` (null/Infinity = not yet known). `falseMsg` explains why
- * it is not true yet. When `never` is set (kubectl fault), the condition stays False.
- */
-function cond(type, at, now, never, trueReason, falseReason, falseMsg) {
-  const ok = !never && at != null && Number.isFinite(at) && now >= at;
+/** A condition that becomes True at `at`; `never` (kubectl fault) keeps it False. */
+function cond(type, at, now, never, reasons, falseMsg) {
+  const ok = !never && reached(at, now);
   return {
     type,
     status: ok ? "True" : "False",
-    reason: ok ? trueReason : falseReason,
+    reason: ok ? reasons[0] : reasons[1],
     message: ok ? `${type} (fake)` : never ? `${falseMsg} (fake fault: the condition never becomes true)` : falseMsg,
     lastTransitionTime: iso(ok ? at : now),
-    _at: never ? Infinity : at == null ? Infinity : at,
+    _at: never || at == null ? Infinity : at,
+    _trueAt: at == null ? Infinity : at,
   };
 }
+const AVAILABLE = ["MinimumReplicasAvailable", "MinimumReplicasUnavailable"];
+const available = (at, now, never, msg) => [cond("Available", at, now, never, AVAILABLE, msg || "Deployment does not have minimum availability.")];
+const established = (at, now, never) => [cond("Established", at, now, never, ["InitialNamesAccepted", "Installing"], "the initial names have not been accepted")];
 
-function maxOf(...xs) {
-  if (xs.some((x) => x == null || !Number.isFinite(x))) return null;
-  return Math.max(...xs);
+/** The Kubernetes Nodes of `cluster`: machines configured for it, Ready when up after Cilium's rollout. */
+function k8sNodes(state, cfg, cluster, now, never) {
+  const apiAt = apiUpAt(state, cfg, cluster, now);
+  if (apiAt == null) return [];
+  const { ciliumAt } = clocks(state, cfg);
+  return Object.values(state.nodes)
+    .filter((n) => n.config && n.config.identity === cluster.identity)
+    .map((n) => {
+      const registered = Math.max(apiAt, n.upSince);
+      const up = nodes.isUp(n, now);
+      const readyAt = up && ciliumAt != null ? Math.max(ciliumAt, registered) : null;
+      return { n, name: nodes.memberName(n), registered, readyAt: never ? null : readyAt, trueAt: readyAt };
+    })
+    .filter((x) => reached(x.registered, now));
 }
 
-/**
- * All Kubernetes objects visible at `now`, with status. Returns [] when the API is not up.
- * Pulumi Helm releases are inputs only (not Kubernetes objects kubectl can list).
- */
-function objects(state, cfg, now, never) {
-  const d = cfg.delaysMs;
-  const recorded = state.k8s.objects;
-  const find = (kind, ns, name) =>
-    recorded.find((o) => o.kind === kind && (o.metadata.namespace || "") === (ns || "") && o.metadata.name === name);
-  const release = (name, ns) =>
-    recorded.find(
-      (o) => o.kind === HELM_KIND && o.metadata.name === name && (ns == null || o.metadata.namespace === ns),
-    );
+/** All objects the API serves now, with status. [] when the API does not answer. */
+function objects(state, cfg, cluster, now, never) {
+  const c = clocks(state, cfg);
   const out = [];
   const add = (kind, ns, name, createdAt, conditions, extraStatus) => {
     const ki = kindInfo(kind);
-    const obj = {
-      apiVersion: ki.group ? `${ki.group}/${ki.version}` : ki.version,
-      kind,
-      metadata: { name, creationTimestamp: iso(createdAt) },
-      status: Object.assign({}, extraStatus || {}),
-    };
+    const obj = { apiVersion: ki.group ? `${ki.group}/${ki.version}` : ki.version, kind, metadata: { name, creationTimestamp: iso(createdAt) }, status: Object.assign({}, extraStatus || {}) };
     if (!ki.cluster) obj.metadata.namespace = ns || "default";
     if (conditions) obj.status.conditions = conditions;
     out.push(obj);
-    return obj;
   };
-
-  // Nodes: registered once the API is up; Ready once Cilium has rolled out.
-  const apiAt = apiUpAt(state, cfg);
-  const cilium = release("cilium", "kube-system");
-  const ciliumAt = cilium ? cilium.createdAt + (d.ciliumRollout || 0) : null;
-  for (const n of clusterNodes(state, now)) {
-    const readyAt = maxOf(ciliumAt, apiAt);
-    add(
-      "Node",
-      "",
-      n.hostname,
-      apiAt,
-      [
-        cond(
-          "Ready",
-          readyAt,
-          now,
-          never,
-          "KubeletReady",
-          "KubeletNotReady",
-          "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized",
-        ),
-      ],
-      {
-        addresses: [
-          { type: "InternalIP", address: n.address },
-          { type: "Hostname", address: n.hostname },
-        ],
-      },
-    );
+  const nodeMsg = "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized";
+  const k8s = k8sNodes(state, cfg, cluster, now, never);
+  for (const x of k8s) {
+    const ready = cond("Ready", x.readyAt, now, never, ["KubeletReady", "KubeletNotReady"], nodes.isUp(x.n, now) ? nodeMsg : "Kubelet stopped posting node status.");
+    ready._trueAt = x.trueAt == null ? Infinity : x.trueAt;
+    add("Node", "", x.name, x.registered, [ready], { addresses: [{ type: "InternalIP", address: x.n.address }, { type: "Hostname", address: x.name }] });
   }
-  if (cilium) {
-    add("DaemonSet", "kube-system", "cilium", cilium.createdAt, null, {
-      desiredNumberScheduled: clusterNodes(state, now).length,
-      numberReady: ciliumAt != null && now >= ciliumAt ? clusterNodes(state, now).length : 0,
-    });
-    add("Deployment", "kube-system", "cilium-operator", cilium.createdAt, [
-      cond(
-        "Available",
-        ciliumAt,
-        now,
-        never,
-        "MinimumReplicasAvailable",
-        "MinimumReplicasUnavailable",
-        "Deployment does not have minimum availability.",
-      ),
-    ]);
+  if (c.cilium) {
+    const ready = reached(c.ciliumAt, now) ? k8s.filter((x) => nodes.isUp(x.n, now)).length : 0;
+    add("DaemonSet", "kube-system", "cilium", c.cilium.createdAt, null, { desiredNumberScheduled: k8s.length, numberReady: ready });
+    add("Deployment", "kube-system", "cilium-operator", c.cilium.createdAt, available(c.ciliumAt, now, never));
   }
-
-  // External Secrets (Helm release): CRDs Established and webhook Available after esoReady.
-  const eso = release("external-secrets");
-  if (eso) {
-    const at = eso.createdAt + (d.esoReady || 0);
-    for (const crd of ["clustersecretstores", "secretstores", "externalsecrets", "clusterexternalsecrets"]) {
-      add("CustomResourceDefinition", "", `${crd}.external-secrets.io`, eso.createdAt, [
-        cond("NamesAccepted", eso.createdAt, now, false, "NoConflicts", "Pending", "names not yet accepted"),
-        cond(
-          "Established",
-          at,
-          now,
-          never,
-          "InitialNamesAccepted",
-          "Installing",
-          "the initial names have not been accepted",
-        ),
-      ]);
-    }
+  if (c.eso) {
+    for (const ki of ESO_KINDS) add("CustomResourceDefinition", "", `${plural(ki)}.${ki.group}`, c.eso.createdAt, established(c.esoAt, now, never));
     for (const dep of ["external-secrets", "external-secrets-webhook", "external-secrets-cert-controller"]) {
-      add("Deployment", eso.metadata.namespace, dep, eso.createdAt, [
-        cond(
-          "Available",
-          at,
-          now,
-          never,
-          "MinimumReplicasAvailable",
-          "MinimumReplicasUnavailable",
-          "Deployment does not have minimum availability.",
-        ),
-      ]);
+      add("Deployment", c.eso.metadata.namespace, dep, c.eso.createdAt, available(c.esoAt, now, never));
     }
   }
-
-  // flux-operator (Helm release) + FluxInstance -> root GitRepository/Kustomization flux-system.
-  const fluxOperator = release("flux-operator");
-  if (fluxOperator) {
-    add("Deployment", fluxOperator.metadata.namespace, "flux-operator", fluxOperator.createdAt, [
-      cond(
-        "Available",
-        fluxOperator.createdAt,
-        now,
-        false,
-        "MinimumReplicasAvailable",
-        "MinimumReplicasUnavailable",
-        "",
-      ),
-    ]);
-    add("CustomResourceDefinition", "", "fluxinstances.fluxcd.controlplane.io", fluxOperator.createdAt, [
-      cond("Established", fluxOperator.createdAt, now, false, "InitialNamesAccepted", "Installing", ""),
-    ]);
+  if (c.fluxOperator) {
+    add("Deployment", c.fluxOperator.metadata.namespace, "flux-operator", c.fluxOperator.createdAt, available(c.fluxOperator.createdAt, now, false));
+    add("CustomResourceDefinition", "", "fluxinstances.fluxcd.controlplane.io", c.fluxOperator.createdAt, established(c.fluxOperator.createdAt, now, false));
   }
-  const fluxInstance = find("FluxInstance", "flux-system", "flux");
-  const fluxStart = fluxInstance && fluxOperator ? Math.max(fluxInstance.createdAt, fluxOperator.createdAt) : null;
-  const fluxAt = fluxStart != null ? fluxStart + (d.fluxReady || 0) : null;
-  if (fluxStart != null && now >= fluxStart) {
-    add("GitRepository", "flux-system", "flux-system", fluxStart, [
-      cond("Ready", fluxAt, now, never, "Succeeded", "Progressing", "building artifact: cloning the repository (fake)"),
-    ]);
-    add("Kustomization", "flux-system", "flux-system", fluxStart, [
-      cond("Ready", fluxAt, now, never, "ReconciliationSucceeded", "Progressing", "reconciliation in progress (fake)"),
-    ]);
+  if (reached(c.fluxStart, now)) {
+    for (const ki of FLUX_KINDS) add("CustomResourceDefinition", "", `${plural(ki)}.${ki.group}`, c.fluxStart, established(c.fluxStart, now, false));
+    add("GitRepository", "flux-system", "flux-system", c.fluxStart, [cond("Ready", c.fluxAt, now, never, ["Succeeded", "Progressing"], "building artifact: cloning the repository (fake)")]);
+    add("Kustomization", "flux-system", "flux-system", c.fluxStart, [cond("Ready", c.fluxAt, now, never, ["ReconciliationSucceeded", "Progressing"], "reconciliation in progress (fake)")]);
   }
-
-  // 1Password Connect: Available connectReady ms after it and both credential Secrets exist.
-  const credentials = find("Secret", "onepassword-connect", "onepassword-connect-credentials");
-  const token = find("Secret", "onepassword-connect", "onepassword-connect-token");
-  const connect = find("Deployment", "onepassword-connect", "onepassword-connect");
-  let connectAt = null;
-  if (connect && credentials && token) {
-    connectAt = Math.max(connect.createdAt, credentials.createdAt, token.createdAt) + (d.connectReady || 0);
-  }
-
-  for (const o of recorded) {
+  for (const o of state.k8s.objects) {
     if (o.kind === HELM_KIND) continue;
     const ns = o.metadata.namespace;
-    const name = o.metadata.name;
     let conditions = null;
-    if (o === connect) {
-      const missing = [!credentials && "onepassword-connect-credentials", !token && "onepassword-connect-token"].filter(
-        Boolean,
-      );
-      conditions = [
-        cond(
-          "Available",
-          connectAt,
-          now,
-          never,
-          "MinimumReplicasAvailable",
-          "MinimumReplicasUnavailable",
-          missing.length
-            ? `Deployment does not have minimum availability: pods cannot start, secret ${missing.join(", ")} not found`
-            : "Deployment does not have minimum availability.",
-        ),
-      ];
+    if (o === c.connect) {
+      const missing = [!c.credentials && "onepassword-connect-credentials", !c.token && "onepassword-connect-token"].filter(Boolean);
+      const msg = missing.length ? `Deployment does not have minimum availability: pods cannot start, secret ${missing.join(", ")} not found` : null;
+      conditions = available(c.connectAt, now, never, msg);
     } else if (o.kind === "ClusterSecretStore" || o.kind === "SecretStore") {
-      const at = connectAt != null ? Math.max(o.createdAt, connectAt) + (d.storeReady || 0) : null;
-      const why = !eso
+      const at = c.connectAt != null ? Math.max(o.createdAt, c.connectAt) + (cfg.delaysMs.storeReady || 0) : null;
+      const why = !c.eso
         ? "no external-secrets controller is running"
-        : connectAt == null || now < connectAt
+        : !reached(c.connectAt, now)
           ? "unable to validate store: could not reach 1Password Connect at http://onepassword-connect.onepassword-connect.svc.cluster.local:8080: connection refused"
           : "store validation pending";
-      conditions = [cond("Ready", at, now, never, "Valid", "InvalidProviderConfig", why)];
-    } else if (["Deployment", "DaemonSet", "StatefulSet"].includes(o.kind)) {
-      conditions = [
-        cond("Available", o.createdAt, now, never, "MinimumReplicasAvailable", "MinimumReplicasUnavailable", ""),
-      ];
-    } else if (o.kind === "CustomResourceDefinition") {
-      conditions = [cond("Established", o.createdAt, now, never, "InitialNamesAccepted", "Installing", "")];
-    } else if (o.kind === "FluxInstance") {
-      conditions = [
-        cond(
-          "Ready",
-          fluxAt,
-          now,
-          never,
-          "ReconciliationSucceeded",
-          "Progressing",
-          fluxOperator ? "reconciliation in progress (fake)" : "no flux-operator is running",
-        ),
-      ];
+      conditions = [cond("Ready", at, now, never, ["Valid", "InvalidProviderConfig"], why)];
+    } else if (["Deployment", "DaemonSet", "StatefulSet"].includes(o.kind)) conditions = available(o.createdAt, now, never, "");
+    else if (o.kind === "CustomResourceDefinition") conditions = established(o.createdAt, now, never);
+    else if (o.kind === "FluxInstance") {
+      conditions = [cond("Ready", c.fluxAt, now, never, ["ReconciliationSucceeded", "Progressing"], c.fluxOperator ? "reconciliation in progress (fake)" : "no flux-operator is running")];
     }
-    const extra = o.kind === "Namespace" ? { phase: "Active" } : null;
-    // do not duplicate synthesized objects the test also recorded
-    if (
-      out.some(
-        (x) =>
-          x.kind === o.kind &&
-          x.metadata.name === name &&
-          (x.metadata.namespace || "") === (kindInfo(o.kind).cluster ? "" : ns || "default"),
-      )
-    )
-      continue;
-    add(o.kind, ns, name, o.createdAt, conditions, extra);
+    const ki = kindInfo(o.kind);
+    const dup = out.some((x) => x.kind === o.kind && x.metadata.name === o.metadata.name && (x.metadata.namespace || "") === (ki.cluster ? "" : ns || "default"));
+    if (!dup) add(o.kind, ns, o.metadata.name, o.createdAt, conditions, o.kind === "Namespace" ? { phase: "Active" } : null);
   }
   return out;
 }
 
-/** When (ms epoch) condition `type` of `obj` becomes true: a number, or Infinity if not foreseeable. */
-function conditionAt(obj, type) {
-  const c = ((obj.status && obj.status.conditions) || []).find((x) => x.type === type);
-  return c ? c._at : Infinity;
-}
-
 /** Strip internal fields before printing. */
-function publicObject(obj) {
-  const copy = JSON.parse(JSON.stringify(obj, (k, v) => (k === "_at" ? undefined : v)));
-  return copy;
-}
+const publicObject = (obj) => JSON.parse(JSON.stringify(obj, (k, v) => (k === "_at" || k === "_trueAt" ? undefined : v)));
 
-module.exports = {
-  nodePhase,
-  settleNode,
-  etcdUpAt,
-  apiUpAt,
-  clusterNodes,
-  objects,
-  resolveKind,
-  kindInfo,
-  conditionAt,
-  publicObject,
-  HELM_KIND,
-  KINDS,
-  iso,
-};
+module.exports = { HELM_KIND, ALL_KINDS, apiCluster, apiUpAt, servedKinds, resolveKind, kindInfo, plural, k8sNodes, objects, publicObject, iso, reached };

@@ -1,0 +1,56 @@
+"use strict";
+/**
+ * End-to-end mode: FAKE_TALOSCTL_REAL names the real talosctl of the stack's minor. Every argv is
+ * first checked by the real binary's own parser (`<real> <argv...> --help` must exit 0 and its
+ * first "Usage:" line must name the same command path: cobra prints the parent's help, exit 0,
+ * for an unknown second-level subcommand); commands that contact no node then run the real binary
+ * itself, output and exit code passed through; node-contacting ones are simulated.
+ */
+const { spawnSync } = require("child_process");
+const { Fail, UsageFail } = require("../runtime");
+
+const REAL_LOCAL = new Set(["gen secrets", "gen config", "gen ca", "gen key", "gen csr", "gen crt", "gen keypair", "validate", "config endpoint", "config node", "config merge", "config context", "config contexts", "config add", "config info"]);
+
+const realBinary = () => process.env.FAKE_TALOSCTL_REAL || null;
+
+function runReal(argv) {
+  const r = spawnSync(realBinary(), argv, { encoding: "utf8", env: process.env, maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) throw new Fail(`fake talosctl: cannot run FAKE_TALOSCTL_REAL=${realBinary()}: ${r.error.message}`, 3);
+  return r;
+}
+
+/** The command path of a "Usage:" block's first line ("talosctl gen config <name> ... [flags]" -> "gen config"). */
+function usagePath(helpText) {
+  const lines = helpText.split("\n");
+  const i = lines.findIndex((l) => l.trim() === "Usage:");
+  if (i < 0 || i + 1 >= lines.length) return null;
+  const words = lines[i + 1].trim().split(/\s+/);
+  const path = [];
+  for (const w of words.slice(1)) {
+    if (/^[[<]/.test(w)) break;
+    path.push(w);
+  }
+  return words[0] === "talosctl" ? path.join(" ") : null;
+}
+
+/** Throws UsageFail when the real parser rejects argv or resolves another command than `path`. */
+function checkWithRealParser(argv, path) {
+  const r = runReal([...argv, "--help"]);
+  const text = `${r.stdout || ""}${r.stderr || ""}`;
+  if (r.status !== 0) throw new UsageFail(text.trim());
+  const got = usagePath(text);
+  if (got !== path) throw new UsageFail(`the real talosctl resolves this argv to "talosctl ${got}", not "talosctl ${path}":\n${text.split("\n").slice(0, 4).join("\n")}`);
+}
+
+/** Whether a command path (or `version --client`) runs on the real binary in e2e mode. */
+const runsReal = (path, o) => REAL_LOCAL.has(path) || (path === "version" && o.bool("client"));
+
+/** Run the real binary with the same argv; pass stdout, stderr and the exit code through. */
+function passThrough(ctx) {
+  const r = runReal(ctx.argv);
+  if (r.stdout) ctx.out(r.stdout);
+  if (r.status !== 0) throw new Fail(r.stderr || "", r.status == null ? 1 : r.status);
+  if (r.stderr) ctx.err(r.stderr);
+}
+
+module.exports = { realBinary, usagePath, checkWithRealParser, runsReal, passThrough };
