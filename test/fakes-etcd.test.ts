@@ -15,33 +15,67 @@ describe("fake talosctl: etcd", function () {
   const status = (a: string) => w.talosctl("etcd", "status", ...at(a), ...w.tc());
   const bootstrap = (a: string) => w.talosctl("bootstrap", ...at(a), ...w.tc());
   const reset = (a: string, graceful: boolean, labels = ["STATE", "EPHEMERAL"]) =>
-    w.talosctl("reset", ...at(a), ...w.tc(), ...labels.flatMap((l) => ["--system-labels-to-wipe", l]), "--reboot", `--graceful=${graceful}`, "--wait=false");
+    w.talosctl(
+      "reset",
+      ...at(a),
+      ...w.tc(),
+      ...labels.flatMap((l) => ["--system-labels-to-wipe", l]),
+      "--reboot",
+      `--graceful=${graceful}`,
+      "--wait=false",
+    );
 
   it("bootstrap: per node; AlreadyExists once its own data directory is not empty", async () => {
     await w.configured();
     fake.setDelays(w.dir, { cri: 60000, bootstrap: 300 });
-    failsWith(await bootstrap(N1), /^error executing bootstrap: 1 error occurred:\n\t\* 172\.29\.51\.11: rpc error: code = FailedPrecondition desc = bootstrap is not available yet\n\n$/, "before CRI is up");
+    failsWith(
+      await bootstrap(N1),
+      /^error executing bootstrap: 1 error occurred:\n\t\* 172\.29\.51\.11: rpc error: code = FailedPrecondition desc = bootstrap is not available yet\n\n\n$/,
+      "before CRI is up",
+    );
     fake.setDelays(w.dir, { cri: 0 });
     ok(await bootstrap(N1), "bootstrap");
     const again = failsWith(await bootstrap(N1), /AlreadyExists/, "second bootstrap");
-    assert.equal(again.stderr, "error executing bootstrap: 1 error occurred:\n\t* 172.29.51.11: rpc error: code = AlreadyExists desc = etcd data directory is not empty\n\n");
+    assert.equal(
+      again.stderr,
+      "error executing bootstrap: 1 error occurred:\n\t* 172.29.51.11: rpc error: code = AlreadyExists desc = etcd data directory is not empty\n\n\n",
+    );
     await w.until(() => w.node(N2).etcdState === "serving", "mini02 joined");
     failsWith(await bootstrap(N2), /AlreadyExists/, "a joined node has data too");
     const s = w.state();
-    assert.deepEqual([s.cluster.bootstrapCount, s.cluster.bootstrapAlreadyExists, s.nodes[N1].alreadyExists], [1, 2, 1]);
+    assert.deepEqual(
+      [s.cluster.bootstrapCount, s.cluster.bootstrapAlreadyExists, s.nodes[N1].alreadyExists],
+      [1, 2, 1],
+    );
     assert.equal(Object.keys(s.etcd.clusters).length, 1);
   });
 
   it("bootstrap on a worker: FailedPrecondition", async () => {
     w.done();
-    w = new World({ nodes: [{ address: N1, hostname: "mini01" }, { address: "172.29.51.14", hostname: "worker01" }] });
+    w = new World({
+      nodes: [
+        { address: N1, hostname: "mini01" },
+        { address: "172.29.51.14", hostname: "worker01" },
+      ],
+    });
     await w.genSecrets();
     await w.genTalosconfig();
     await w.genConfig("worker01", { type: "worker" });
-    ok(await w.talosctl("apply-config", ...at("172.29.51.14"), "--insecure", "--file", w.file("worker01.yaml")), "install worker");
+    ok(
+      await w.talosctl("apply-config", ...at("172.29.51.14"), "--insecure", "--file", w.file("worker01.yaml")),
+      "install worker",
+    );
     await w.until(() => w.node("172.29.51.14").stage === "running", "a worker boots straight to running");
-    failsWith(await bootstrap("172.29.51.14"), /code = FailedPrecondition desc = bootstrap can only be performed on a control plane node/, "worker");
-    failsWith(await members("172.29.51.14"), /^error getting members: 1 error occurred:\n\t\* 172\.29\.51\.14: rpc error: code = Unimplemented desc = member list is only available on control plane nodes\n/, "members on a worker");
+    failsWith(
+      await bootstrap("172.29.51.14"),
+      /code = FailedPrecondition desc = bootstrap can only be performed on a control plane node/,
+      "worker",
+    );
+    failsWith(
+      await members("172.29.51.14"),
+      /^error getting members: 1 error occurred:\n\t\* 172\.29\.51\.14: rpc error: code = Unimplemented desc = member list is only available on control plane nodes\n/,
+      "members on a worker",
+    );
   });
 
   it("etcd members asks the node's local etcd: it hangs while none listens, lists members once it serves", async () => {
@@ -51,18 +85,36 @@ describe("fake talosctl: etcd", function () {
     assert.ok(hung.ms >= 300, `hung for nodeHangMs (${hung.ms} ms)`);
     const cancelled = await w.execThenTerm("talosctl", ["etcd", "members", ...at(N2), ...w.tc()], 200);
     assert.equal(cancelled.code, 1);
-    assert.equal(cancelled.stderr, "Signal received, aborting, press Ctrl+C once again to abort immediately...\nerror getting members: rpc error: code = Canceled desc = context canceled\n");
+    assert.equal(
+      cancelled.stderr,
+      "Signal received, aborting, press Ctrl+C once again to abort immediately...\nerror getting members: rpc error: code = Canceled desc = context canceled\n",
+    );
     assert.equal(w.calls().pop()!.killed, "SIGTERM");
     ok(await bootstrap(N1), "bootstrap");
     const list = ok(await members(N1), "members").stdout.split("\n");
-    assert.equal(list[0], "NODE           ID                 HOSTNAME   PEER URLS                   CLIENT URLS                 LEARNER");
-    assert.match(list[1], /^172\.29\.51\.11 {3}[0-9a-f]{16} {3}mini01 {5}https:\/\/172\.29\.51\.11:2380 {3}https:\/\/172\.29\.51\.11:2379 {3}false$/);
+    assert.equal(
+      list[0],
+      "NODE           ID                 HOSTNAME   PEER URLS                   CLIENT URLS                 LEARNER",
+    );
+    assert.match(
+      list[1],
+      /^172\.29\.51\.11 {3}[0-9a-f]{16} {3}mini01 {5}https:\/\/172\.29\.51\.11:2380 {3}https:\/\/172\.29\.51\.11:2379 {3}false$/,
+    );
     // mini02/03 joined as learners; a learner's etcd refuses MemberList (etcd v3rpc interceptor).
-    failsWith(await members(N2), /rpc error: code = Unavailable desc = etcdserver: rpc not supported for learner/, "learner");
+    failsWith(
+      await members(N2),
+      /rpc error: code = Unavailable desc = etcdserver: rpc not supported for learner/,
+      "learner",
+    );
     assert.match(ok(await status(N2), "status of a learner").stdout, / true {6}3\.5\.0 {6}3\.5\.0 {5}\n$/);
     assert.match(ok(await members(N1), "members").stdout, /mini02 .* true\n/);
     await w.until(() => w.node(N2).etcdState === "serving", "promoted");
-    assert.equal(ok(await members(N3), "from mini03").stdout.trim().split("\n").length, 4);
+    assert.equal(
+      ok(await members(N3), "from mini03")
+        .stdout.trim()
+        .split("\n").length,
+      4,
+    );
   });
 
   it("without quorum: members fails with no leader, status still answers with leader 0", async () => {
@@ -70,9 +122,15 @@ describe("fake talosctl: etcd", function () {
     fake.powerOff(w.dir, N2);
     fake.powerOff(w.dir, N3);
     const r = failsWith(await members(N1), /no leader/, "members without quorum");
-    assert.equal(r.stderr, "error getting members: 1 error occurred:\n\t* 172.29.51.11: rpc error: code = Unavailable desc = etcdserver: no leader\n\n");
+    assert.equal(
+      r.stderr,
+      "error getting members: 1 error occurred:\n\t* 172.29.51.11: rpc error: code = Unavailable desc = etcdserver: no leader\n\n\n",
+    );
     const st = ok(await status(N1), "status").stdout.split("\n");
-    assert.equal(st[0], "NODE           MEMBER             DB SIZE   IN USE            LEADER             RAFT INDEX   RAFT TERM   RAFT APPLIED INDEX   LEARNER   PROTOCOL   STORAGE   ERRORS");
+    assert.equal(
+      st[0],
+      "NODE           MEMBER             DB SIZE   IN USE            LEADER             RAFT INDEX   RAFT TERM   RAFT APPLIED INDEX   LEARNER   PROTOCOL   STORAGE   ERRORS",
+    );
     assert.match(st[1], /^172\.29\.51\.11 {3}[0-9a-f]{16} .* 0000000000000000 /);
     failsWith(await status(N2), /connection refused/, "a powered-off node");
     fake.powerOn(w.dir, N2);
@@ -83,20 +141,41 @@ describe("fake talosctl: etcd", function () {
     fake.setDelays(w.dir, { reboot: 200 });
     await w.bootstrapped();
     ok(await reset(N3, true), "graceful reset");
-    assert.equal(ok(await members(N1), "members").stdout.trim().split("\n").length, 3, "mini03 left");
+    assert.equal(
+      ok(await members(N1), "members")
+        .stdout.trim()
+        .split("\n").length,
+      3,
+      "mini03 left",
+    );
     await w.until(() => w.node(N3).stage === "maintenance", "back in maintenance");
     ok(await w.talosctl("apply-config", ...at(N3), "--insecure", "--file", w.file("mini03.yaml")), "reinstall");
     await w.until(() => w.node(N3).etcdState === "serving", "rejoined");
     ok(await reset(N2, false), "non-graceful reset");
     const stale = ok(await members(N1), "members").stdout;
     assert.match(stale, /mini02/, "a stale member stays behind");
-    assert.deepEqual(w.state().downtime.filter((d) => d.to == null).map((d) => d.hostname), ["mini02"]);
+    assert.deepEqual(
+      w
+        .state()
+        .downtime.filter((d) => d.to == null)
+        .map((d) => d.hostname),
+      ["mini02"],
+    );
     await w.until(() => w.node(N2).stage === "maintenance", "mini02 in maintenance");
     ok(await w.talosctl("apply-config", ...at(N2), "--insecure", "--file", w.file("mini02.yaml")), "reinstall mini02");
     await w.until(() => w.node(N2).etcdState === "serving", "mini02 rejoined");
-    const after = ok(await members(N1), "members").stdout.trim().split("\n");
-    assert.equal(after.filter((l) => / mini02 /.test(l)).length, 1, "the stale member was replaced (services/etcd.go addMember)");
-    assert.ok(w.state().downtime.every((d) => d.to != null), "the stale member's downtime ended when it was removed");
+    const after = ok(await members(N1), "members")
+      .stdout.trim()
+      .split("\n");
+    assert.equal(
+      after.filter((l) => / mini02 /.test(l)).length,
+      1,
+      "the stale member was replaced (services/etcd.go addMember)",
+    );
+    assert.ok(
+      w.state().downtime.every((d) => d.to != null),
+      "the stale member's downtime ended when it was removed",
+    );
   });
 
   it("a graceful reset etcd refuses (last member) stops the reset: the node keeps running", async () => {
@@ -106,9 +185,26 @@ describe("fake talosctl: etcd", function () {
     ok(await reset(N1, true), "the reply comes before the sequence");
     const n = w.node(N1);
     assert.equal(n.stage, "running");
-    assert.match(n.lastReset!.outcome, /leave failed: etcdserver: re-configuration failed due to not enough started members/);
+    assert.match(
+      n.lastReset!.outcome,
+      /leave failed: etcdserver: re-configuration failed due to not enough started members/,
+    );
     failsWith(await reset(N1, true, []), /REFUSED \(test oracle\)/, "label-less reset");
-    failsWith(await w.talosctl("reset", ...at(N1), ...w.tc(), "--system-labels-to-wipe", "STATE", "--wipe-mode", "all", "--reboot", "--wait=false"), /REFUSED/, "wipe-mode all");
+    failsWith(
+      await w.talosctl(
+        "reset",
+        ...at(N1),
+        ...w.tc(),
+        "--system-labels-to-wipe",
+        "STATE",
+        "--wipe-mode",
+        "all",
+        "--reboot",
+        "--wait=false",
+      ),
+      /REFUSED/,
+      "wipe-mode all",
+    );
   });
 
   it("stale data of another cluster: AlreadyExists on bootstrap, no leader, the node stays booting", async () => {
@@ -120,7 +216,10 @@ describe("fake talosctl: etcd", function () {
     await w.until(() => w.node(N3).etcdState === "serving", "mini03 joined mini02");
     assert.equal(w.node(N1).stage, "booting", "the stale node never joins");
     fake.toMaintenance(w.dir, N1, { keepEtcdData: false });
-    ok(await w.talosctl("apply-config", ...at(N1), "--insecure", "--file", w.file("mini01.yaml")), "reinstall with an empty disk");
+    ok(
+      await w.talosctl("apply-config", ...at(N1), "--insecure", "--file", w.file("mini01.yaml")),
+      "reinstall with an empty disk",
+    );
     await w.until(() => w.node(N1).etcdState === "serving", "mini01 joined");
   });
 
@@ -130,7 +229,12 @@ describe("fake talosctl: etcd", function () {
     ok(await members(N1), "quorum with two of three");
     ok(await w.talosctl("apply-config", ...at(N3), "--insecure", "--file", w.file("mini03.yaml")), "re-apply");
     await w.until(() => w.node(N3).etcdState === "serving", "back with its data");
-    assert.equal(ok(await members(N1), "members").stdout.trim().split("\n").length, 4);
+    assert.equal(
+      ok(await members(N1), "members")
+        .stdout.trim()
+        .split("\n").length,
+      4,
+    );
     const d = w.state().downtime;
     assert.equal(d.length, 1);
     assert.ok(d[0].to! >= d[0].from);

@@ -18,17 +18,36 @@ describe("fake executables: op, curl, the world's helpers", function () {
   describe("op", () => {
     it("requires a sign-in, gets fields, creates items once", async () => {
       const get = ["item", "get", "talos", "--vault", "Automation", "--fields", "label=bundle", "--reveal"];
-      failsWith(await w.exec("op", get, { OP_SERVICE_ACCOUNT_TOKEN: undefined, OP_ACCOUNT: undefined }), /not currently signed in/, "no token");
+      failsWith(
+        await w.exec("op", get, { OP_SERVICE_ACCOUNT_TOKEN: undefined, OP_ACCOUNT: undefined }),
+        /not currently signed in/,
+        "no token",
+      );
       failsWith(await op(...get), /"talos" isn't an item in the "Automation" vault/, "missing item");
       const tpl = w.file("item.json");
-      fs.writeFileSync(tpl, JSON.stringify({ title: "talos", category: "SECURE_NOTE", fields: [{ label: "bundle", type: "CONCEALED", value: "cluster:\n    id: abc\n" }] }));
+      fs.writeFileSync(
+        tpl,
+        JSON.stringify({
+          title: "talos",
+          category: "SECURE_NOTE",
+          fields: [{ label: "bundle", type: "CONCEALED", value: "cluster:\n    id: abc\n" }],
+        }),
+      );
       ok(await op("item", "create", "--vault", "Automation", "--template", tpl), "create");
       failsWith(await op("item", "create", "--vault", "Automation", "--template", tpl), /already exists/, "duplicate");
       assert.equal(ok(await op(...get), "get").stdout, "cluster:\n    id: abc\n\n");
-      failsWith(await op("item", "get", "talos", "--vault", "Automation", "--fields", "label=nope", "--reveal"), /isn't a field/, "missing field");
+      failsWith(
+        await op("item", "get", "talos", "--vault", "Automation", "--fields", "label=nope", "--reveal"),
+        /isn't a field/,
+        "missing field",
+      );
       assert.equal(ok(await op("read", "op://Automation/talos/bundle"), "read").stdout, "cluster:\n    id: abc\n\n");
       assert.equal(Object.keys(w.state().op.items.Automation).length, 1);
-      failsWith(await op("item", "get", "talos", "--vault", "Automation", "--frob"), /unknown flag: --frob/, "unknown flag");
+      failsWith(
+        await op("item", "get", "talos", "--vault", "Automation", "--frob"),
+        /unknown flag: --frob/,
+        "unknown flag",
+      );
       w.expectedUsageErrors = 1;
     });
   });
@@ -36,16 +55,37 @@ describe("fake executables: op, curl, the world's helpers", function () {
   describe("curl as Image Factory", () => {
     const post = (body: string) => {
       fs.writeFileSync(w.file("schematic.yaml"), body);
-      return w.exec("curl", ["-fsS", "-X", "POST", "--data-binary", `@${w.file("schematic.yaml")}`, "-H", "Content-Type: application/yaml", "https://factory.talos.dev/schematics"]);
+      return w.exec("curl", [
+        "-fsS",
+        "-X",
+        "POST",
+        "--data-binary",
+        `@${w.file("schematic.yaml")}`,
+        "-H",
+        "Content-Type: application/yaml",
+        "https://factory.talos.dev/schematics",
+      ]);
     };
 
     it("IDs are SHA-256 of the factory's canonical re-marshal, not of the body (image-factory pkg/schematic vectors)", async () => {
       const id = async (body: string) => JSON.parse(ok(await post(body), "post").stdout).id;
       assert.equal(await id("{}"), "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba");
-      assert.equal(await id('customization: {"extraKernelArgs": []}'), "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba");
-      assert.equal(await id('{"customization": {"extraKernelArgs": ["noapic", "nolapic"], "systemExtensions": {}}}'), "9cba8e32753f91a16c1837ab8abf356af021706ef284aef07380780177d9a06c");
-      assert.equal(await id("customization:\n  meta:\n    - key: 0x0a\n      value: foo\n"), "d308a2a5ee2277bed5fbaa104fcbc8d59122abfa737df987a95b4ca763459a7f");
-      assert.equal(await id("customization:\n  diskImage:\n    sectorSize: 4096\n"), "92833e9ddd9bb9e11b2464fa5525429f01866306d52ebd882ee08d7918f6d1ea");
+      assert.equal(
+        await id('customization: {"extraKernelArgs": []}'),
+        "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba",
+      );
+      assert.equal(
+        await id('{"customization": {"extraKernelArgs": ["noapic", "nolapic"], "systemExtensions": {}}}'),
+        "9cba8e32753f91a16c1837ab8abf356af021706ef284aef07380780177d9a06c",
+      );
+      assert.equal(
+        await id("customization:\n  meta:\n    - key: 0x0a\n      value: foo\n"),
+        "d308a2a5ee2277bed5fbaa104fcbc8d59122abfa737df987a95b4ca763459a7f",
+      );
+      assert.equal(
+        await id("customization:\n  diskImage:\n    sectorSize: 4096\n"),
+        "92833e9ddd9bb9e11b2464fa5525429f01866306d52ebd882ee08d7918f6d1ea",
+      );
     });
 
     it("the home-ops schematic: extraKernelArgs with officialExtensions, in any input layout", async () => {
@@ -63,7 +103,8 @@ describe("fake executables: op, curl, the world's helpers", function () {
         "            - siderolabs/usb-modem-drivers\n" +
         "            - siderolabs/thunderbolt\n";
       const expected = "c4d52f2ca447870ce4f3555f9f72d6dd04239293a6e541f7943748569d17396b";
-      const flow = 'customization:\n  systemExtensions: {officialExtensions: [siderolabs/iscsi-tools, siderolabs/lldpd, siderolabs/usb-modem-drivers, siderolabs/thunderbolt]}\n  extraKernelArgs: ["talos.logging.kernel=udp://172.29.51.1:514/"]\n';
+      const flow =
+        'customization:\n  systemExtensions: {officialExtensions: [siderolabs/iscsi-tools, siderolabs/lldpd, siderolabs/usb-modem-drivers, siderolabs/thunderbolt]}\n  extraKernelArgs: ["talos.logging.kernel=udp://172.29.51.1:514/"]\n';
       for (const body of [canonical, flow]) {
         const r = JSON.parse(ok(await post(body), "post").stdout);
         assert.deepEqual(r, { id: expected, schematic: canonical });
@@ -74,7 +115,11 @@ describe("fake executables: op, curl, the world's helpers", function () {
     it("rejects unknown fields (400, curl -f exits 22)", async () => {
       const r = await post("customization:\n  extensions: [siderolabs/lldpd]\n");
       assert.deepEqual([r.code, r.stderr], [22, "curl: (22) The requested URL returned error: 400\n"]);
-      failsWith(await w.exec("curl", ["--frob", "https://factory.talos.dev/schematics"]), /option --frob: is unknown/, "unknown option");
+      failsWith(
+        await w.exec("curl", ["--frob", "https://factory.talos.dev/schematics"]),
+        /option --frob: is unknown/,
+        "unknown option",
+      );
       w.expectedUsageErrors = 1;
     });
   });
@@ -114,7 +159,10 @@ describe("fake executables: op, curl, the world's helpers", function () {
       const jobs: Promise<Result>[] = [];
       for (let i = 0; i < 12; i++) {
         const tpl = w.file(`item-${i}.json`);
-        fs.writeFileSync(tpl, JSON.stringify({ title: `item-${i}`, fields: [{ label: "v", type: "STRING", value: String(i) }] }));
+        fs.writeFileSync(
+          tpl,
+          JSON.stringify({ title: `item-${i}`, fields: [{ label: "v", type: "STRING", value: String(i) }] }),
+        );
         jobs.push(op("item", "create", "--vault", "Automation", "--template", tpl));
       }
       for (const [i, a] of NODES.entries()) {

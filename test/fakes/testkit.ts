@@ -95,7 +95,10 @@ export class World {
   }
 
   /** A machine config for `hostname` with the given patch (YAML, may hold several documents). */
-  async genConfig(hostname: string, opts: { out?: string; type?: string; patch?: string; secrets?: string } = {}): Promise<string> {
+  async genConfig(
+    hostname: string,
+    opts: { out?: string; type?: string; patch?: string; secrets?: string } = {},
+  ): Promise<string> {
     const out = opts.out ?? `${hostname}.yaml`;
     const patch = `machine:\n  network:\n    hostname: ${hostname}\n${opts.patch ?? ""}`;
     fs.writeFileSync(this.file(`patch-${out}`), patch);
@@ -110,7 +113,16 @@ export class World {
 
   async genTalosconfig(out = "talosconfig", secrets = "secrets.yaml"): Promise<void> {
     const file = this.file(out);
-    const args = ["gen", "config", "home-ops", ENDPOINT, "--with-secrets", this.file(secrets), "--output-types", "talosconfig"];
+    const args = [
+      "gen",
+      "config",
+      "home-ops",
+      ENDPOINT,
+      "--with-secrets",
+      this.file(secrets),
+      "--output-types",
+      "talosconfig",
+    ];
     ok(await this.talosctl(...args, "--output", file, "--force"), "gen talosconfig");
   }
 
@@ -120,7 +132,10 @@ export class World {
     await this.genTalosconfig();
     for (const [i, a] of addresses.entries()) {
       await this.genConfig(`mini0${i + 1}`);
-      ok(await this.talosctl("apply-config", ...at(a), "--insecure", "--file", this.file(`mini0${i + 1}.yaml`)), `install ${a}`);
+      ok(
+        await this.talosctl("apply-config", ...at(a), "--insecure", "--file", this.file(`mini0${i + 1}.yaml`)),
+        `install ${a}`,
+      );
     }
     await this.until(() => addresses.every((a) => this.node(a).state === "configured"), "nodes up");
   }

@@ -23,7 +23,8 @@ function editScript(a, b) {
   const m = b.length;
   const lcs = Array.from({ length: n + 1 }, () => new Int32Array(m + 1));
   for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   }
   const ops = [];
   let i = 0;
@@ -32,8 +33,8 @@ function editScript(a, b) {
     if (i < n && j < m && a[i] === b[j]) {
       ops.push({ op: " ", line: a[i++] });
       j++;
-    } else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) ops.push({ op: "+", line: b[j++] });
-    else ops.push({ op: "-", line: a[i++] });
+    } else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) ops.push({ op: "-", line: a[i++] });
+    else ops.push({ op: "+", line: b[j++] });
   }
   return ops;
 }

@@ -59,15 +59,23 @@ function decode(value, type, where) {
   if (!isMap(value)) throw new SchematicError(`yaml: unmarshal errors:\n  cannot unmarshal into schematic.${type}`);
   const out = {};
   for (const k of Object.keys(value)) {
-    if (!SCHEMA[type].some(([name]) => name === k)) throw new SchematicError(`yaml: unmarshal errors:\n  field ${k} not found in type schematic.${type}`);
+    if (!SCHEMA[type].some(([name]) => name === k))
+      throw new SchematicError(`yaml: unmarshal errors:\n  field ${k} not found in type schematic.${type}`);
   }
   for (const [name, t] of SCHEMA[type]) out[name] = decode(value[name], t, where);
   return out;
 }
 
-const isZero = (v) => v === "" || v === 0 || v === false || v == null || (Array.isArray(v) && !v.length) || (isMap(v) && Object.values(v).every(isZero));
+const isZero = (v) =>
+  v === "" ||
+  v === 0 ||
+  v === false ||
+  v == null ||
+  (Array.isArray(v) && !v.length) ||
+  (isMap(v) && Object.values(v).every(isZero));
 
-const RESOLVES = /^(|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|[-+]?(\.\d+|\d+(\.\d*)?)([eE][-+]?\d+)?|0x[0-9a-fA-F]+|0o[0-7]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$/;
+const RESOLVES =
+  /^(|~|null|Null|NULL|true|True|TRUE|false|False|FALSE|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|[-+]?(\.\d+|\d+(\.\d*)?)([eE][-+]?\d+)?|0x[0-9a-fA-F]+|0o[0-7]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$/;
 
 /** A string scalar as yaml.v3 writes it: plain when it can, double-quoted when it would read as another type. */
 function scalar(s) {
@@ -81,7 +89,12 @@ function scalar(s) {
 function emit(value, type, indent) {
   const pad = " ".repeat(indent);
   let out = "";
-  const fields = type === "map" ? Object.keys(value).sort().map((k) => [k, typeof value[k] === "object" ? "map" : "string", false]) : SCHEMA[type];
+  const fields =
+    type === "map"
+      ? Object.keys(value)
+          .sort()
+          .map((k) => [k, typeof value[k] === "object" ? "map" : "string", false])
+      : SCHEMA[type];
   for (const [name, t, omit] of fields) {
     const v = value[name];
     if (omit && isZero(v)) continue;

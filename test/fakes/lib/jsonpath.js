@@ -116,7 +116,12 @@ function evalPath(p, current, root, strict) {
   let vals = [p.root === "root" ? root : current];
   for (const seg of p.segs) {
     const next = [];
-    if (strict && seg.s === "field" && vals.length && !vals.some((v) => v && typeof v === "object" && !Array.isArray(v) && seg.v in v)) {
+    if (
+      strict &&
+      seg.s === "field" &&
+      vals.length &&
+      !vals.some((v) => v && typeof v === "object" && !Array.isArray(v) && seg.v in v)
+    ) {
       // client-go util/jsonpath evalField without AllowMissingKeys
       throw new Error(`${seg.v} is not found`);
     }

@@ -46,7 +46,8 @@ function faultMatches(f, tool, call) {
   if (f.tool !== tool) return false;
   if (f.command != null && f.command !== call.command) return false;
   if (f.node != null && !(call.nodes || []).includes(f.node)) return false;
-  for (const [name, want] of Object.entries(f.flags || {})) if (!flagMatches((call.flags || {})[name], want)) return false;
+  for (const [name, want] of Object.entries(f.flags || {}))
+    if (!flagMatches((call.flags || {})[name], want)) return false;
   for (const a of f.args || []) if (!(call.args || []).includes(a)) return false;
   return f.times == null || f.times > 0;
 }
@@ -56,7 +57,11 @@ function takeFault(dir, tool, call) {
   return store.withLock(dir, () => {
     const cfg = store.readConfig(dir);
     const bad = cfg.faults.find((f) => f.match != null);
-    if (bad) throw new Fail(`fake ${tool}: fault ${JSON.stringify(bad)} uses "match" (an argv substring); match on command/node/flags/args instead`, 3);
+    if (bad)
+      throw new Fail(
+        `fake ${tool}: fault ${JSON.stringify(bad)} uses "match" (an argv substring); match on command/node/flags/args instead`,
+        3,
+      );
     const index = cfg.faults.findIndex((f) => faultMatches(f, tool, call));
     if (index < 0) return null;
     const fault = Object.assign({}, cfg.faults[index]);
@@ -89,7 +94,12 @@ function canaryHits(canaries, argv, env) {
   return hits;
 }
 
-function run(tool, main) {
+/**
+ * Run a fake. opts.println: the tool prints every error with a newline added even when it ends
+ * with one (talosctl: fmt.Fprintln(os.Stderr, err.Error()) in cmd/talosctl/cmd/root.go).
+ */
+function run(tool, main, opts) {
+  const line = (m) => (m.endsWith("\n") && !(opts && opts.println) ? m : m + "\n");
   const argv = process.argv.slice(2);
   const t = Date.now();
   const out = [];
@@ -162,7 +172,7 @@ function run(tool, main) {
     else if (e instanceof Fail) {
       exit = e.exitCode;
       usage = e instanceof UsageFail;
-      if (e.message) err.push(e.message.endsWith("\n") ? e.message : e.message + "\n");
+      if (e.message) err.push(line(e.message));
     } else {
       exit = 70;
       err.push(`fake ${tool}: internal error: ${e && e.stack ? e.stack : e}\n`);
@@ -192,13 +202,13 @@ function run(tool, main) {
   if (!hang) return finish(exit);
   // A real hang: keep the process alive until the time is up or a signal ends it.
   const timer = setTimeout(() => {
-    err.push(hang.message.endsWith("\n") ? hang.message : hang.message + "\n");
+    err.push(line(hang.message));
     finish(1);
   }, hang.ms);
   process.once("SIGTERM", () => {
     clearTimeout(timer);
     if (hang.onSignal) {
-      err.push(hang.onSignal.endsWith("\n") ? hang.onSignal : hang.onSignal + "\n");
+      err.push(line(hang.onSignal));
       finish(1, { killed: "SIGTERM" });
     } else {
       finish(143, { killed: "SIGTERM" });

@@ -71,7 +71,8 @@ function powerOff(dir, address) {
 function powerOn(dir, address) {
   onNode(dir, address, (s, n, now) => {
     if (n.config || n.pending) nodes.boot(n, now);
-    else Object.assign(n, { phase: "maintenance", phaseUntil: null, phaseNext: null, upSince: now, runningSince: null });
+    else
+      Object.assign(n, { phase: "maintenance", phaseUntil: null, phaseNext: null, upSince: now, runningSince: null });
   });
 }
 
@@ -84,7 +85,16 @@ function toMaintenance(dir, address, opts) {
   const keep = !!(opts && opts.keepEtcdData);
   onNode(dir, address, (s, n, now) => {
     nodes.markDown(s, n, now, "maintenance");
-    Object.assign(n, { phase: "maintenance", phaseUntil: null, phaseNext: null, upSince: now, runningSince: null, config: null, pending: null, installed: keep });
+    Object.assign(n, {
+      phase: "maintenance",
+      phaseUntil: null,
+      phaseNext: null,
+      upSince: now,
+      runningSince: null,
+      config: null,
+      pending: null,
+      installed: keep,
+    });
     if (!keep) n.etcd = null;
   });
 }
@@ -100,7 +110,12 @@ function giveStaleEtcdData(dir, address, opts) {
     s.etcd.seq = (s.etcd.seq || 0) + 1;
     const id = `etcd-${s.etcd.seq}`;
     const identity = o.identity || crypto.randomBytes(32).toString("hex");
-    const members = Array.from({ length: o.members || 3 }, (_, i) => ({ id: `5a1e${String(s.etcd.seq).padStart(4, "0")}0000000${i}`, name: i === 0 ? nodes.memberName(n) : `old-member-${i}`, address: i === 0 ? address : `192.0.2.${i}`, promoteAt: null }));
+    const members = Array.from({ length: o.members || 3 }, (_, i) => ({
+      id: `5a1e${String(s.etcd.seq).padStart(4, "0")}0000000${i}`,
+      name: i === 0 ? nodes.memberName(n) : `old-member-${i}`,
+      address: i === 0 ? address : `192.0.2.${i}`,
+      promoteAt: null,
+    }));
     s.etcd.clusters[id] = { id, identity, k8sIdentity: null, createdAt: now - 86400000, members };
     n.etcd = { cluster: id, memberId: members[0].id, since: 0 };
     n.installed = true;
@@ -131,11 +146,17 @@ const objectKey = (obj) => `${obj.kind}|${(obj.metadata || {}).namespace || ""}|
  * already exists keeps its creation time (an update, not a replacement). Returns the stored object.
  */
 function createK8sObject(dir, obj) {
-  if (!obj || !obj.kind || !obj.metadata || !obj.metadata.name) throw new Error("createK8sObject needs {kind, metadata: {name}}");
+  if (!obj || !obj.kind || !obj.metadata || !obj.metadata.name)
+    throw new Error("createK8sObject needs {kind, metadata: {name}}");
   return store.updateState(dir, (state) => {
     const existing = state.k8s.objects.find((o) => objectKey(o) === objectKey(obj));
     if (existing) return existing;
-    const stored = { apiVersion: obj.apiVersion || "v1", kind: obj.kind, metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace || "" }, createdAt: Date.now() };
+    const stored = {
+      apiVersion: obj.apiVersion || "v1",
+      kind: obj.kind,
+      metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace || "" },
+      createdAt: Date.now(),
+    };
     state.k8s.objects.push(stored);
     return stored;
   });

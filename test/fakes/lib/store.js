@@ -35,8 +35,22 @@ const DEFAULT_DELAYS = {
 
 /** The Mac minis' disks: the internal system disk and the USB SSD (home-ops-cluster.md §1). */
 const DEFAULT_DISKS = [
-  { id: "nvme0n1", size: 251000193024, transport: "nvme", rotational: false, model: "APPLE SSD AP0256M", serial: "C02FAKE0001" },
-  { id: "sda", size: 1000204886016, transport: "usb", rotational: false, model: "Portable SSD T5", serial: "S49WNP0FAKE001" },
+  {
+    id: "nvme0n1",
+    size: 251000193024,
+    transport: "nvme",
+    rotational: false,
+    model: "APPLE SSD AP0256M",
+    serial: "C02FAKE0001",
+  },
+  {
+    id: "sda",
+    size: 1000204886016,
+    transport: "usb",
+    rotational: false,
+    model: "Portable SSD T5",
+    serial: "S49WNP0FAKE001",
+  },
 ];
 
 const DEFAULT_NODES = [
@@ -83,7 +97,11 @@ function normalizeOpItem(it) {
     id: it.id || `fake${Date.now().toString(36)}${process.pid.toString(36)}${(opIdCounter++).toString(36)}`,
     title: it.title,
     category: it.category || "SECURE_NOTE",
-    fields: (it.fields || []).map((f) => ({ label: f.label, type: f.type || "STRING", value: f.value == null ? "" : String(f.value) })),
+    fields: (it.fields || []).map((f) => ({
+      label: f.label,
+      type: f.type || "STRING",
+      value: f.value == null ? "" : String(f.value),
+    })),
     createdAt: new Date().toISOString(),
   };
 }
@@ -92,7 +110,11 @@ function normalizeConfig(config) {
   const c = config || {};
   return Object.assign({}, c, {
     talosVersion: c.talosVersion || "v1.11.6",
-    nodes: (c.nodes || DEFAULT_NODES).map((n) => ({ address: n.address, hostname: n.hostname, disks: n.disks || DEFAULT_DISKS })),
+    nodes: (c.nodes || DEFAULT_NODES).map((n) => ({
+      address: n.address,
+      hostname: n.hostname,
+      disks: n.disks || DEFAULT_DISKS,
+    })),
     delaysMs: Object.assign({}, DEFAULT_DELAYS, c.delaysMs || {}),
     faults: (c.faults || []).map((f) => Object.assign({}, f)),
     opItems: c.opItems || [],
@@ -185,7 +207,8 @@ function withLock(dir, fn) {
         fs.rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() - start > LOCK_WAIT_MS) throw new Error(`fake: could not acquire ${lock} within ${LOCK_WAIT_MS} ms`);
+      if (Date.now() - start > LOCK_WAIT_MS)
+        throw new Error(`fake: could not acquire ${lock} within ${LOCK_WAIT_MS} ms`);
       sleepMs(1 + Math.floor(Math.random() * 5));
     }
   }
@@ -223,7 +246,8 @@ function readLines(dir, name) {
     .map((l) => JSON.parse(l));
 }
 
-const appendLine = (dir, name, record) => fs.appendFileSync(path.join(requireDir(dir), name), JSON.stringify(record) + "\n");
+const appendLine = (dir, name, record) =>
+  fs.appendFileSync(path.join(requireDir(dir), name), JSON.stringify(record) + "\n");
 
 module.exports = {
   LOCK_NAME,

@@ -25,30 +25,69 @@ const BUILTIN = [
   { kind: "Deployment", names: ["deployment", "deployments", "deploy"], group: "apps", version: "v1" },
   { kind: "DaemonSet", names: ["daemonset", "daemonsets", "ds"], group: "apps", version: "v1" },
   { kind: "StatefulSet", names: ["statefulset", "statefulsets", "sts"], group: "apps", version: "v1" },
-  { kind: "CustomResourceDefinition", names: ["customresourcedefinition", "customresourcedefinitions", "crd", "crds"], group: "apiextensions.k8s.io", version: "v1", cluster: true },
+  {
+    kind: "CustomResourceDefinition",
+    names: ["customresourcedefinition", "customresourcedefinitions", "crd", "crds"],
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    cluster: true,
+  },
 ];
 const ESO_KINDS = [
-  { kind: "ClusterSecretStore", names: ["clustersecretstore", "clustersecretstores", "css"], group: "external-secrets.io", version: "v1", cluster: true },
+  {
+    kind: "ClusterSecretStore",
+    names: ["clustersecretstore", "clustersecretstores", "css"],
+    group: "external-secrets.io",
+    version: "v1",
+    cluster: true,
+  },
   { kind: "SecretStore", names: ["secretstore", "secretstores", "ss"], group: "external-secrets.io", version: "v1" },
-  { kind: "ExternalSecret", names: ["externalsecret", "externalsecrets", "es"], group: "external-secrets.io", version: "v1" },
-  { kind: "ClusterExternalSecret", names: ["clusterexternalsecret", "clusterexternalsecrets", "ces"], group: "external-secrets.io", version: "v1", cluster: true },
+  {
+    kind: "ExternalSecret",
+    names: ["externalsecret", "externalsecrets", "es"],
+    group: "external-secrets.io",
+    version: "v1",
+  },
+  {
+    kind: "ClusterExternalSecret",
+    names: ["clusterexternalsecret", "clusterexternalsecrets", "ces"],
+    group: "external-secrets.io",
+    version: "v1",
+    cluster: true,
+  },
 ];
-const FLUX_OPERATOR_KINDS = [{ kind: "FluxInstance", names: ["fluxinstance", "fluxinstances"], group: "fluxcd.controlplane.io", version: "v1" }];
+const FLUX_OPERATOR_KINDS = [
+  { kind: "FluxInstance", names: ["fluxinstance", "fluxinstances"], group: "fluxcd.controlplane.io", version: "v1" },
+];
 const FLUX_KINDS = [
-  { kind: "Kustomization", names: ["kustomization", "kustomizations", "ks"], group: "kustomize.toolkit.fluxcd.io", version: "v1" },
-  { kind: "GitRepository", names: ["gitrepository", "gitrepositories", "gitrepo"], group: "source.toolkit.fluxcd.io", version: "v1" },
+  {
+    kind: "Kustomization",
+    names: ["kustomization", "kustomizations", "ks"],
+    group: "kustomize.toolkit.fluxcd.io",
+    version: "v1",
+  },
+  {
+    kind: "GitRepository",
+    names: ["gitrepository", "gitrepositories", "gitrepo"],
+    group: "source.toolkit.fluxcd.io",
+    version: "v1",
+  },
   { kind: "HelmRelease", names: ["helmrelease", "helmreleases", "hr"], group: "helm.toolkit.fluxcd.io", version: "v2" },
 ];
 const ALL_KINDS = [...BUILTIN, ...ESO_KINDS, ...FLUX_OPERATOR_KINDS, ...FLUX_KINDS];
 
 const iso = (t) => new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
-const kindInfo = (kind) => ALL_KINDS.find((k) => k.kind === kind) || { kind, names: [kind.toLowerCase()], group: "", version: "v1" };
+const kindInfo = (kind) =>
+  ALL_KINDS.find((k) => k.kind === kind) || { kind, names: [kind.toLowerCase()], group: "", version: "v1" };
 const plural = (ki) => ki.names[1] || ki.kind.toLowerCase();
 const reached = (at, now) => at != null && Number.isFinite(at) && now >= at;
 
 /** The etcd cluster behind a kubeconfig (by its cluster CA), serving with quorum now, or null. */
 function apiCluster(state, k8sIdentity, now) {
-  return Object.values(state.etcd.clusters).find((c) => c.k8sIdentity === k8sIdentity && nodes.hasQuorum(state, c, now)) || null;
+  return (
+    Object.values(state.etcd.clusters).find((c) => c.k8sIdentity === k8sIdentity && nodes.hasQuorum(state, c, now)) ||
+    null
+  );
 }
 
 /** When the API server of `cluster` answers (null when its etcd has no quorum now). */
@@ -61,8 +100,10 @@ function apiUpAt(state, cfg, cluster, now) {
 function clocks(state, cfg) {
   const d = cfg.delaysMs;
   const rec = state.k8s.objects;
-  const find = (kind, ns, name) => rec.find((o) => o.kind === kind && (o.metadata.namespace || "") === (ns || "") && o.metadata.name === name);
-  const release = (name, ns) => rec.find((o) => o.kind === HELM_KIND && o.metadata.name === name && (ns == null || o.metadata.namespace === ns));
+  const find = (kind, ns, name) =>
+    rec.find((o) => o.kind === kind && (o.metadata.namespace || "") === (ns || "") && o.metadata.name === name);
+  const release = (name, ns) =>
+    rec.find((o) => o.kind === HELM_KIND && o.metadata.name === name && (ns == null || o.metadata.namespace === ns));
   const cilium = release("cilium", "kube-system");
   const eso = release("external-secrets");
   const fluxOperator = release("flux-operator");
@@ -83,7 +124,10 @@ function clocks(state, cfg) {
     credentials,
     token,
     connect,
-    connectAt: connect && credentials && token ? Math.max(connect.createdAt, credentials.createdAt, token.createdAt) + (d.connectReady || 0) : null,
+    connectAt:
+      connect && credentials && token
+        ? Math.max(connect.createdAt, credentials.createdAt, token.createdAt) + (d.connectReady || 0)
+        : null,
   };
 }
 
@@ -108,7 +152,8 @@ function resolveKind(resource, kinds) {
   for (const k of kinds) {
     if (k.names.includes(r)) return k;
     for (const n of k.names) {
-      if (k.group && (r === `${n}.${k.group}` || (r.startsWith(`${n}.`) && k.group.startsWith(r.slice(n.length + 1))))) return k;
+      if (k.group && (r === `${n}.${k.group}` || (r.startsWith(`${n}.`) && k.group.startsWith(r.slice(n.length + 1)))))
+        return k;
     }
   }
   return null;
@@ -128,8 +173,19 @@ function cond(type, at, now, never, reasons, falseMsg) {
   };
 }
 const AVAILABLE = ["MinimumReplicasAvailable", "MinimumReplicasUnavailable"];
-const available = (at, now, never, msg) => [cond("Available", at, now, never, AVAILABLE, msg || "Deployment does not have minimum availability.")];
-const established = (at, now, never) => [cond("Established", at, now, never, ["InitialNamesAccepted", "Installing"], "the initial names have not been accepted")];
+const available = (at, now, never, msg) => [
+  cond("Available", at, now, never, AVAILABLE, msg || "Deployment does not have minimum availability."),
+];
+const established = (at, now, never) => [
+  cond(
+    "Established",
+    at,
+    now,
+    never,
+    ["InitialNamesAccepted", "Installing"],
+    "the initial names have not been accepted",
+  ),
+];
 
 /** The Kubernetes Nodes of `cluster`: machines configured for it, Ready when up after Cilium's rollout. */
 function k8sNodes(state, cfg, cluster, now, never) {
@@ -153,45 +209,115 @@ function objects(state, cfg, cluster, now, never) {
   const out = [];
   const add = (kind, ns, name, createdAt, conditions, extraStatus) => {
     const ki = kindInfo(kind);
-    const obj = { apiVersion: ki.group ? `${ki.group}/${ki.version}` : ki.version, kind, metadata: { name, creationTimestamp: iso(createdAt) }, status: Object.assign({}, extraStatus || {}) };
+    const obj = {
+      apiVersion: ki.group ? `${ki.group}/${ki.version}` : ki.version,
+      kind,
+      metadata: { name, creationTimestamp: iso(createdAt) },
+      status: Object.assign({}, extraStatus || {}),
+    };
     if (!ki.cluster) obj.metadata.namespace = ns || "default";
     if (conditions) obj.status.conditions = conditions;
     out.push(obj);
   };
-  const nodeMsg = "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized";
+  const nodeMsg =
+    "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized";
   const k8s = k8sNodes(state, cfg, cluster, now, never);
   for (const x of k8s) {
-    const ready = cond("Ready", x.readyAt, now, never, ["KubeletReady", "KubeletNotReady"], nodes.isUp(x.n, now) ? nodeMsg : "Kubelet stopped posting node status.");
+    const ready = cond(
+      "Ready",
+      x.readyAt,
+      now,
+      never,
+      ["KubeletReady", "KubeletNotReady"],
+      nodes.isUp(x.n, now) ? nodeMsg : "Kubelet stopped posting node status.",
+    );
     ready._trueAt = x.trueAt == null ? Infinity : x.trueAt;
-    add("Node", "", x.name, x.registered, [ready], { addresses: [{ type: "InternalIP", address: x.n.address }, { type: "Hostname", address: x.name }] });
+    add("Node", "", x.name, x.registered, [ready], {
+      addresses: [
+        { type: "InternalIP", address: x.n.address },
+        { type: "Hostname", address: x.name },
+      ],
+    });
   }
   if (c.cilium) {
     const ready = reached(c.ciliumAt, now) ? k8s.filter((x) => nodes.isUp(x.n, now)).length : 0;
-    add("DaemonSet", "kube-system", "cilium", c.cilium.createdAt, null, { desiredNumberScheduled: k8s.length, numberReady: ready });
+    add("DaemonSet", "kube-system", "cilium", c.cilium.createdAt, null, {
+      desiredNumberScheduled: k8s.length,
+      numberReady: ready,
+    });
     add("Deployment", "kube-system", "cilium-operator", c.cilium.createdAt, available(c.ciliumAt, now, never));
   }
   if (c.eso) {
-    for (const ki of ESO_KINDS) add("CustomResourceDefinition", "", `${plural(ki)}.${ki.group}`, c.eso.createdAt, established(c.esoAt, now, never));
+    for (const ki of ESO_KINDS)
+      add(
+        "CustomResourceDefinition",
+        "",
+        `${plural(ki)}.${ki.group}`,
+        c.eso.createdAt,
+        established(c.esoAt, now, never),
+      );
     for (const dep of ["external-secrets", "external-secrets-webhook", "external-secrets-cert-controller"]) {
       add("Deployment", c.eso.metadata.namespace, dep, c.eso.createdAt, available(c.esoAt, now, never));
     }
   }
   if (c.fluxOperator) {
-    add("Deployment", c.fluxOperator.metadata.namespace, "flux-operator", c.fluxOperator.createdAt, available(c.fluxOperator.createdAt, now, false));
-    add("CustomResourceDefinition", "", "fluxinstances.fluxcd.controlplane.io", c.fluxOperator.createdAt, established(c.fluxOperator.createdAt, now, false));
+    add(
+      "Deployment",
+      c.fluxOperator.metadata.namespace,
+      "flux-operator",
+      c.fluxOperator.createdAt,
+      available(c.fluxOperator.createdAt, now, false),
+    );
+    add(
+      "CustomResourceDefinition",
+      "",
+      "fluxinstances.fluxcd.controlplane.io",
+      c.fluxOperator.createdAt,
+      established(c.fluxOperator.createdAt, now, false),
+    );
   }
   if (reached(c.fluxStart, now)) {
-    for (const ki of FLUX_KINDS) add("CustomResourceDefinition", "", `${plural(ki)}.${ki.group}`, c.fluxStart, established(c.fluxStart, now, false));
-    add("GitRepository", "flux-system", "flux-system", c.fluxStart, [cond("Ready", c.fluxAt, now, never, ["Succeeded", "Progressing"], "building artifact: cloning the repository (fake)")]);
-    add("Kustomization", "flux-system", "flux-system", c.fluxStart, [cond("Ready", c.fluxAt, now, never, ["ReconciliationSucceeded", "Progressing"], "reconciliation in progress (fake)")]);
+    for (const ki of FLUX_KINDS)
+      add(
+        "CustomResourceDefinition",
+        "",
+        `${plural(ki)}.${ki.group}`,
+        c.fluxStart,
+        established(c.fluxStart, now, false),
+      );
+    add("GitRepository", "flux-system", "flux-system", c.fluxStart, [
+      cond(
+        "Ready",
+        c.fluxAt,
+        now,
+        never,
+        ["Succeeded", "Progressing"],
+        "building artifact: cloning the repository (fake)",
+      ),
+    ]);
+    add("Kustomization", "flux-system", "flux-system", c.fluxStart, [
+      cond(
+        "Ready",
+        c.fluxAt,
+        now,
+        never,
+        ["ReconciliationSucceeded", "Progressing"],
+        "reconciliation in progress (fake)",
+      ),
+    ]);
   }
   for (const o of state.k8s.objects) {
     if (o.kind === HELM_KIND) continue;
     const ns = o.metadata.namespace;
     let conditions = null;
     if (o === c.connect) {
-      const missing = [!c.credentials && "onepassword-connect-credentials", !c.token && "onepassword-connect-token"].filter(Boolean);
-      const msg = missing.length ? `Deployment does not have minimum availability: pods cannot start, secret ${missing.join(", ")} not found` : null;
+      const missing = [
+        !c.credentials && "onepassword-connect-credentials",
+        !c.token && "onepassword-connect-token",
+      ].filter(Boolean);
+      const msg = missing.length
+        ? `Deployment does not have minimum availability: pods cannot start, secret ${missing.join(", ")} not found`
+        : null;
       conditions = available(c.connectAt, now, never, msg);
     } else if (o.kind === "ClusterSecretStore" || o.kind === "SecretStore") {
       const at = c.connectAt != null ? Math.max(o.createdAt, c.connectAt) + (cfg.delaysMs.storeReady || 0) : null;
@@ -201,19 +327,50 @@ function objects(state, cfg, cluster, now, never) {
           ? "unable to validate store: could not reach 1Password Connect at http://onepassword-connect.onepassword-connect.svc.cluster.local:8080: connection refused"
           : "store validation pending";
       conditions = [cond("Ready", at, now, never, ["Valid", "InvalidProviderConfig"], why)];
-    } else if (["Deployment", "DaemonSet", "StatefulSet"].includes(o.kind)) conditions = available(o.createdAt, now, never, "");
+    } else if (["Deployment", "DaemonSet", "StatefulSet"].includes(o.kind))
+      conditions = available(o.createdAt, now, never, "");
     else if (o.kind === "CustomResourceDefinition") conditions = established(o.createdAt, now, never);
     else if (o.kind === "FluxInstance") {
-      conditions = [cond("Ready", c.fluxAt, now, never, ["ReconciliationSucceeded", "Progressing"], c.fluxOperator ? "reconciliation in progress (fake)" : "no flux-operator is running")];
+      conditions = [
+        cond(
+          "Ready",
+          c.fluxAt,
+          now,
+          never,
+          ["ReconciliationSucceeded", "Progressing"],
+          c.fluxOperator ? "reconciliation in progress (fake)" : "no flux-operator is running",
+        ),
+      ];
     }
     const ki = kindInfo(o.kind);
-    const dup = out.some((x) => x.kind === o.kind && x.metadata.name === o.metadata.name && (x.metadata.namespace || "") === (ki.cluster ? "" : ns || "default"));
-    if (!dup) add(o.kind, ns, o.metadata.name, o.createdAt, conditions, o.kind === "Namespace" ? { phase: "Active" } : null);
+    const dup = out.some(
+      (x) =>
+        x.kind === o.kind &&
+        x.metadata.name === o.metadata.name &&
+        (x.metadata.namespace || "") === (ki.cluster ? "" : ns || "default"),
+    );
+    if (!dup)
+      add(o.kind, ns, o.metadata.name, o.createdAt, conditions, o.kind === "Namespace" ? { phase: "Active" } : null);
   }
   return out;
 }
 
 /** Strip internal fields before printing. */
-const publicObject = (obj) => JSON.parse(JSON.stringify(obj, (k, v) => (k === "_at" || k === "_trueAt" ? undefined : v)));
+const publicObject = (obj) =>
+  JSON.parse(JSON.stringify(obj, (k, v) => (k === "_at" || k === "_trueAt" ? undefined : v)));
 
-module.exports = { HELM_KIND, ALL_KINDS, apiCluster, apiUpAt, servedKinds, resolveKind, kindInfo, plural, k8sNodes, objects, publicObject, iso, reached };
+module.exports = {
+  HELM_KIND,
+  ALL_KINDS,
+  apiCluster,
+  apiUpAt,
+  servedKinds,
+  resolveKind,
+  kindInfo,
+  plural,
+  k8sNodes,
+  objects,
+  publicObject,
+  iso,
+  reached,
+};

@@ -31,9 +31,17 @@ function loadOnNode(text, fail, { parseCode, requireV1alpha1 }) {
     if (!(e instanceof cfgs.ConfigError)) throw e;
     throw fail(parseCode, parseCode === "Unknown" ? `failed to parse config: ${e.message}` : e.message);
   }
-  if (requireV1alpha1 && !mc.v1alpha1) throw fail("InvalidArgument", "the applied machine configuration doesn't contain v1alpha1 config, did you mean to patch the machine config instead?");
+  if (requireV1alpha1 && !mc.v1alpha1)
+    throw fail(
+      "InvalidArgument",
+      "the applied machine configuration doesn't contain v1alpha1 config, did you mean to patch the machine config instead?",
+    );
   const problems = cfgs.validationProblems(mc.v1alpha1, "metal");
-  if (problems.length) throw fail("InvalidArgument", `${parseCode === "Unknown" ? "configuration validation failed: " : ""}${cfgs.multiError(problems)}`);
+  if (problems.length)
+    throw fail(
+      "InvalidArgument",
+      `${parseCode === "Unknown" ? "configuration validation failed: " : ""}${cfgs.multiError(problems)}`,
+    );
   return mc;
 }
 
@@ -44,7 +52,8 @@ function loadOnNode(text, fail, { parseCode, requireV1alpha1 }) {
  */
 function maintenanceApply(ctx, t, s, n, now, text, mode, dry) {
   const fail = (code, msg) => new Fail(t.prefix + E.rpc(code, msg));
-  if (!["auto", "reboot", "try"].includes(mode)) throw fail("Unimplemented", `apply configuration --mode='${mode}' is not supported in maintenance mode`);
+  if (!["auto", "reboot", "try"].includes(mode))
+    throw fail("Unimplemented", `apply configuration --mode='${mode}' is not supported in maintenance mode`);
   loadOnNode(text, fail, { parseCode: "Unknown", requireV1alpha1: false });
   if (dry) return "Dry run summary:\nNode is running in maintenance mode and does not have a config yet.";
   n.insecureApplies++;
@@ -106,16 +115,24 @@ function applyConfig(ctx, o) {
   const patches = o.all("config-patch");
   if (patches.length) {
     try {
-      text = cfgs.encodeDocuments(applyPatches(cfgs.parseMachineConfig(text).docs, patches.map((p) => (p.startsWith("@") ? readFileOr(p.slice(1), "") : p))));
+      text = cfgs.encodeDocuments(
+        applyPatches(
+          cfgs.parseMachineConfig(text).docs,
+          patches.map((p) => (p.startsWith("@") ? readFileOr(p.slice(1), "") : p)),
+        ),
+      );
     } catch (e) {
       if (e instanceof cfgs.ConfigError) throw new Fail(e.message);
       throw e;
     }
   }
   const mode = o.get("mode") || "auto";
-  if (mode === "interactive" || mode === "try") throw new Fail(`fake talosctl: apply-config --mode ${mode} is not simulated`, 3);
+  if (mode === "interactive" || mode === "try")
+    throw new Fail(`fake talosctl: apply-config --mode ${mode} is not simulated`, 3);
   const t = target(o, "apply-config");
-  const details = onNode(ctx, t, (s, n, now) => (t.insecure ? maintenanceApply : configuredApply)(ctx, t, s, n, now, text, mode, o.bool("dry-run")));
+  const details = onNode(ctx, t, (s, n, now) =>
+    (t.insecure ? maintenanceApply : configuredApply)(ctx, t, s, n, now, text, mode, o.bool("dry-run")),
+  );
   if (details) ctx.err(details + "\n");
 }
 

@@ -74,7 +74,9 @@ function configRecord(text) {
 
 /** Documents encoded the way Talos encodes a config for diffs: 4-space YAML, "---" between. */
 function encodeDocuments(docs) {
-  return docs.map((d) => YAML.stringify(d, { indent: 4, indentSeq: true, lineWidth: 0, minContentWidth: 0 })).join("---\n");
+  return docs
+    .map((d) => YAML.stringify(d, { indent: 4, indentSeq: true, lineWidth: 0, minContentWidth: 0 }))
+    .join("---\n");
 }
 
 /** configdiff.DiffToString of two document lists ("" when equal). */
@@ -109,7 +111,13 @@ const LIVE_MACHINE_FIELDS = [
   "nodeLabels",
   "nodeTaints",
 ];
-const LIVE_FEATURE_FIELDS = ["kubernetesTalosAPIAccess", "kubePrism", "hostDNS", "imageCache", "nodeAddressSortAlgorithm"];
+const LIVE_FEATURE_FIELDS = [
+  "kubernetesTalosAPIAccess",
+  "kubePrism",
+  "hostDNS",
+  "imageCache",
+  "nodeAddressSortAlgorithm",
+];
 
 const copyField = (to, from, key) => {
   if (Object.prototype.hasOwnProperty.call(from, key)) to[key] = from[key];
@@ -151,12 +159,14 @@ function validationProblems(v1alpha1, mode) {
   const problems = [];
   if (!v.cluster) problems.push("cluster instructions are required");
   if (mode === "metal" && !machine.install) problems.push('install instructions are required in "metal" mode');
-  if (!machine.ca && !machine.acceptedCAs) problems.push("issuing CA or some accepted CAs are required (.machine.ca, machine.acceptedCAs)");
+  if (!machine.ca && !machine.acceptedCAs)
+    problems.push("issuing CA or some accepted CAs are required (.machine.ca, machine.acceptedCAs)");
   return problems;
 }
 
 /** hashicorp/go-multierror's text, as talosctl prints a list of errors. */
-const multiError = (problems) => `${problems.length} error${problems.length > 1 ? "s" : ""} occurred:\n${problems.map((p) => `\t* ${p}\n`).join("")}\n`;
+const multiError = (problems) =>
+  `${problems.length} error${problems.length > 1 ? "s" : ""} occurred:\n${problems.map((p) => `\t* ${p}\n`).join("")}\n`;
 
 /** A talosconfig (pkg/machinery/client/config): {context, contexts, ctx, identity}. */
 function parseTalosconfig(text) {

@@ -19,7 +19,8 @@ const rpc = (code, desc) => `rpc error: code = ${code} desc = ${desc}`;
 const connectionError = (desc) => rpc("Unavailable", `connection error: desc = ${JSON.stringify(desc)}`);
 
 /** Dial failure (internal/transport/http2_client.go newHTTP2Client: "transport: Error while dialing: %v"). */
-const refused = (addr) => connectionError(`transport: Error while dialing: dial tcp ${addr}:50000: connect: connection refused`);
+const refused = (addr) =>
+  connectionError(`transport: Error while dialing: dial tcp ${addr}:50000: connect: connection refused`);
 
 /**
  * The server certificate does not verify against the talosconfig's CA (http2_client.go:
@@ -46,7 +47,8 @@ const EOF = rpc("Unavailable", "error reading from server: EOF");
 const DEADLINE = rpc("DeadlineExceeded", "context deadline exceeded");
 
 /** What talosctl prints when SIGTERM cancels its context (pkg/cli/context.go WithContext). */
-const cancelled = (prefix) => `Signal received, aborting, press Ctrl+C once again to abort immediately...\n${prefix || ""}${rpc("Canceled", "context canceled")}`;
+const cancelled = (prefix) =>
+  `Signal received, aborting, press Ctrl+C once again to abort immediately...\n${prefix || ""}${rpc("Canceled", "context canceled")}`;
 
 /** A node's error as the client reports it after apid's one-to-many proxying. */
 const nodeError = (node, err) => `1 error occurred:\n\t* ${node}: ${err}\n\n`;
@@ -54,4 +56,15 @@ const nodeError = (node, err) => `1 error occurred:\n\t* ${node}: ${err}\n\n`;
 /** Maintenance service answers to a non-admin (LAN) client (internal/app/maintenance/server.go assertAdminRole). */
 const MAINTENANCE_UNIMPLEMENTED = rpc("Unimplemented", "API is not implemented in maintenance mode");
 
-module.exports = { rpc, connectionError, refused, UNKNOWN_AUTHORITY, CERT_REQUIRED, EOF, DEADLINE, cancelled, nodeError, MAINTENANCE_UNIMPLEMENTED };
+module.exports = {
+  rpc,
+  connectionError,
+  refused,
+  UNKNOWN_AUTHORITY,
+  CERT_REQUIRED,
+  EOF,
+  DEADLINE,
+  cancelled,
+  nodeError,
+  MAINTENANCE_UNIMPLEMENTED,
+};

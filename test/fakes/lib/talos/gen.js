@@ -76,7 +76,11 @@ function baseV1alpha1(b, o) {
     token: b.trustdinfo.token,
     ca: { crt: b.certs.os.crt, key: cp ? b.certs.os.key : "" },
     certSANs: [],
-    kubelet: { image: `ghcr.io/siderolabs/kubelet:v${o.kubernetesVersion}`, defaultRuntimeSeccompProfileEnabled: true, disableManifestsDirectory: true },
+    kubelet: {
+      image: `ghcr.io/siderolabs/kubelet:v${o.kubernetesVersion}`,
+      defaultRuntimeSeccompProfileEnabled: true,
+      disableManifestsDirectory: true,
+    },
     network: {},
     install: { disk: o.installDisk, image: o.installImage, wipe: false },
     features: {
@@ -122,7 +126,10 @@ function renderMachineConfig(bundle, o) {
 /** A talosconfig with a fresh admin client certificate (one year, like talosctl's). */
 function renderTalosconfig(bundle, name) {
   const client = certificate("os:admin", 365, { org: "talos", key: bundle.certs.os.key });
-  return yaml({ context: name, contexts: { [name]: { endpoints: [], ca: bundle.certs.os.crt, crt: client.crt, key: client.key } } });
+  return yaml({
+    context: name,
+    contexts: { [name]: { endpoints: [], ca: bundle.certs.os.crt, crt: client.crt, key: client.key } },
+  });
 }
 
 /**
@@ -135,7 +142,9 @@ function renderKubeconfig(v1alpha1) {
   const name = c.clusterName || "talos";
   const user = `admin@${name}`;
   const ca = c.ca || {};
-  const client = ca.key ? certificate("system:masters", 365, { org: "kubernetes", key: ca.key }) : certificate("system:masters", 365);
+  const client = ca.key
+    ? certificate("system:masters", 365, { org: "kubernetes", key: ca.key })
+    : certificate("system:masters", 365);
   return yaml({
     apiVersion: "v1",
     kind: "Config",
@@ -146,4 +155,12 @@ function renderKubeconfig(v1alpha1) {
   });
 }
 
-module.exports = { renderSecretsBundle, renderMachineConfig, renderTalosconfig, renderKubeconfig, applyPatches, merge, yaml };
+module.exports = {
+  renderSecretsBundle,
+  renderMachineConfig,
+  renderTalosconfig,
+  renderKubeconfig,
+  applyPatches,
+  merge,
+  yaml,
+};

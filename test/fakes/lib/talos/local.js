@@ -36,7 +36,8 @@ function readFileOr(file, prefix) {
 /** Write generated content like talosctl: "-" is stdout; an existing file needs --force. */
 function writeOut(ctx, file, content, force) {
   if (file === "-") return ctx.out(content);
-  if (fs.existsSync(file) && !force) throw new Fail(`file ${JSON.stringify(file)} already exists, use --force to overwrite`);
+  if (fs.existsSync(file) && !force)
+    throw new Fail(`file ${JSON.stringify(file)} already exists, use --force to overwrite`);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   fs.writeFileSync(file, content, { mode: 0o600 });
 }
@@ -48,7 +49,8 @@ function genSecrets(ctx, o) {
 
 /** Only the syntax of --talos-version is checked: a newer contract than the client's is accepted. */
 function checkTalosVersion(tv) {
-  if (tv != null && !/^v?\d+\.\d+(\.\d+)?$/.test(tv)) throw new Fail(`invalid talos-version: error parsing version "v${tv.replace(/^v/, "")}"`);
+  if (tv != null && !/^v?\d+\.\d+(\.\d+)?$/.test(tv))
+    throw new Fail(`invalid talos-version: error parsing version "v${tv.replace(/^v/, "")}"`);
 }
 
 function loadBundle(file) {
@@ -68,13 +70,17 @@ function genConfig(ctx, o, [name, endpoint]) {
   const file = o.get("with-secrets");
   const bundle = file ? loadBundle(file) : cfgs.parseSecretsBundle(gen.renderSecretsBundle(ctx.cfg.mintCanary));
   const types = o.has("output-types") ? o.all("output-types") : ["controlplane", "worker", "talosconfig"];
-  for (const t of types) if (!["controlplane", "worker", "talosconfig"].includes(t)) throw new Fail(`invalid output type: ${JSON.stringify(t)}`);
+  for (const t of types)
+    if (!["controlplane", "worker", "talosconfig"].includes(t))
+      throw new Fail(`invalid output type: ${JSON.stringify(t)}`);
   const out = o.get("output");
   if (out === "-" && types.length > 1) throw new Fail("can't use multiple output types with stdout");
   ctx.err("generating PKI and tokens\n");
   const files = types.map((t) => {
     if (t === "talosconfig") return { name: "talosconfig", content: gen.renderTalosconfig(bundle, name) };
-    const patches = o.all("config-patch").concat(o.all(t === "controlplane" ? "config-patch-control-plane" : "config-patch-worker"));
+    const patches = o
+      .all("config-patch")
+      .concat(o.all(t === "controlplane" ? "config-patch-control-plane" : "config-patch-worker"));
     const contents = patches.map((p) => (p.startsWith("@") ? readFileOr(p.slice(1), "") : p));
     let content;
     try {
@@ -97,7 +103,8 @@ function genConfig(ctx, o, [name, endpoint]) {
   });
   const force = o.bool("force");
   const target = (f) => (types.length === 1 && out ? out : path.join(out || ".", f.name));
-  for (const f of files) if (target(f) !== "-" && fs.existsSync(target(f)) && !force) writeOut(ctx, target(f), "", false);
+  for (const f of files)
+    if (target(f) !== "-" && fs.existsSync(target(f)) && !force) writeOut(ctx, target(f), "", false);
   for (const f of files) {
     writeOut(ctx, target(f), f.content, true);
     if (target(f) !== "-") ctx.err(`Created ${target(f)}\n`);
@@ -107,7 +114,11 @@ function genConfig(ctx, o, [name, endpoint]) {
 function talosconfigPath(o) {
   const candidates = o.get("talosconfig")
     ? [o.get("talosconfig")]
-    : [process.env.TALOSCONFIG, path.join(process.env.HOME || os.homedir(), ".talos", "config"), "/var/run/secrets/talos.dev/config"].filter(Boolean);
+    : [
+        process.env.TALOSCONFIG,
+        path.join(process.env.HOME || os.homedir(), ".talos", "config"),
+        "/var/run/secrets/talos.dev/config",
+      ].filter(Boolean);
   return candidates.find((c) => fs.existsSync(c)) || candidates[0];
 }
 
@@ -136,7 +147,8 @@ function configList(key) {
 function validate(ctx, o) {
   const file = o.get("config");
   const mode = o.get("mode");
-  if (!file || !mode) throw new Fail(`required flag(s) ${[!file && '"config"', !mode && '"mode"'].filter(Boolean).join(", ")} not set`);
+  if (!file || !mode)
+    throw new Fail(`required flag(s) ${[!file && '"config"', !mode && '"mode"'].filter(Boolean).join(", ")} not set`);
   const text = readFileOr(file, "");
   let mc;
   try {
@@ -145,7 +157,8 @@ function validate(ctx, o) {
     throw new Fail(`failed to load config: ${e.message}`);
   }
   const problems = cfgs.validationProblems(mc.v1alpha1, mode);
-  if (!["controlplane", "worker", "init"].includes(mc.type)) ctx.err(`WARNING: use "worker" instead of "${mc.type || ""}" for machine type\n`);
+  if (!["controlplane", "worker", "init"].includes(mc.type))
+    ctx.err(`WARNING: use "worker" instead of "${mc.type || ""}" for machine type\n`);
   if (problems.length) throw new Fail(cfgs.multiError(problems));
   ctx.out(`${file} is valid for ${mode} mode\n`);
 }
@@ -155,7 +168,10 @@ function clientVersion(ctx, o) {
   const v = ctx.cfg.talosVersion;
   ctx.out("Client:\n");
   if (o.bool("short")) ctx.out(`Talos ${v}\n`);
-  else ctx.out(`\tTag:         ${v}\n\tSHA:         fake0000\n\tBuilt:       \n\tGo version:  go1.24 (fake)\n\tOS/Arch:     linux/amd64\n`);
+  else
+    ctx.out(
+      `\tTag:         ${v}\n\tSHA:         fake0000\n\tBuilt:       \n\tGo version:  go1.24 (fake)\n\tOS/Arch:     linux/amd64\n`,
+    );
 }
 
 module.exports = {

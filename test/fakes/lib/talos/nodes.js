@@ -14,7 +14,9 @@
  */
 
 const phaseOf = (n, now) =>
-  (n.phase === "installing" || n.phase === "rebooting") && n.phaseUntil != null && now >= n.phaseUntil ? n.phaseNext : n.phase;
+  (n.phase === "installing" || n.phase === "rebooting") && n.phaseUntil != null && now >= n.phaseUntil
+    ? n.phaseNext
+    : n.phase;
 const isUp = (n, now) => phaseOf(n, now) === "configured";
 const isControlPlane = (rec) => !!rec && (rec.type === "controlplane" || rec.type === "init");
 /** The etcd member name: the node's hostname (services/etcd.go uses the node's hostname). */
@@ -32,7 +34,9 @@ function etcdListening(state, n, now) {
 }
 
 function nodeOfMember(state, cluster, m) {
-  return Object.values(state.nodes).find((n) => n.etcd && n.etcd.cluster === cluster.id && n.etcd.memberId === m.id) || null;
+  return (
+    Object.values(state.nodes).find((n) => n.etcd && n.etcd.cluster === cluster.id && n.etcd.memberId === m.id) || null
+  );
 }
 
 /** A member is up when a node holds its data and that node's etcd process listens. */
@@ -73,7 +77,15 @@ function markDown(state, n, now, reason) {
   const m = memberOf(cluster, n.etcd.memberId);
   if (!m || isLearner(m, now)) return;
   if (state.downtime.some((d) => d.cluster === cluster.id && d.member === m.id && d.to == null)) return;
-  state.downtime.push({ node: n.address, hostname: m.name, cluster: cluster.id, member: m.id, from: now, to: null, reason });
+  state.downtime.push({
+    node: n.address,
+    hostname: m.name,
+    cluster: cluster.id,
+    member: m.id,
+    from: now,
+    to: null,
+    reason,
+  });
 }
 
 /** Remove a member from its cluster (leave, or replaced by a joining node of the same name). */
@@ -121,10 +133,20 @@ function joinIfPossible(state, cfg, n, now) {
     .sort((a, b) => b.up - a.up || a.c.createdAt - b.c.createdAt);
   if (!candidates.length) return false;
   const cluster = candidates[0].c;
-  const servingSince = Math.min(...cluster.members.map((m) => nodeOfMember(state, cluster, m)).filter((x) => x && etcdListening(state, x, now)).map((x) => x.etcd.since));
+  const servingSince = Math.min(
+    ...cluster.members
+      .map((m) => nodeOfMember(state, cluster, m))
+      .filter((x) => x && etcdListening(state, x, now))
+      .map((x) => x.etcd.since),
+  );
   const joinAt = Math.min(now, Math.max(n.upSince, servingSince));
   for (const m of cluster.members.filter((x) => x.name === memberName(n))) removeMember(state, cluster, m, joinAt);
-  const member = { id: newMemberId(state), name: memberName(n), address: n.address, promoteAt: joinAt + (cfg.delaysMs.etcdJoin || 0) };
+  const member = {
+    id: newMemberId(state),
+    name: memberName(n),
+    address: n.address,
+    promoteAt: joinAt + (cfg.delaysMs.etcdJoin || 0),
+  };
   cluster.members.push(member);
   n.etcd = { cluster: cluster.id, memberId: member.id, since: joinAt };
   return true;
@@ -161,7 +183,7 @@ function settle(state, cfg, now) {
     if (p === "configured") boot(n, at);
     else Object.assign(n, { phase: p, phaseUntil: null, phaseNext: null, upSince: at });
   }
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const n of nodes) changed = joinIfPossible(state, cfg, n, now) || changed;
   }

@@ -9,7 +9,23 @@
 const { spawnSync } = require("child_process");
 const { Fail, UsageFail } = require("../runtime");
 
-const REAL_LOCAL = new Set(["gen secrets", "gen config", "gen ca", "gen key", "gen csr", "gen crt", "gen keypair", "validate", "config endpoint", "config node", "config merge", "config context", "config contexts", "config add", "config info"]);
+const REAL_LOCAL = new Set([
+  "gen secrets",
+  "gen config",
+  "gen ca",
+  "gen key",
+  "gen csr",
+  "gen crt",
+  "gen keypair",
+  "validate",
+  "config endpoint",
+  "config node",
+  "config merge",
+  "config context",
+  "config contexts",
+  "config add",
+  "config info",
+]);
 
 const realBinary = () => process.env.FAKE_TALOSCTL_REAL || null;
 
@@ -39,7 +55,10 @@ function checkWithRealParser(argv, path) {
   const text = `${r.stdout || ""}${r.stderr || ""}`;
   if (r.status !== 0) throw new UsageFail(text.trim());
   const got = usagePath(text);
-  if (got !== path) throw new UsageFail(`the real talosctl resolves this argv to "talosctl ${got}", not "talosctl ${path}":\n${text.split("\n").slice(0, 4).join("\n")}`);
+  if (got !== path)
+    throw new UsageFail(
+      `the real talosctl resolves this argv to "talosctl ${got}", not "talosctl ${path}":\n${text.split("\n").slice(0, 4).join("\n")}`,
+    );
 }
 
 /** Whether a command path (or `version --client`) runs on the real binary in e2e mode. */
@@ -49,8 +68,8 @@ const runsReal = (path, o) => REAL_LOCAL.has(path) || (path === "version" && o.b
 function passThrough(ctx) {
   const r = runReal(ctx.argv);
   if (r.stdout) ctx.out(r.stdout);
-  if (r.status !== 0) throw new Fail(r.stderr || "", r.status == null ? 1 : r.status);
   if (r.stderr) ctx.err(r.stderr);
+  if (r.status !== 0) throw new Fail("", r.status == null ? 1 : r.status);
 }
 
 module.exports = { realBinary, usagePath, checkWithRealParser, runsReal, passThrough };

@@ -41,9 +41,15 @@ function target(o, command) {
     tc = loadTalosconfig(o).tc;
     if (!list.length) list = (tc.ctx && tc.ctx.nodes) || [];
     if (!endpoints.length) endpoints = (tc.ctx && tc.ctx.endpoints) || [];
-    if (!list.length) throw new Fail("nodes are not set for the command: please use `--nodes` flag or configuration file to set the nodes to run the command against");
+    if (!list.length)
+      throw new Fail(
+        "nodes are not set for the command: please use `--nodes` flag or configuration file to set the nodes to run the command against",
+      );
   }
-  if (!endpoints.length) throw new Fail(insecure ? "failed to determine endpoints" : "error constructing client: failed to determine endpoints");
+  if (!endpoints.length)
+    throw new Fail(
+      insecure ? "failed to determine endpoints" : "error constructing client: failed to determine endpoints",
+    );
   if (list.length > 1) throw new Fail(`fake talosctl: ${command} against several nodes is not simulated`, 3);
   return { insecure, tc, node: list[0], endpoint: endpoints[0], prefix: PREFIX[command] || "" };
 }
@@ -100,7 +106,9 @@ function version(ctx, o) {
   onNode(ctx, t, (s, n) => {
     if (t.insecure) throw new Fail(t.prefix + E.MAINTENANCE_UNIMPLEMENTED);
     const v = ctx.cfg.talosVersion;
-    ctx.out(`\tNODE:        ${n.address}\n\tTag:         ${v}\n\tSHA:         fake0000\n\tBuilt:       \n\tGo version:  go1.24 (fake)\n\tOS/Arch:     linux/amd64\n\tEnabled:     RBAC\n`);
+    ctx.out(
+      `\tNODE:        ${n.address}\n\tTag:         ${v}\n\tSHA:         fake0000\n\tBuilt:       \n\tGo version:  go1.24 (fake)\n\tOS/Arch:     linux/amd64\n\tEnabled:     RBAC\n`,
+    );
   });
 }
 
@@ -111,7 +119,8 @@ function get(ctx, o, [type, id]) {
     const rd = resolveResource(type);
     const all = rd.read(s, ctx.cfg, n, now);
     const found = id == null ? all : all.filter((r) => r.metadata.id === id);
-    if (id != null && !found.length) throw nodeFail(t, E.rpc("NotFound", `resource ${rd.display}(${id}) doesn't exist`), true);
+    if (id != null && !found.length)
+      throw nodeFail(t, E.rpc("NotFound", `resource ${rd.display}(${id}) doesn't exist`), true);
     return { rd, found };
   });
   printResources(ctx, items.rd, items.found, t.insecure ? "" : t.node, o.get("output") || "table");
@@ -121,8 +130,10 @@ function get(ctx, o, [type, id]) {
 function bootstrap(ctx, o) {
   const t = target(o, "bootstrap");
   onNode(ctx, t, (s, n, now) => {
-    if (now < n.upSince + (ctx.cfg.delaysMs.cri || 0)) throw nodeFail(t, E.rpc("FailedPrecondition", "bootstrap is not available yet"));
-    if (!nodes.isControlPlane(n.config)) throw nodeFail(t, E.rpc("FailedPrecondition", "bootstrap can only be performed on a control plane node"));
+    if (now < n.upSince + (ctx.cfg.delaysMs.cri || 0))
+      throw nodeFail(t, E.rpc("FailedPrecondition", "bootstrap is not available yet"));
+    if (!nodes.isControlPlane(n.config))
+      throw nodeFail(t, E.rpc("FailedPrecondition", "bootstrap can only be performed on a control plane node"));
     if (n.etcd) {
       // os.ReadDir(/var/lib/etcd) not empty: any data, even an old cluster's, on this node only.
       n.alreadyExists++;
@@ -137,7 +148,8 @@ function bootstrap(ctx, o) {
 
 /** checkControlplane (v1alpha1_server.go): the etcd and kubeconfig APIs exist on control planes only. */
 function requireControlPlane(t, n, api, direct) {
-  if (!nodes.isControlPlane(n.config)) throw nodeFail(t, E.rpc("Unimplemented", `${api} is only available on control plane nodes`), direct);
+  if (!nodes.isControlPlane(n.config))
+    throw nodeFail(t, E.rpc("Unimplemented", `${api} is only available on control plane nodes`), direct);
 }
 
 /**
@@ -151,10 +163,14 @@ function requireControlPlane(t, n, api, direct) {
 function localEtcdOrFail(ctx, t, s, n, now, allowed) {
   const state = nodes.localEtcd(s, n, now);
   if (state === "down") {
-    throw new Hang(ctx.cfg.nodeHangMs, `${t.prefix}${E.nodeError(t.node, E.DEADLINE)}(fake: the real call waits for the local etcd without a deadline)`, E.cancelled(t.prefix));
+    // After nodeHangMs the fake gives up with a deadline error; the real call has none to expire.
+    throw new Hang(ctx.cfg.nodeHangMs, `${t.prefix}${E.nodeError(t.node, E.DEADLINE)}`, E.cancelled(t.prefix));
   }
   if (!allowed.includes(state)) {
-    const f = nodeFail(t, E.rpc("Unavailable", state === "learner" ? "etcdserver: rpc not supported for learner" : "etcdserver: no leader"));
+    const f = nodeFail(
+      t,
+      E.rpc("Unavailable", state === "learner" ? "etcdserver: rpc not supported for learner" : "etcdserver: no leader"),
+    );
     f.delayMs = ctx.cfg.delaysMs.etcdRetry || 0;
     throw f;
   }
@@ -166,7 +182,14 @@ function etcdMembers(ctx, o) {
   const rows = onNode(ctx, t, (s, n, now) => {
     requireControlPlane(t, n, "member list");
     const cluster = localEtcdOrFail(ctx, t, s, n, now, ["serving"]);
-    return cluster.members.map((m) => [t.node, m.id, m.name, `https://${m.address}:2380`, `https://${m.address}:2379`, String(nodes.isLearner(m, now))]);
+    return cluster.members.map((m) => [
+      t.node,
+      m.id,
+      m.name,
+      `https://${m.address}:2380`,
+      `https://${m.address}:2379`,
+      String(nodes.isLearner(m, now)),
+    ]);
   });
   ctx.out(tabular([["NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER"], ...rows]));
 }
@@ -177,13 +200,39 @@ function etcdStatus(ctx, o) {
     requireControlPlane(t, n, "etcd status");
     const cluster = localEtcdOrFail(ctx, t, s, n, now, ["serving", "learner", "no-leader"]);
     // Status needs no leader: a member without quorum reports leader 0.
-    const leader = nodes.hasQuorum(s, cluster, now) ? cluster.members.find((m) => !nodes.isLearner(m, now) && nodes.memberUp(s, cluster, m, now)).id : "0000000000000000";
+    const leader = nodes.hasQuorum(s, cluster, now)
+      ? cluster.members.find((m) => !nodes.isLearner(m, now) && nodes.memberUp(s, cluster, m, now)).id
+      : "0000000000000000";
     const learner = String(nodes.isLearner(nodes.memberOf(cluster, n.etcd.memberId), now));
     const v11 = /^v?1\.(1[1-9]|[2-9]\d)/.test(ctx.cfg.talosVersion);
-    return [t.node, n.etcd.memberId, "1.2 MB", "610 kB (50.83%)", leader, "1234", "2", "1234", learner, ...(v11 ? ["3.5.0", "3.5.0"] : []), ""];
+    return [
+      t.node,
+      n.etcd.memberId,
+      "1.2 MB",
+      "610 kB (50.83%)",
+      leader,
+      "1234",
+      "2",
+      "1234",
+      learner,
+      ...(v11 ? ["3.5.0", "3.5.0"] : []),
+      "",
+    ];
   });
   const v11 = row.length === 12;
-  const header = ["NODE", "MEMBER", "DB SIZE", "IN USE", "LEADER", "RAFT INDEX", "RAFT TERM", "RAFT APPLIED INDEX", "LEARNER", ...(v11 ? ["PROTOCOL", "STORAGE"] : []), "ERRORS"];
+  const header = [
+    "NODE",
+    "MEMBER",
+    "DB SIZE",
+    "IN USE",
+    "LEADER",
+    "RAFT INDEX",
+    "RAFT TERM",
+    "RAFT APPLIED INDEX",
+    "LEARNER",
+    ...(v11 ? ["PROTOCOL", "STORAGE"] : []),
+    "ERRORS",
+  ];
   ctx.out(tabular([header, row]));
 }
 
@@ -194,10 +243,15 @@ function kubeconfig(ctx, o, [dest]) {
   if (local == null) throw new Fail("fake talosctl: kubeconfig without a path is not simulated", 3);
   // Merging needs an existing file: "-" does not exist, so it is written to stdout unmerged.
   const exists = local !== "-" && fs.existsSync(local);
-  if (exists && !(o.bool("force") || o.bool("merge", true))) throw new Fail(`kubeconfig file already exists, use --force to overwrite: ${JSON.stringify(local)}`);
-  if (exists && o.bool("merge", true)) throw new Fail("fake talosctl: merging into an existing kubeconfig is not simulated", 3);
+  if (exists && !(o.bool("force") || o.bool("merge", true)))
+    throw new Fail(`kubeconfig file already exists, use --force to overwrite: ${JSON.stringify(local)}`);
+  if (exists && o.bool("merge", true))
+    throw new Fail("fake talosctl: merging into an existing kubeconfig is not simulated", 3);
   const text = onNode(ctx, t, (s, n) => {
-    if (!nodes.isControlPlane(n.config)) throw new Fail(`error initializing gzip: ${E.rpc("Unimplemented", "kubeconfig is only available on control plane nodes")}`);
+    if (!nodes.isControlPlane(n.config))
+      throw new Fail(
+        `error initializing gzip: ${E.rpc("Unimplemented", "kubeconfig is only available on control plane nodes")}`,
+      );
     return renderKubeconfig(parseMachineConfig(n.config.text).v1alpha1);
   });
   if (local === "-") ctx.out(text);
@@ -215,11 +269,14 @@ function reset(ctx, o) {
   const labels = o.all("system-labels-to-wipe");
   if (!labels.length || o.get("wipe-mode") === "all") {
     throw new Fail(
-      "fake talosctl: REFUSED (test oracle): reset " + (labels.length ? "with --wipe-mode all" : "without --system-labels-to-wipe") + " wipes the whole system disk and needs a USB reinstall; the program must only wipe STATE and EPHEMERAL",
+      "fake talosctl: REFUSED (test oracle): reset " +
+        (labels.length ? "with --wipe-mode all" : "without --system-labels-to-wipe") +
+        " wipes the whole system disk and needs a USB reinstall; the program must only wipe STATE and EPHEMERAL",
       4,
     );
   }
-  if (o.bool("wait", true)) throw new Fail("fake talosctl: reset --wait (the event tracker) is not simulated; pass --wait=false", 3);
+  if (o.bool("wait", true))
+    throw new Fail("fake talosctl: reset --wait (the event tracker) is not simulated; pass --wait=false", 3);
   const t = target(o, "reset");
   onNode(ctx, t, (s, n, now) => {
     const graceful = o.bool("graceful", true);
@@ -239,7 +296,8 @@ function reset(ctx, o) {
     nodes.markDown(s, n, now, "reset");
     if (labels.includes("STATE")) Object.assign(n, { config: null, pending: null });
     if (labels.includes("EPHEMERAL")) n.etcd = null;
-    if (reboot) nodes.takeDown(s, n, now, "rebooting", ctx.cfg.delaysMs.reboot, n.config ? "configured" : "maintenance", "reset");
+    if (reboot)
+      nodes.takeDown(s, n, now, "rebooting", ctx.cfg.delaysMs.reboot, n.config ? "configured" : "maintenance", "reset");
     else Object.assign(n, { phase: "off", phaseUntil: null, phaseNext: null, runningSince: null });
   });
 }
@@ -250,7 +308,8 @@ function leaveRefusal(s, cluster, m, now) {
   if (nodes.isLearner(m, now)) return null;
   const voters = cluster.members.filter((x) => !nodes.isLearner(x, now));
   const others = voters.length - 1;
-  if (others < Math.floor(others / 2) + 1) return "etcdserver: re-configuration failed due to not enough started members";
+  if (others < Math.floor(others / 2) + 1)
+    return "etcdserver: re-configuration failed due to not enough started members";
   const active = voters.filter((x) => nodes.memberUp(s, cluster, x, now)).length;
   if (active - 1 < 1 + Math.floor((voters.length - 1) / 2)) return "etcdserver: unhealthy cluster";
   return null;
@@ -264,4 +323,20 @@ function reboot(ctx, o) {
   });
 }
 
-module.exports = { PREFIX, target, connect, onNode, nodeFail, handlers: { version, get, bootstrap, "etcd members": etcdMembers, "etcd status": etcdStatus, kubeconfig, reset, reboot } };
+module.exports = {
+  PREFIX,
+  target,
+  connect,
+  onNode,
+  nodeFail,
+  handlers: {
+    version,
+    get,
+    bootstrap,
+    "etcd members": etcdMembers,
+    "etcd status": etcdStatus,
+    kubeconfig,
+    reset,
+    reboot,
+  },
+};

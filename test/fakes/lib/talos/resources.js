@@ -15,7 +15,9 @@ const { rpc } = require("./errors");
 function tabular(rows) {
   const widths = [];
   for (const r of rows) r.slice(0, -1).forEach((c, i) => (widths[i] = Math.max(widths[i] || 0, String(c).length)));
-  return rows.map((r) => r.map((c, i) => (i < r.length - 1 ? String(c).padEnd(widths[i] + 3) : String(c))).join("") + "\n").join("");
+  return rows
+    .map((r) => r.map((c, i) => (i < r.length - 1 ? String(c).padEnd(widths[i] + 3) : String(c))).join("") + "\n")
+    .join("");
 }
 
 /** go-humanize Bytes (SI), as the Disks table prints sizes. */
@@ -44,9 +46,12 @@ function readiness(state, cfg, n, now) {
     if (etcd === "down") unmet.push({ name: "services", reason: "etcd not running" });
     else if (etcd !== "serving") unmet.push({ name: "services", reason: "etcd not healthy" });
   }
-  const cluster = Object.values(state.etcd.clusters).find((c) => c.identity === (n.config && n.config.identity) && nodes.hasQuorum(state, c, now));
+  const cluster = Object.values(state.etcd.clusters).find(
+    (c) => c.identity === (n.config && n.config.identity) && nodes.hasQuorum(state, c, now),
+  );
   const apiAt = world.apiUpAt(state, cfg, cluster, now);
-  if (cp && !world.reached(apiAt, now)) unmet.push({ name: "staticPods", reason: `kube-system/kube-apiserver-${name} not ready` });
+  if (cp && !world.reached(apiAt, now))
+    unmet.push({ name: "staticPods", reason: `kube-system/kube-apiserver-${name} not ready` });
   const k8s = cluster ? world.k8sNodes(state, cfg, cluster, now, false).find((x) => x.n === n) : null;
   if (!k8s) unmet.push({ name: "nodeReady", reason: `node "${name}" status is not available yet` });
   else if (!world.reached(k8s.readyAt, now)) unmet.push({ name: "nodeReady", reason: `node "${name}" is not ready` });
@@ -57,24 +62,60 @@ const metadata = (namespace, type, id) => ({ namespace, type, id, version: 1, ow
 
 function machineStatus(state, cfg, n, now) {
   const unmet = readiness(state, cfg, n, now);
-  return [{ metadata: Object.assign(metadata("runtime", "MachineStatuses.runtime.talos.dev", "machine"), { owner: "runtime.MachineStatusController" }), spec: { stage: nodes.stageOf(n, now), status: { ready: unmet.length === 0, unmetConditions: unmet } } }];
+  return [
+    {
+      metadata: Object.assign(metadata("runtime", "MachineStatuses.runtime.talos.dev", "machine"), {
+        owner: "runtime.MachineStatusController",
+      }),
+      spec: { stage: nodes.stageOf(n, now), status: { ready: unmet.length === 0, unmetConditions: unmet } },
+    },
+  ];
 }
 
 function disks(state, cfg, n) {
   const disksOf = (cfg.nodes.find((x) => x.address === n.address) || {}).disks || [];
   return disksOf.map((d) => ({
     metadata: Object.assign(metadata("runtime", "Disks.block.talos.dev", d.id), { owner: "block.DisksController" }),
-    spec: { dev_path: `/dev/${d.id}`, size: d.size, pretty_size: humanBytes(d.size), io_size: 512, sector_size: 512, readonly: false, cdrom: false, model: d.model, serial: d.serial, wwid: d.wwid || "", transport: d.transport, rotational: d.rotational },
+    spec: {
+      dev_path: `/dev/${d.id}`,
+      size: d.size,
+      pretty_size: humanBytes(d.size),
+      io_size: 512,
+      sector_size: 512,
+      readonly: false,
+      cdrom: false,
+      model: d.model,
+      serial: d.serial,
+      wwid: d.wwid || "",
+      transport: d.transport,
+      rotational: d.rotational,
+    },
   }));
 }
 
 /** Resource definitions: aliases, the table's columns (their PrintColumns) and a reader. */
 const RESOURCES = [
-  { names: ["machinestatus", "machinestatuses", "machinestatuses.runtime.talos.dev"], display: "MachineStatus", columns: [["STAGE", (s) => s.stage], ["READY", (s) => s.status.ready]], read: machineStatus },
+  {
+    names: ["machinestatus", "machinestatuses", "machinestatuses.runtime.talos.dev"],
+    display: "MachineStatus",
+    columns: [
+      ["STAGE", (s) => s.stage],
+      ["READY", (s) => s.status.ready],
+    ],
+    read: machineStatus,
+  },
   {
     names: ["disks", "disk", "disks.block.talos.dev"],
     display: "Disk",
-    columns: [["SIZE", (s) => s.pretty_size], ["READ ONLY", (s) => s.readonly], ["TRANSPORT", (s) => s.transport], ["ROTATIONAL", (s) => s.rotational], ["WWID", (s) => s.wwid], ["MODEL", (s) => s.model], ["SERIAL", (s) => s.serial]],
+    columns: [
+      ["SIZE", (s) => s.pretty_size],
+      ["READ ONLY", (s) => s.readonly],
+      ["TRANSPORT", (s) => s.transport],
+      ["ROTATIONAL", (s) => s.rotational],
+      ["WWID", (s) => s.wwid],
+      ["MODEL", (s) => s.model],
+      ["SERIAL", (s) => s.serial],
+    ],
     read: disks,
   },
 ];
@@ -91,7 +132,15 @@ function printResources(ctx, rd, items, node, format) {
   const data = items.map((r) => Object.assign({ node }, r));
   if (format === "table") {
     const rows = [["NODE", "NAMESPACE", "TYPE", "ID", "VERSION", ...rd.columns.map((c) => c[0])]];
-    for (const r of items) rows.push([node, r.metadata.namespace, rd.display, r.metadata.id, r.metadata.version, ...rd.columns.map((c) => String(c[1](r.spec)))]);
+    for (const r of items)
+      rows.push([
+        node,
+        r.metadata.namespace,
+        rd.display,
+        r.metadata.id,
+        r.metadata.version,
+        ...rd.columns.map((c) => String(c[1](r.spec))),
+      ]);
     ctx.out(tabular(rows));
   } else if (format === "yaml") {
     ctx.out(data.map((d) => YAML.stringify(d, { indent: 4 })).join("---\n"));
@@ -106,7 +155,9 @@ function printResources(ctx, rd, items, node, format) {
         throw new Fail(`error finding result for jsonpath: ${e.message}`);
       }
       // Each result on its own line, text nodes included (output/jsonpath.go printResult).
-      for (const g of groups) for (const v of g) ctx.out((v !== null && typeof v === "object" ? JSON.stringify(sortKeys(v), null, 4) : String(v)) + "\n");
+      for (const g of groups)
+        for (const v of g)
+          ctx.out((v !== null && typeof v === "object" ? JSON.stringify(sortKeys(v), null, 4) : String(v)) + "\n");
     }
   } else throw new Fail(`output format ${JSON.stringify(format)} is not supported`);
 }
@@ -114,7 +165,12 @@ function printResources(ctx, rd, items, node, format) {
 /** encoding/json marshals map keys sorted. */
 function sortKeys(v) {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys(v[k])]),
+    );
   return v;
 }
 

@@ -10,19 +10,30 @@ const crypto = require("crypto");
 function der(tag, content) {
   const len = content.length;
   const head =
-    len < 0x80 ? Buffer.from([tag, len]) : len < 0x100 ? Buffer.from([tag, 0x81, len]) : Buffer.from([tag, 0x82, len >> 8, len & 0xff]);
+    len < 0x80
+      ? Buffer.from([tag, len])
+      : len < 0x100
+        ? Buffer.from([tag, 0x81, len])
+        : Buffer.from([tag, 0x82, len >> 8, len & 0xff]);
   return Buffer.concat([head, content]);
 }
 const seq = (...parts) => der(0x30, Buffer.concat(parts));
 const ED25519 = seq(Buffer.from([0x06, 0x03, 0x2b, 0x65, 0x70]));
-const name = (org) => seq(der(0x31, seq(Buffer.from([0x06, 0x03, 0x55, 0x04, 0x0a]), der(0x0c, Buffer.from(org, "utf8")))));
+const name = (org) =>
+  seq(der(0x31, seq(Buffer.from([0x06, 0x03, 0x55, 0x04, 0x0a]), der(0x0c, Buffer.from(org, "utf8")))));
 
 function time(ms) {
   const iso = new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z";
-  return new Date(ms).getUTCFullYear() < 2050 ? der(0x17, Buffer.from(iso.slice(2), "ascii")) : der(0x18, Buffer.from(iso, "ascii"));
+  return new Date(ms).getUTCFullYear() < 2050
+    ? der(0x17, Buffer.from(iso.slice(2), "ascii"))
+    : der(0x18, Buffer.from(iso, "ascii"));
 }
 
-const pem = (label, body) => `-----BEGIN ${label}-----\n${body.toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END ${label}-----\n`;
+const pem = (label, body) =>
+  `-----BEGIN ${label}-----\n${body
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n")
+    .replace(/\n$/, "")}\n-----END ${label}-----\n`;
 
 /** The issuer's Ed25519 key, or null (a real bundle's EC/"ED25519 PRIVATE KEY" PEM: self-signed then). */
 function issuerKey(issuer) {

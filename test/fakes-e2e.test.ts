@@ -1,0 +1,187 @@
+/**
+ * The fake talosctl in end-to-end mode (FAKE_TALOSCTL_REAL): local commands run the real talosctl
+ * (v1.10.5 and v1.11.5, built by test/e2e/tools/build.sh), every argv goes through the real
+ * parser first, and the simulated nodes accept what the real talosctl generates.
+ */
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { at, ENDPOINT, failsWith, fake, N1, N2, NODES, ok, World } from "./fakes/testkit";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { certIdentity } = require("./fakes/lib/talos/config.js");
+
+/** The tools directory, or why it cannot be had (the build needs Go and the module proxy or its cache). */
+function toolsDir(): { dir?: string; why?: string } {
+  try {
+    const out = execFileSync("bash", [path.join(__dirname, "e2e", "tools", "build.sh")], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 15 * 60000,
+    });
+    const dir = out.trim().split("\n").pop()!;
+    return fs.existsSync(path.join(dir, "talosctl-v1.10"))
+      ? { dir }
+      : { why: `build.sh printed ${dir}, which has no talosctl-v1.10` };
+  } catch (e) {
+    return { why: `test/e2e/tools/build.sh failed: ${(e as Error).message.split("\n")[0]}` };
+  }
+}
+
+describe("fake talosctl in end-to-end mode (the real talosctl's parser and local commands)", function () {
+  this.timeout(120000);
+  let tools: { dir?: string; why?: string } = {};
+  before(function () {
+    this.timeout(16 * 60000);
+    tools = toolsDir();
+    if (!tools.dir) {
+      console.log(`      skipped: the real talosctl binaries are not available (${tools.why})`);
+      this.skip();
+    }
+  });
+
+  for (const [minor, version, fakeVersion] of [
+    ["v1.10", "v1.10.5", "v1.10.5"],
+    ["v1.11", "v1.11.5", "v1.11.5"],
+  ]) {
+    describe(`talosctl ${version}`, () => {
+      let w: World;
+      let real: string;
+      beforeEach(() => {
+        w = new World({ talosVersion: fakeVersion });
+        real = path.join(tools.dir!, `talosctl-${minor}`);
+      });
+      afterEach(() => w.done());
+      const t = (...args: string[]) => w.exec("talosctl", args, { FAKE_TALOSCTL_REAL: real });
+
+      it("runs local commands on the real binary, output and exit code passed through", async () => {
+        assert.match(
+          ok(await t("version", "--client"), "version --client").stdout,
+          new RegExp(`Tag: +${version.replace(/\./g, "\\.")}\\n`),
+        );
+        ok(await t("gen", "secrets", "-o", w.file("secrets.yaml")), "gen secrets");
+        const again = failsWith(
+          await t("gen", "secrets", "-o", w.file("secrets.yaml")),
+          /already exists/,
+          "real refusal",
+        );
+        assert.equal(again.stderr, `file "${w.file("secrets.yaml")}" already exists, use --force to overwrite\n`);
+        const gen = ok(
+          await t(
+            "gen",
+            "config",
+            "home-ops",
+            ENDPOINT,
+            "--with-secrets",
+            w.file("secrets.yaml"),
+            "--output-types",
+            "controlplane",
+            "-o",
+            w.file("cp.yaml"),
+            "--with-docs=false",
+            "--with-examples=false",
+          ),
+          "gen config",
+        );
+        assert.equal(gen.stderr, `generating PKI and tokens\nCreated ${w.file("cp.yaml")}\n`);
+        assert.match(
+          ok(await t("validate", "--config", w.file("cp.yaml"), "--mode", "metal"), "validate").stdout,
+          /is valid for metal mode/,
+        );
+        assert.ok(w.calls().every((c) => c.exit === 0 || c.argv[0] === "gen"));
+      });
+
+      it("checks every argv with the real parser; a usage error is logged", async () => {
+        failsWith(await t("etcd", "members", ...at(N1), "--bogus"), /unknown flag: --bogus/, "unknown flag");
+        const sub = failsWith(
+          await t("etcd", "frobnicate", ...at(N1)),
+          /resolves this argv to "talosctl etcd"/,
+          "unknown subcommand (cobra prints the parent's help)",
+        );
+        assert.equal(sub.code, 1);
+        failsWith(
+          await t("apply-config", ...at(N1), "--insecure", "--file", "x", "--mode", "sometimes"),
+          /possible options are: auto, interactive, no-reboot, reboot, staged, try/,
+          "bad enum",
+        );
+        const local = ["gen", "config", "c", ENDPOINT, "--output-types", "talosconfig", "-o", "-", "--nodes", N1];
+        if (minor === "v1.11") failsWith(await t(...local), /unknown flag: --nodes/, "v1.11 gen config --nodes");
+        else ok(await t(...local), "v1.10 accepts --nodes on gen config");
+        w.expectedUsageErrors = minor === "v1.11" ? 4 : 3;
+        assert.equal(fake.readUsageErrors(w.dir).length, w.expectedUsageErrors);
+      });
+
+      it("simulated nodes take the real talosctl's configs and talosconfig: install, bootstrap, apply modes", async () => {
+        ok(await t("gen", "secrets", "-o", w.file("secrets.yaml")), "gen secrets");
+        const gen = (host: string, out: string, patch: string) => {
+          fs.writeFileSync(w.file(`${out}.patch`), `machine:\n  network:\n    hostname: ${host}\n${patch}`);
+          return t(
+            "gen",
+            "config",
+            "home-ops",
+            ENDPOINT,
+            "--with-secrets",
+            w.file("secrets.yaml"),
+            "--config-patch",
+            `@${w.file(`${out}.patch`)}`,
+            "--output-types",
+            "controlplane",
+            "-o",
+            w.file(out),
+            "--with-docs=false",
+            "--with-examples=false",
+            "--force",
+          );
+        };
+        ok(
+          await t(
+            "gen",
+            "config",
+            "home-ops",
+            ENDPOINT,
+            "--with-secrets",
+            w.file("secrets.yaml"),
+            "--output-types",
+            "talosconfig",
+            "-o",
+            w.file("talosconfig"),
+            "--force",
+          ),
+          "talosconfig",
+        );
+        for (const [i, a] of NODES.entries()) {
+          ok(await gen(`mini0${i + 1}`, `mini0${i + 1}.yaml`, ""), "gen config");
+          ok(await t("apply-config", ...at(a), "--insecure", "--file", w.file(`mini0${i + 1}.yaml`)), "install");
+        }
+        await w.until(() => NODES.every((a) => w.node(a).stage === "booting"), "booting");
+        const bundle = YAML.parse(fs.readFileSync(w.file("secrets.yaml"), "utf8"));
+        assert.equal(w.node(N1).identity, certIdentity(bundle.certs.os.crt));
+        ok(await t("bootstrap", ...at(N1), ...w.tc()), "bootstrap");
+        await w.until(() => NODES.every((a) => w.node(a).etcdState === "serving"), "etcd");
+        assert.equal(
+          ok(await t("etcd", "members", ...at(N2), ...w.tc()), "members")
+            .stdout.trim()
+            .split("\n").length,
+          4,
+        );
+        ok(await gen("mini01", "live.yaml", '  sysctls:\n    vm.dirty_ratio: "5"\n'), "live change");
+        assert.match(
+          ok(await t("apply-config", ...at(N1), ...w.tc(), "--file", w.file("live.yaml"), "--dry-run"), "dry").stderr,
+          /^Dry run summary:\nApplied configuration without a reboot \(skipped in dry-run\)\./,
+        );
+        ok(await gen("mini01", "udev.yaml", '  udev:\n    rules:\n      - ACTION=="add"\n'), "reboot change");
+        assert.match(
+          ok(await t("apply-config", ...at(N1), ...w.tc(), "--file", w.file("udev.yaml"), "--dry-run"), "dry").stderr,
+          /^Dry run summary:\nApplied configuration with a reboot \(skipped in dry-run\)\.[\s\S]*\+ {4}udev:/,
+        );
+        const status = ok(
+          await t("get", "machinestatus", ...at(N1), ...w.tc(), "-o", "jsonpath={.spec.stage} {.spec.status.ready}"),
+          "status",
+        );
+        assert.equal(status.stdout, "running\n \nfalse\n");
+      });
+    });
+  }
+});
