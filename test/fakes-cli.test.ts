@@ -34,18 +34,7 @@ describe("fakes: argv, faults, logs", function () {
 
     it("v1.11 rejects node flags on local commands; v1.10 accepts them", async () => {
       await w.genSecrets();
-      const gen = [
-        "gen",
-        "config",
-        "home-ops",
-        "https://172.29.51.10:6443",
-        "--with-secrets",
-        w.file("secrets.yaml"),
-        "--output-types",
-        "controlplane",
-        "--output",
-        w.file("x.yaml"),
-      ];
+      const gen = [...w.gen(), "--output-types", "controlplane", "--output", w.file("x.yaml")];
       failsWith(await w.talosctl(...gen, "--nodes", N1), /unknown flag: --nodes/, "v1.11 gen config --nodes");
       assert.equal(fs.existsSync(w.file("x.yaml")), false, "a rejected invocation has no effect");
       ok(await w.talosctl(...gen), "without node flags");
@@ -124,18 +113,7 @@ describe("fakes: argv, faults, logs", function () {
       await w.genSecrets("apply-config.yaml");
       fake.setFaults(w.dir, [{ tool: "talosctl", command: "apply-config", kind: "exit" }]);
       ok(
-        await w.talosctl(
-          "gen",
-          "config",
-          "c",
-          "https://1.2.3.4:6443",
-          "--with-secrets",
-          w.file("apply-config.yaml"),
-          "--output-types",
-          "talosconfig",
-          "-o",
-          w.file("tc"),
-        ),
+        await w.talosctl(...w.gen("c", "apply-config.yaml"), "--output-types", "talosconfig", "-o", w.file("tc")),
         "gen config",
       );
       fake.setFaults(w.dir, [{ tool: "talosctl", match: "apply-config", kind: "exit" } as never]);

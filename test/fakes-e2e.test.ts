@@ -70,12 +70,7 @@ describe("fake talosctl in end-to-end mode (the real talosctl's parser and local
         assert.equal(again.stderr, `file "${w.file("secrets.yaml")}" already exists, use --force to overwrite\n`);
         const gen = ok(
           await t(
-            "gen",
-            "config",
-            "home-ops",
-            ENDPOINT,
-            "--with-secrets",
-            w.file("secrets.yaml"),
+            ...w.gen("home-ops", "secrets.yaml"),
             "--output-types",
             "controlplane",
             "-o",
@@ -118,12 +113,7 @@ describe("fake talosctl in end-to-end mode (the real talosctl's parser and local
         const gen = (host: string, out: string, patch: string) => {
           fs.writeFileSync(w.file(`${out}.patch`), `machine:\n  network:\n    hostname: ${host}\n${patch}`);
           return t(
-            "gen",
-            "config",
-            "home-ops",
-            ENDPOINT,
-            "--with-secrets",
-            w.file("secrets.yaml"),
+            ...w.gen("home-ops", "secrets.yaml"),
             "--config-patch",
             `@${w.file(`${out}.patch`)}`,
             "--output-types",
@@ -137,12 +127,7 @@ describe("fake talosctl in end-to-end mode (the real talosctl's parser and local
         };
         ok(
           await t(
-            "gen",
-            "config",
-            "home-ops",
-            ENDPOINT,
-            "--with-secrets",
-            w.file("secrets.yaml"),
+            ...w.gen("home-ops", "secrets.yaml"),
             "--output-types",
             "talosconfig",
             "-o",

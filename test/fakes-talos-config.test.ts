@@ -76,12 +76,7 @@ describe("fake talosctl: local commands and the config model", function () {
       "signed by the Talos CA",
     );
     const g = await w.talosctl(
-      "gen",
-      "config",
-      "home-ops",
-      ENDPOINT,
-      "--with-secrets",
-      w.file("secrets.yaml"),
+      ...w.gen("home-ops", "secrets.yaml"),
       "--output-types",
       "controlplane",
       "--output",
@@ -97,34 +92,18 @@ describe("fake talosctl: local commands and the config model", function () {
       "endpoint",
     );
     failsWith(
-      await w.talosctl("gen", "config", "c", ENDPOINT, "--with-secrets", w.file("nope.yaml")),
+      await w.talosctl(...w.gen("c", "nope.yaml")),
       /^failed to load secrets bundle: open .*nope\.yaml: no such file or directory\n$/,
       "missing bundle",
     );
     failsWith(
-      await w.talosctl(
-        "gen",
-        "config",
-        "c",
-        ENDPOINT,
-        "--with-secrets",
-        w.file("secrets.yaml"),
-        "--output-types",
-        "controlplane,worker",
-        "-o",
-        "-",
-      ),
+      await w.talosctl(...w.gen("c", "secrets.yaml"), "--output-types", "controlplane,worker", "-o", "-"),
       /^can't use multiple output types with stdout\n$/,
       "stdout",
     );
     ok(
       await w.talosctl(
-        "gen",
-        "config",
-        "c",
-        ENDPOINT,
-        "--with-secrets",
-        w.file("secrets.yaml"),
+        ...w.gen("c", "secrets.yaml"),
         "--talos-version",
         "v1.12",
         "--output-types",

@@ -85,6 +85,15 @@ export class World {
   talosctl = (...args: string[]): Promise<Result> => this.exec("talosctl", args);
   kubectl = (...args: string[]): Promise<Result> => this.exec("kubectl", args);
   tc = (): string[] => ["--talosconfig", this.file("talosconfig")];
+  /** `gen config <name> <endpoint> --with-secrets <work>/<secrets>`: what each gen config starts with. */
+  gen = (name = "home-ops", secrets = "secrets.yaml"): string[] => [
+    "gen",
+    "config",
+    name,
+    ENDPOINT,
+    "--with-secrets",
+    this.file(secrets),
+  ];
   kc = (): string[] => ["--kubeconfig", this.file("kubeconfig")];
   node = (a: string): fake.FakeNode => fake.readState(this.dir).nodes[a];
   state = (): fake.FakeState => fake.readState(this.dir);
@@ -102,7 +111,7 @@ export class World {
     const out = opts.out ?? `${hostname}.yaml`;
     const patch = `machine:\n  network:\n    hostname: ${hostname}\n${opts.patch ?? ""}`;
     fs.writeFileSync(this.file(`patch-${out}`), patch);
-    const args = ["gen", "config", "home-ops", ENDPOINT, "--with-secrets", this.file(opts.secrets ?? "secrets.yaml")];
+    const args = this.gen("home-ops", opts.secrets ?? "secrets.yaml");
     args.push("--config-patch", `@${this.file(`patch-${out}`)}`, "--output-types", opts.type ?? "controlplane");
     args.push("--output", this.file(out), "--kubernetes-version", "1.34.1", "--talos-version", "v1.11");
     args.push("--install-image", "factory.talos.dev/installer/abc:v1.11.6", "--additional-sans", "172.29.51.10");

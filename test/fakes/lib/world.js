@@ -14,65 +14,43 @@ const nodes = require("./talos/nodes");
 
 const HELM_KIND = "HelmRelease(pulumi)";
 
+/** A resource type: its kind, API group, short names; plural = lowercase kind + "s" unless given. */
+function kind(name, group, short, opts) {
+  const o = opts || {};
+  const plural = o.plural || `${name.toLowerCase()}s`;
+  return {
+    kind: name,
+    names: [name.toLowerCase(), plural, ...short],
+    group,
+    version: o.version || "v1",
+    cluster: !!o.cluster,
+  };
+}
+const CLUSTER = { cluster: true };
 const BUILTIN = [
-  { kind: "Node", names: ["node", "nodes", "no"], group: "", version: "v1", cluster: true },
-  { kind: "Namespace", names: ["namespace", "namespaces", "ns"], group: "", version: "v1", cluster: true },
-  { kind: "Secret", names: ["secret", "secrets"], group: "", version: "v1" },
-  { kind: "ConfigMap", names: ["configmap", "configmaps", "cm"], group: "", version: "v1" },
-  { kind: "Service", names: ["service", "services", "svc"], group: "", version: "v1" },
-  { kind: "ServiceAccount", names: ["serviceaccount", "serviceaccounts", "sa"], group: "", version: "v1" },
-  { kind: "Pod", names: ["pod", "pods", "po"], group: "", version: "v1" },
-  { kind: "Deployment", names: ["deployment", "deployments", "deploy"], group: "apps", version: "v1" },
-  { kind: "DaemonSet", names: ["daemonset", "daemonsets", "ds"], group: "apps", version: "v1" },
-  { kind: "StatefulSet", names: ["statefulset", "statefulsets", "sts"], group: "apps", version: "v1" },
-  {
-    kind: "CustomResourceDefinition",
-    names: ["customresourcedefinition", "customresourcedefinitions", "crd", "crds"],
-    group: "apiextensions.k8s.io",
-    version: "v1",
-    cluster: true,
-  },
+  kind("Node", "", ["no"], CLUSTER),
+  kind("Namespace", "", ["ns"], CLUSTER),
+  kind("Secret", "", []),
+  kind("ConfigMap", "", ["cm"]),
+  kind("Service", "", ["svc"]),
+  kind("ServiceAccount", "", ["sa"]),
+  kind("Pod", "", ["po"]),
+  kind("Deployment", "apps", ["deploy"]),
+  kind("DaemonSet", "apps", ["ds"]),
+  kind("StatefulSet", "apps", ["sts"]),
+  kind("CustomResourceDefinition", "apiextensions.k8s.io", ["crd", "crds"], CLUSTER),
 ];
 const ESO_KINDS = [
-  {
-    kind: "ClusterSecretStore",
-    names: ["clustersecretstore", "clustersecretstores", "css"],
-    group: "external-secrets.io",
-    version: "v1",
-    cluster: true,
-  },
-  { kind: "SecretStore", names: ["secretstore", "secretstores", "ss"], group: "external-secrets.io", version: "v1" },
-  {
-    kind: "ExternalSecret",
-    names: ["externalsecret", "externalsecrets", "es"],
-    group: "external-secrets.io",
-    version: "v1",
-  },
-  {
-    kind: "ClusterExternalSecret",
-    names: ["clusterexternalsecret", "clusterexternalsecrets", "ces"],
-    group: "external-secrets.io",
-    version: "v1",
-    cluster: true,
-  },
+  kind("ClusterSecretStore", "external-secrets.io", ["css"], CLUSTER),
+  kind("SecretStore", "external-secrets.io", ["ss"]),
+  kind("ExternalSecret", "external-secrets.io", ["es"]),
+  kind("ClusterExternalSecret", "external-secrets.io", ["ces"], CLUSTER),
 ];
-const FLUX_OPERATOR_KINDS = [
-  { kind: "FluxInstance", names: ["fluxinstance", "fluxinstances"], group: "fluxcd.controlplane.io", version: "v1" },
-];
+const FLUX_OPERATOR_KINDS = [kind("FluxInstance", "fluxcd.controlplane.io", [])];
 const FLUX_KINDS = [
-  {
-    kind: "Kustomization",
-    names: ["kustomization", "kustomizations", "ks"],
-    group: "kustomize.toolkit.fluxcd.io",
-    version: "v1",
-  },
-  {
-    kind: "GitRepository",
-    names: ["gitrepository", "gitrepositories", "gitrepo"],
-    group: "source.toolkit.fluxcd.io",
-    version: "v1",
-  },
-  { kind: "HelmRelease", names: ["helmrelease", "helmreleases", "hr"], group: "helm.toolkit.fluxcd.io", version: "v2" },
+  kind("Kustomization", "kustomize.toolkit.fluxcd.io", ["ks"]),
+  kind("GitRepository", "source.toolkit.fluxcd.io", ["gitrepo"], { plural: "gitrepositories" }),
+  kind("HelmRelease", "helm.toolkit.fluxcd.io", ["hr"], { version: "v2" }),
 ];
 const ALL_KINDS = [...BUILTIN, ...ESO_KINDS, ...FLUX_OPERATOR_KINDS, ...FLUX_KINDS];
 
@@ -187,6 +165,10 @@ const established = (at, now, never) => [
   ),
 ];
 
+const reconciled = (at, now, never, msg) => [
+  cond("Ready", at, now, never, ["ReconciliationSucceeded", "Progressing"], msg),
+];
+
 /** The Kubernetes Nodes of `cluster`: machines configured for it, Ready when up after Cilium's rollout. */
 function k8sNodes(state, cfg, cluster, now, never) {
   const apiAt = apiUpAt(state, cfg, cluster, now);
@@ -295,16 +277,13 @@ function objects(state, cfg, cluster, now, never) {
         "building artifact: cloning the repository (fake)",
       ),
     ]);
-    add("Kustomization", "flux-system", "flux-system", c.fluxStart, [
-      cond(
-        "Ready",
-        c.fluxAt,
-        now,
-        never,
-        ["ReconciliationSucceeded", "Progressing"],
-        "reconciliation in progress (fake)",
-      ),
-    ]);
+    add(
+      "Kustomization",
+      "flux-system",
+      "flux-system",
+      c.fluxStart,
+      reconciled(c.fluxAt, now, never, "reconciliation in progress (fake)"),
+    );
   }
   for (const o of state.k8s.objects) {
     if (o.kind === HELM_KIND) continue;
@@ -331,16 +310,8 @@ function objects(state, cfg, cluster, now, never) {
       conditions = available(o.createdAt, now, never, "");
     else if (o.kind === "CustomResourceDefinition") conditions = established(o.createdAt, now, never);
     else if (o.kind === "FluxInstance") {
-      conditions = [
-        cond(
-          "Ready",
-          c.fluxAt,
-          now,
-          never,
-          ["ReconciliationSucceeded", "Progressing"],
-          c.fluxOperator ? "reconciliation in progress (fake)" : "no flux-operator is running",
-        ),
-      ];
+      const why = c.fluxOperator ? "reconciliation in progress (fake)" : "no flux-operator is running";
+      conditions = reconciled(c.fluxAt, now, never, why);
     }
     const ki = kindInfo(o.kind);
     const dup = out.some(

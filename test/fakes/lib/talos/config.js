@@ -168,14 +168,18 @@ function validationProblems(v1alpha1, mode) {
 const multiError = (problems) =>
   `${problems.length} error${problems.length > 1 ? "s" : ""} occurred:\n${problems.map((p) => `\t* ${p}\n`).join("")}\n`;
 
-/** A talosconfig (pkg/machinery/client/config): {context, contexts, ctx, identity}. */
-function parseTalosconfig(text) {
-  let doc;
+/** One YAML document, or ConfigError with the parser's first line. */
+function parseYaml(text) {
   try {
-    doc = YAML.parse(text);
+    return YAML.parse(text);
   } catch (e) {
     throw new ConfigError(e.message.split("\n")[0]);
   }
+}
+
+/** A talosconfig (pkg/machinery/client/config): {context, contexts, ctx, identity}. */
+function parseTalosconfig(text) {
+  const doc = parseYaml(text);
   if (!isMap(doc) || !isMap(doc.contexts)) throw new ConfigError("not a talosconfig: no contexts");
   const ctx = doc.context ? doc.contexts[doc.context] : null;
   return { doc, context: doc.context || "", ctx: ctx || null, identity: ctx ? certIdentity(ctx.ca) : null };
@@ -183,12 +187,7 @@ function parseTalosconfig(text) {
 
 /** A secrets bundle (talosctl gen secrets): the parsed object, or ConfigError. */
 function parseSecretsBundle(text) {
-  let doc;
-  try {
-    doc = YAML.parse(text);
-  } catch (e) {
-    throw new ConfigError(e.message.split("\n")[0]);
-  }
+  const doc = parseYaml(text);
   const os = isMap(doc) && isMap(doc.certs) && doc.certs.os;
   if (!isMap(doc) || !isMap(doc.cluster) || !doc.cluster.id || !isMap(os) || !os.crt || !os.key) {
     throw new ConfigError("not a secrets bundle: cluster.id and certs.os are required");
