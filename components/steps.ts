@@ -91,6 +91,9 @@ export function createHelmStep(
       repositoryOpts: spec.repo ? { repo: spec.repo } : undefined,
       values: spec.values as Record<string, unknown>,
       atomic: false,
+      // Helm may install over a release of this name that failed or was uninstalled (helm
+      // install.go availableName); a deployed one is the adoption guard's business.
+      replace: true,
       // Helm's wait for the release's workloads, from the stack's timeouts (an input of the
       // release: pulumi-kubernetes has no other place for it, so a changed timeout updates the
       // release record with the same chart and values).
@@ -98,7 +101,15 @@ export function createHelmStep(
       // Helm waits for the release's workloads; the phase gate then checks real conditions.
       skipAwait: false,
     },
-    { parent, provider: ctx.k8sProvider, dependsOn: dependsOn(step, ctx), retainOnDelete: step.retainOnDelete },
+    {
+      parent,
+      provider: ctx.k8sProvider,
+      dependsOn: dependsOn(step, ctx),
+      retainOnDelete: step.retainOnDelete,
+      // A release that exists without being in the state is adopted; once it is in the state
+      // with this ID the option does nothing (pulumi step_generator.go isImport).
+      import: step.adopt ? `${step.release.metadata.namespace}/${step.release.metadata.name}` : undefined,
+    },
   );
   ctx.resources.set(step.id, release);
   return release;

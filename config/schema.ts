@@ -307,6 +307,11 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
     resetOnDestroy: list(text())
       .default([])
       .describe("Nodes pulumi destroy may reset (wiping STATE and EPHEMERAL only). Empty = never."),
+    adoptHelmReleases: list(oneOf(["cilium", "external-secrets", "flux-operator"] as const))
+      .default([])
+      .describe(
+        "Helm releases of this stack that already exist in the cluster without being in its state (lost state, a retained destroy): pulumi up adopts them (pulumi import) instead of failing on a name in use.",
+      ),
   })
     .prefault({})
     .describe("Destructive operations, only on the nodes named here."),

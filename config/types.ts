@@ -150,6 +150,8 @@ export interface StackConfig {
   readonly operations: {
     /** Nodes that `pulumi destroy` may reset (wiping STATE and EPHEMERAL only). Empty = never. */
     readonly resetOnDestroy: readonly string[];
+    /** Helm releases (by step id) that exist in the cluster but not in the state: adopted on create. */
+    readonly adoptHelmReleases: readonly ("cilium" | "external-secrets" | "flux-operator")[];
   };
 }
 

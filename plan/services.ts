@@ -14,7 +14,37 @@ import { externalSecretsNamespace, externalSecretsRelease, clusterSecretStore } 
 import { fluxNamespace, fluxOperatorRelease, fluxInstance, gitCredentialsSecret } from "../k8s/flux";
 import { SECRET_MARKER } from "../k8s/manifests";
 import { commandStep, kubeGate } from "./command";
-import { K8sObject, ObjectStep, Step, stepIds } from "./types";
+import { HelmStep, K8sObject, ObjectStep, Step, stepIds } from "./types";
+
+/**
+ * A Helm release step preceded by its adoption guard (see the helm-adoption script): the guard
+ * takes the release's dependencies, the release depends on the guard.
+ */
+function helmRelease(
+  cfg: StackConfig,
+  step: Omit<HelmStep, "kind" | "adopt" | "dependsOn">,
+  dependsOn: string[],
+): Step[] {
+  const guard = `${step.id}-adoption`;
+  const { name, namespace } = step.release.metadata;
+  return [
+    commandStep(cfg, {
+      id: guard,
+      phase: step.phase,
+      description: `before Helm release ${namespace}/${name} is created: adopt it if it already exists (listed in operations.adoptHelmReleases), else refuse with the command that does`,
+      dependsOn,
+      script: "helm-adoption",
+      env: { RELEASE_STEP: step.id, RELEASE_NAME: name, RELEASE_NAMESPACE: namespace ?? "default" },
+      stdinFrom: "talos-secrets",
+    }),
+    {
+      ...step,
+      kind: "helm",
+      dependsOn: [guard],
+      adopt: (cfg.operations.adoptHelmReleases as readonly string[]).includes(step.id),
+    },
+  ];
+}
 
 function objectStep(
   id: string,
@@ -35,16 +65,18 @@ export function cniSteps(cfg: StackConfig): Step[] {
       .map((n) => n.address)
       .join(",");
   return [
-    {
-      kind: "helm",
-      id: "cilium",
-      phase: "cni",
-      description: `Cilium ${cfg.cilium.version} (Helm release cilium in kube-system); owned by this program only`,
-      dependsOn: [stepIds.apiReady],
-      release: ciliumRelease(cfg),
-      retainOnDelete: true,
-      timeoutSeconds: cfg.timeouts.health,
-    },
+    ...helmRelease(
+      cfg,
+      {
+        id: "cilium",
+        phase: "cni",
+        description: `Cilium ${cfg.cilium.version} (Helm release cilium in kube-system); owned by this program only`,
+        release: ciliumRelease(cfg),
+        retainOnDelete: true,
+        timeoutSeconds: cfg.timeouts.health,
+      },
+      [stepIds.apiReady],
+    ),
     kubeGate(cfg, {
       id: "nodes-ready",
       phase: "cni",
@@ -128,16 +160,18 @@ export function secretsSteps(cfg: StackConfig): Step[] {
       ["talos-health"],
       externalSecretsNamespace(),
     ),
-    {
-      kind: "helm",
-      id: "external-secrets",
-      phase: "secrets",
-      description: `External Secrets ${cfg.externalSecrets.version} (Helm release ${EXTERNAL_SECRETS.releaseName} in ${EXTERNAL_SECRETS.namespace}); Flux adopts it`,
-      dependsOn: ["eso-namespace"],
-      release: externalSecretsRelease(cfg),
-      retainOnDelete: true,
-      timeoutSeconds: cfg.timeouts.storeReady,
-    },
+    ...helmRelease(
+      cfg,
+      {
+        id: "external-secrets",
+        phase: "secrets",
+        description: `External Secrets ${cfg.externalSecrets.version} (Helm release ${EXTERNAL_SECRETS.releaseName} in ${EXTERNAL_SECRETS.namespace}); Flux adopts it`,
+        release: externalSecretsRelease(cfg),
+        retainOnDelete: true,
+        timeoutSeconds: cfg.timeouts.storeReady,
+      },
+      ["eso-namespace"],
+    ),
     kubeGate(cfg, {
       id: "eso-ready",
       phase: "secrets",
@@ -201,16 +235,18 @@ export function gitopsSteps(cfg: StackConfig): Step[] {
     instanceDeps.push("git-credentials");
   }
   steps.push(
-    {
-      kind: "helm",
-      id: "flux-operator",
-      phase: "gitops",
-      description: `flux-operator ${cfg.flux.operatorVersion} (Helm release in ${FLUX.namespace})`,
-      dependsOn: ["flux-namespace"],
-      release: fluxOperatorRelease(cfg),
-      retainOnDelete: true,
-      timeoutSeconds: cfg.timeouts.fluxReady,
-    },
+    ...helmRelease(
+      cfg,
+      {
+        id: "flux-operator",
+        phase: "gitops",
+        description: `flux-operator ${cfg.flux.operatorVersion} (Helm release in ${FLUX.namespace})`,
+        release: fluxOperatorRelease(cfg),
+        retainOnDelete: true,
+        timeoutSeconds: cfg.timeouts.fluxReady,
+      },
+      ["flux-namespace"],
+    ),
     objectStep(
       "flux-instance",
       "gitops",

@@ -54,6 +54,8 @@ export interface HelmStep extends StepBase {
   readonly retainOnDelete: boolean;
   /** How long Helm waits for the release's workloads (seconds; Helm's own default is 300). */
   readonly timeoutSeconds: number;
+  /** Adopt a release of this name that exists in the cluster but not in the state (`import`). */
+  readonly adopt: boolean;
 }
 
 export interface ObjectStep extends StepBase {

@@ -30,7 +30,7 @@ WORK=$(mktemp -d "$WORK_ROOT/run.$$.XXXXXX")
 WATCHDOG=$!
 finish() {
   while read -r child; do kill -TERM "$child" 2>/dev/null || :; done <"$WORK/children"
-  kill "$WATCHDOG" 2>/dev/null || :
+  kill -KILL "$WATCHDOG" 2>/dev/null || :
   rm -rf "$WORK"
 }
 trap finish EXIT

@@ -29,7 +29,7 @@ describe("destroy (simulated)", function () {
 
   it("with resetOnDestroy: [mini03], resets only mini03, wiping STATE and EPHEMERAL with a reboot", async () => {
     const cfg = fastConfig();
-    w = new SimWorld({ ...cfg, operations: { resetOnDestroy: ["mini03"] } });
+    w = new SimWorld({ ...cfg, operations: { resetOnDestroy: ["mini03"], adoptHelmReleases: [] } });
     assert.equal((await w.up()).failed, undefined);
     const r = await destroy(w.plan, w.state, w.options);
     assert.equal(r.failed, undefined, r.failed);

@@ -108,7 +108,7 @@ describe("re-evaluation: no-op and blast radius (Pulumi mocks)", () => {
     const other = {
       ...cfg,
       talos: { ...cfg.talos, talosctl: "/opt/talos/bin/talosctl-1.10" },
-      operations: { resetOnDestroy: ["mini03"] },
+      operations: { resetOnDestroy: ["mini03"], adoptHelmReleases: [] },
     };
     assert.deepEqual(changedResources(base, await evaluate(other)), []);
   });
@@ -163,7 +163,7 @@ describe("stopAfter, settings and script files (Pulumi mocks)", () => {
         ...cfg,
         talos: { ...cfg.talos, talosctl: "/opt/bin/talosctl" },
         timeouts: { ...cfg.timeouts, nodeReady: 1234 },
-        operations: { resetOnDestroy: ["mini02"] },
+        operations: { resetOnDestroy: ["mini02"], adoptHelmReleases: [] },
       };
       const file = writeRuntimeSettings(dir, buildPlan(tuned));
       assert.equal(path.relative(dir, file), ".homeops/home-ops/settings.env");
@@ -257,9 +257,9 @@ describe("bad input is rejected before anything is created", () => {
     assert.equal(outputs.clusterName, "home-ops");
     assert.deepEqual(outputs.phasesCompleted, ["talos", "cluster", "cni", "secrets", "gitops"]);
     assert.equal(await pulumi.isSecret(program.kubeconfig), true);
-    // The 34 resources of the five phases (the read of the stack's own previous outputs is a read,
+    // The 37 resources of the five phases (the read of the stack's own previous outputs is a read,
     // not a registration).
-    assert.equal(recorded.resources.length, 34);
+    assert.equal(recorded.resources.length, 37);
     fs.rmSync(projectDir, { recursive: true, force: true });
     pulumi.runtime.setAllConfig({});
   });

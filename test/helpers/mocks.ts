@@ -31,6 +31,8 @@ export interface RecordedResource {
   readonly secretPaths: string[];
   /** Aliases as sent (alias specs or URNs). */
   readonly aliases: unknown[];
+  /** The `import` option's ID ("" when not set). */
+  readonly importId: string;
 }
 
 export interface RecordedCall {
@@ -82,6 +84,7 @@ function patchMonitor(): void {
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
       secretPaths,
       aliases: [...req.getAliasesList().map((a: any) => a.toObject()), ...req.getAliasurnsList()],
+      importId: req.getImportid(),
       custom: req.getCustom(),
       provider: req.getProvider(),
     };
