@@ -95,16 +95,19 @@ cluster_running() {
   return 1
 }
 # node_settled ADDRESS ROLE: the node's boot finished (stage running) and, for a control plane,
-# its etcd member serves; sets `ready` to its machine readiness (Kubernetes NodeReady included).
+# its own etcd serves with a leader (`etcd members` fails without quorum and on a learner;
+# `etcd status` answers even then); sets `ready` to its machine readiness (Kubernetes NodeReady
+# included). talosctl prints each jsonpath result on a line of its own (output/jsonpath.go).
 node_settled() {
   status=$(run "$TALOSCTL" "get" "machinestatus" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" "--output" "jsonpath={.spec.stage} {.spec.status.ready}" 2>"$WORK/gate.err") || { why="$1: $(last_line "$WORK/gate.err")"; return 1; }
-  case "$status" in
+  set -- "$1" "$2" $status
+  case "$3 ${4:-}" in
     "running true") ready=yes ;;
     "running false") ready=no ;;
-    *) why="$1 is $status"; return 1 ;;
+    *) why="$1 is $3"; return 1 ;;
   esac
   [ "$2" = controlplane ] || return 0
-  run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "status" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
+  run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "members" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
 }
 # others_healthy: every other node settled (control planes: etcd member healthy) and Ready, or,
 # before any node is Ready (no CNI yet), at least settled.

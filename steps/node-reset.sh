@@ -98,16 +98,19 @@ cluster_running() {
   return 1
 }
 # node_settled ADDRESS ROLE: the node's boot finished (stage running) and, for a control plane,
-# its etcd member serves; sets `ready` to its machine readiness (Kubernetes NodeReady included).
+# its own etcd serves with a leader (`etcd members` fails without quorum and on a learner;
+# `etcd status` answers even then); sets `ready` to its machine readiness (Kubernetes NodeReady
+# included). talosctl prints each jsonpath result on a line of its own (output/jsonpath.go).
 node_settled() {
   status=$(run "$TALOSCTL" "get" "machinestatus" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" "--output" "jsonpath={.spec.stage} {.spec.status.ready}" 2>"$WORK/gate.err") || { why="$1: $(last_line "$WORK/gate.err")"; return 1; }
-  case "$status" in
+  set -- "$1" "$2" $status
+  case "$3 ${4:-}" in
     "running true") ready=yes ;;
     "running false") ready=no ;;
-    *) why="$1 is $status"; return 1 ;;
+    *) why="$1 is $3"; return 1 ;;
   esac
   [ "$2" = controlplane ] || return 0
-  run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "status" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
+  run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "members" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
 }
 # others_healthy: every other node settled (control planes: etcd member healthy) and Ready, or,
 # before any node is Ready (no CNI yet), at least settled.
@@ -164,5 +167,12 @@ if [ "$NODE_ROLE" = controlplane ] && run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd
   [ "$(grep -c . "$WORK/members")" -gt 2 ] && RESET_GRACEFUL=true
 fi
 run "$TALOSCTL" "reset" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--system-labels-to-wipe" "STATE" "--system-labels-to-wipe" "EPHEMERAL" "--reboot" "--graceful=${RESET_GRACEFUL}" "--wait=false" >/dev/null 2>"$WORK/reset.err" || fail "safe reset of $NODE_HOSTNAME failed: $(last_line "$WORK/reset.err")"
+# --wait=false returns once the request is taken; the reset runs after (and etcd may still refuse
+# a graceful leave): done only when the node answers in maintenance mode.
+deadline=$(deadline_in "$TIMEOUT_NODE_READY")
+until stage=$(run "$TALOSCTL" "get" "machinestatus" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--insecure" "--output" "jsonpath={.spec.stage}" 2>"$WORK/probe.err") && [ "$stage" = maintenance ]; do
+  past "$deadline" && fail "$NODE_HOSTNAME was asked to reset but is not in maintenance mode after $TIMEOUT_NODE_READY s (a graceful reset stops when etcd refuses the leave): $(last_line "$WORK/probe.err")"
+  sleep "$POLL_SECONDS"
+done
 lock_release
-log "reset $NODE_HOSTNAME (STATE and EPHEMERAL wiped, rebooting to maintenance mode)"
+log "reset $NODE_HOSTNAME (STATE and EPHEMERAL wiped, back in maintenance mode)"

@@ -80,10 +80,10 @@ deadline=$(deadline_in "$TIMEOUT_HEALTH")
 while :; do
   left=$(( deadline - $(now) )); [ "$left" -gt 0 ] || left=1
   HEALTH_ATTEMPT_TIMEOUT=${left}s
-  if [ -n "$WORKER_ADDRESSES" ]; then
-    run_for "$(( left + CALL_TIMEOUT ))" "$TALOSCTL" "health" "--nodes" "${BOOTSTRAP_ADDRESS}" "--endpoints" "${BOOTSTRAP_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--control-plane-nodes" "${CONTROL_PLANE_ADDRESSES}" "--wait-timeout" "${HEALTH_ATTEMPT_TIMEOUT}" "--worker-nodes" "${WORKER_ADDRESSES}" >"$WORK/health.out" 2>&1 && break
+  if [ -n "$HEALTH_WORKERS" ]; then
+    run_for "$(( left + CALL_TIMEOUT ))" "$TALOSCTL" "health" "--nodes" "${BOOTSTRAP_ADDRESS}" "--endpoints" "${BOOTSTRAP_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--control-plane-nodes" "${HEALTH_CONTROL_PLANES}" "--wait-timeout" "${HEALTH_ATTEMPT_TIMEOUT}" "--worker-nodes" "${HEALTH_WORKERS}" >"$WORK/health.out" 2>&1 && break
   else
-    run_for "$(( left + CALL_TIMEOUT ))" "$TALOSCTL" "health" "--nodes" "${BOOTSTRAP_ADDRESS}" "--endpoints" "${BOOTSTRAP_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--control-plane-nodes" "${CONTROL_PLANE_ADDRESSES}" "--wait-timeout" "${HEALTH_ATTEMPT_TIMEOUT}" >"$WORK/health.out" 2>&1 && break
+    run_for "$(( left + CALL_TIMEOUT ))" "$TALOSCTL" "health" "--nodes" "${BOOTSTRAP_ADDRESS}" "--endpoints" "${BOOTSTRAP_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--control-plane-nodes" "${HEALTH_CONTROL_PLANES}" "--wait-timeout" "${HEALTH_ATTEMPT_TIMEOUT}" >"$WORK/health.out" 2>&1 && break
   fi
   past "$deadline" && fail "talosctl health did not pass within $TIMEOUT_HEALTH s: $(last_line "$WORK/health.out")"
   sleep "$POLL_SECONDS"

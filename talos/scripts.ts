@@ -133,16 +133,19 @@ cluster_running() {
   return 1
 }
 # node_settled ADDRESS ROLE: the node's boot finished (stage running) and, for a control plane,
-# its etcd member serves; sets \`ready\` to its machine readiness (Kubernetes NodeReady included).
+# its own etcd serves with a leader (\`etcd members\` fails without quorum and on a learner;
+# \`etcd status\` answers even then); sets \`ready\` to its machine readiness (Kubernetes NodeReady
+# included). talosctl prints each jsonpath result on a line of its own (output/jsonpath.go).
 node_settled() {
   status=$(${shellCommand(T, talosctl.machineStatus("${1}"))} 2>"$WORK/gate.err") || { why="$1: $(last_line "$WORK/gate.err")"; return 1; }
-  case "$status" in
+  set -- "$1" "$2" $status
+  case "$3 \${4:-}" in
     "running true") ready=yes ;;
     "running false") ready=no ;;
-    *) why="$1 is $status"; return 1 ;;
+    *) why="$1 is $3"; return 1 ;;
   esac
   [ "$2" = controlplane ] || return 0
-  ${shellCommand(T, talosctl.etcdStatus("${1}"), '"$PROBE_TIMEOUT"')} >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
+  ${shellCommand(T, talosctl.etcdMembers("${1}"), '"$PROBE_TIMEOUT"')} >/dev/null 2>"$WORK/gate.err" || { why="etcd on $1: $(last_line "$WORK/gate.err")"; return 1; }
 }
 # others_healthy: every other node settled (control planes: etcd member healthy) and Ready, or,
 # before any node is Ready (no CNI yet), at least settled.
@@ -418,7 +421,7 @@ ${WRITE_TALOSCONFIG}deadline=$(deadline_in "$TIMEOUT_HEALTH")
 while :; do
   left=$(( deadline - $(now) )); [ "$left" -gt 0 ] || left=1
   HEALTH_ATTEMPT_TIMEOUT=\${left}s
-  if [ -n "$WORKER_ADDRESSES" ]; then
+  if [ -n "$HEALTH_WORKERS" ]; then
     ${shellCommand(T, talosctl.healthWithWorkers("${BOOTSTRAP_ADDRESS}"), '"$(( left + CALL_TIMEOUT ))"')} >"$WORK/health.out" 2>&1 && break
   else
     ${shellCommand(T, talosctl.health("${BOOTSTRAP_ADDRESS}"), '"$(( left + CALL_TIMEOUT ))"')} >"$WORK/health.out" 2>&1 && break
@@ -457,8 +460,15 @@ if [ "$NODE_ROLE" = controlplane ] && ${shellCommand(T, talosctl.etcdMembers("${
   [ "$(grep -c . "$WORK/members")" -gt 2 ] && RESET_GRACEFUL=true
 fi
 ${shellCommand(T, talosctl.safeReset("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/reset.err" || fail "safe reset of $NODE_HOSTNAME failed: $(last_line "$WORK/reset.err")"
+# --wait=false returns once the request is taken; the reset runs after (and etcd may still refuse
+# a graceful leave): done only when the node answers in maintenance mode.
+deadline=$(deadline_in "$TIMEOUT_NODE_READY")
+until stage=$(${shellCommand(T, talosctl.machineStageInsecure("${NODE_ADDRESS}"))} 2>"$WORK/probe.err") && [ "$stage" = maintenance ]; do
+  past "$deadline" && fail "$NODE_HOSTNAME was asked to reset but is not in maintenance mode after $TIMEOUT_NODE_READY s (a graceful reset stops when etcd refuses the leave): $(last_line "$WORK/probe.err")"
+  sleep "$POLL_SECONDS"
+done
 lock_release
-log "reset $NODE_HOSTNAME (STATE and EPHEMERAL wiped, rebooting to maintenance mode)"
+log "reset $NODE_HOSTNAME (STATE and EPHEMERAL wiped, back in maintenance mode)"
 `;
 
 /** Every script by name; the file `steps/<name>.sh` holds exactly this text. */

@@ -127,11 +127,11 @@ export const talosctl = {
     ...target(address),
     ...authenticated,
     "--control-plane-nodes",
-    "${CONTROL_PLANE_ADDRESSES}",
+    "${HEALTH_CONTROL_PLANES}",
     "--wait-timeout",
     "${HEALTH_ATTEMPT_TIMEOUT}",
   ],
-  healthWithWorkers: (address: Arg): Arg[] => [...talosctl.health(address), "--worker-nodes", "${WORKER_ADDRESSES}"],
+  healthWithWorkers: (address: Arg): Arg[] => [...talosctl.health(address), "--worker-nodes", "${HEALTH_WORKERS}"],
   /**
    * Safe reset: STATE and EPHEMERAL only, and reboot (never a label-less wipe). Graceful (leave
    * etcd, drain) while other etcd members remain; the last member cannot leave.

@@ -187,6 +187,15 @@ describe("stopAfter, settings and script files (Pulumi mocks)", () => {
     }
   });
 
+  it("no step's environment shares a name with the settings (the settings file is sourced after it)", () => {
+    const plan = buildPlan(homeOpsConfig());
+    for (const step of plan.steps) {
+      if (step.kind !== "command") continue;
+      const clash = Object.keys(step.env).filter((k) => k in plan.settings);
+      assert.deepEqual(clash, [], step.id);
+    }
+  });
+
   it("refuses to run with a step script that differs from talos/scripts.ts, before any resource", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-stale-"));
     try {

@@ -1,0 +1,159 @@
+/**
+ * The real engine over the real program, talos → cluster, against the fake nodes: a first `up`
+ * from maintenance mode, a no-op re-run, one node's live change, and a change that needs a reboot
+ * on every node (rolled through one control plane at a time).
+ */
+import { strict as assert } from "assert";
+import { changeSummary, E2EStack, fakeWorld, RunResult, stepOps } from "./harness";
+
+/** Fast delays (ms) that still make every wait poll more than once. */
+export const E2E_DELAYS = { install: 1500, reboot: 1500, bootstrap: 1000, etcdJoin: 500, apiServer: 500, cri: 200 };
+
+/** Fails with the run's own account when the CLI did not succeed. */
+export function assertSucceeded(r: RunResult, what: string): void {
+  if (r.code === 0) return;
+  const diag = r.events
+    .filter((e) => e.diagnosticEvent && e.diagnosticEvent.severity !== "debug")
+    .map((e) => e.diagnosticEvent.message)
+    .join("")
+    .slice(-4000);
+  assert.fail(`${what}: exit ${r.code} ${r.signal ?? ""}\n${r.stderr.slice(-2000)}\n${diag}`);
+}
+
+/** Calls that went to a node (they carry --nodes). */
+export function nodeCalls(s: E2EStack): { tool: string; argv: string[] }[] {
+  return s.calls().filter((c) => c.argv.includes("--nodes"));
+}
+
+export const COMMANDS = [
+  "talos-talos-secrets",
+  "talos-schematic",
+  "talos-talosconfig",
+  "talos-apply-mini01",
+  "talos-apply-mini02",
+  "talos-apply-mini03",
+  "cluster-bootstrap",
+  "cluster-kubeconfig",
+  "cluster-api-ready",
+];
+
+describe("real engine: first up, a no-op re-run, one node's change, a rolling change", function () {
+  let s: E2EStack;
+  before(() => {
+    s = new E2EStack({ world: { delaysMs: E2E_DELAYS } });
+  });
+  after(() => s?.cleanup());
+
+  it("a first up takes three nodes from maintenance mode to a bootstrapped cluster", async () => {
+    const r = await s.up();
+    assertSucceeded(r, "first up");
+    const ops = stepOps(r.events);
+    for (const name of COMMANDS) assert.deepEqual(ops[name], ["create"], name);
+    const world = s.world();
+    const nodes = Object.values(world.nodes) as any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.equal(nodes.length, 3);
+    for (const n of nodes) {
+      assert.equal(n.state, "configured", n.hostname);
+      assert.equal(n.stage, "running", n.hostname);
+      assert.equal(n.appliedHostname, n.hostname);
+      assert.equal(n.insecureApplies, 1, `${n.hostname}: installed once, in maintenance mode`);
+      assert.equal(n.authApplies, 0, `${n.hostname}: no authenticated apply on a first install`);
+    }
+    assert.equal(new Set(nodes.map((n) => n.identity)).size, 1, "one cluster identity");
+    // Bootstrap exactly once, on the bootstrap node, and a first run never meets AlreadyExists.
+    assert.equal(world.cluster.bootstrapCount, 1);
+    assert.equal(world.cluster.bootstrapAlreadyExists, 0);
+    assert.equal(world.nodes["127.0.0.11"].bootstraps, 1);
+    const bootstrapCalls = s.calls().filter((c) => c.argv[0] === "bootstrap");
+    assert.deepEqual(
+      bootstrapCalls.map((c) => c.argv[c.argv.indexOf("--nodes") + 1]),
+      ["127.0.0.11"],
+    );
+    assert.deepEqual(fakeWorld.readUsageErrors(s.fakeDir), []);
+    assert.deepEqual(fakeWorld.quorumViolations(world), []);
+    const resources = s.state().latest?.resources ?? [];
+    assert.ok(resources.length >= COMMANDS.length);
+    assert.ok(!resources.some((x) => x.protect), "nothing protected: destroy must stay possible");
+    const stack = resources.find((x) => x.type === "pulumi:pulumi:Stack")!;
+    assert.deepEqual(stack.outputs?.phasesCompleted, ["talos", "cluster"]);
+    assert.deepEqual(stack.outputs?.phasesDeclared, ["talos", "cluster"]);
+  });
+
+  it("a preview expects no changes (exit 0); a second up changes nothing and calls no node", async () => {
+    const p = await s.preview(["--expect-no-changes"]);
+    assertSucceeded(p, "preview --expect-no-changes");
+    const before = s.calls().length;
+    const r = await s.up();
+    assertSucceeded(r, "second up");
+    const summary = changeSummary(r.events) ?? {};
+    // "read" is the StackReference to the stack's own outputs (components/previousDeployment.ts).
+    assert.deepEqual(
+      Object.keys(summary).filter((k) => k !== "same" && k !== "read"),
+      [],
+      JSON.stringify(summary),
+    );
+    const later = s.calls().slice(before);
+    assert.deepEqual(
+      later.filter((c) => c.argv.includes("--nodes")).map((c) => c.argv.join(" ")),
+      [],
+      "no node was contacted",
+    );
+  });
+
+  it("a sysctl change on one node: preview shows that node's apply alone, its changed line readable; up applies it live to that node alone", async () => {
+    const nodes = s.config()["homeops:nodes"] as Record<string, unknown>[];
+    nodes[1] = { ...nodes[1], sysctls: { "vm.swappiness": "10" } };
+    s.setConfig({ "homeops:nodes": nodes });
+    const json = await s.preview();
+    assertSucceeded(json, "preview --json");
+    const doc = json.events[0];
+    const updates = (doc.steps as { op: string; urn: string }[])
+      .filter((st) => st.op !== "same" && st.op !== "read")
+      .map((st) => `${st.op} ${st.urn.split("::").pop()}`);
+    assert.deepEqual(updates, ["update talos-apply-mini02"]);
+    const text = await s.pulumi(["preview", "--diff"], { program: true });
+    assertSucceeded(text, "preview --diff");
+    assert.match(text.stdout, /\+\s+vm\.swappiness: "10"/, "the changed line of mini02's patch");
+    assert.ok(!text.stdout.includes("BEGIN"), "no key material in the preview");
+    const before = structuredClone(s.world().nodes);
+    const r = await s.up();
+    assertSucceeded(r, "up with one node's change");
+    const ops = stepOps(r.events);
+    assert.deepEqual(
+      Object.entries(ops)
+        .filter(([, o]) => o.some((x) => x !== "same" && x !== "read"))
+        .map(([n, o]) => `${n} ${o.join(",")}`),
+      ["talos-apply-mini02 update"],
+    );
+    const after = s.world().nodes;
+    assert.equal(after["127.0.0.12"].changedApplies, before["127.0.0.12"].changedApplies + 1);
+    assert.equal(after["127.0.0.12"].reboots, before["127.0.0.12"].reboots, "a sysctl applies live");
+    assert.match(after["127.0.0.12"].config.text, /vm\.swappiness: "10"/);
+    for (const a of ["127.0.0.11", "127.0.0.13"]) assert.equal(after[a].changedApplies, before[a].changedApplies);
+    for (const a of Object.keys(after)) assert.equal(after[a].insecureApplies, 1, `${a}: never applied insecurely again`);
+  });
+
+  it("a change that needs a reboot on every node goes one control plane at a time (quorum never lost)", async () => {
+    const machine = s.config()["homeops:machine"] as { udevRules: string[] };
+    s.setConfig({
+      "homeops:machine": {
+        ...machine,
+        udevRules: [...machine.udevRules, 'SUBSYSTEM=="block", ATTRS{model}=="Portable SSD T5*", ATTR{queue/rotational}="0"'],
+      },
+    });
+    const before = structuredClone(s.world().nodes);
+    const r = await s.up();
+    assertSucceeded(r, "up with a reboot-needing change");
+    const world = s.world();
+    for (const a of Object.keys(world.nodes)) {
+      assert.equal(world.nodes[a].reboots, before[a].reboots + 1, `${a} rebooted once`);
+      assert.equal(world.nodes[a].stage, "running", a);
+    }
+    const downs = (world.downtime as { node: string; from: number; to: number | null }[]).filter(
+      (d) => d.from > Math.min(...Object.values(before).map((n: any) => n.upSince ?? 0)), // eslint-disable-line @typescript-eslint/no-explicit-any
+    );
+    assert.ok(downs.length >= 3, `three reboots recorded: ${JSON.stringify(downs)}`);
+    assert.deepEqual(fakeWorld.quorumViolations(world), []);
+    assert.deepEqual(fakeWorld.readUsageErrors(s.fakeDir), []);
+  });
+});
