@@ -6,6 +6,7 @@
  * repository's) with its own file backend; a run shares one PULUMI_HOME with the plugin installed.
  * Everything runs inside the network namespace test/e2e/run.sh sets up: loopback only.
  */
+import { strict as assert } from "assert";
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -58,7 +59,6 @@ function baseEnv(home: string): NodeJS.ProcessEnv {
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
     PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
-    PULUMI_SKIP_CONFIRMATIONS: "true",
   };
 }
 
@@ -199,9 +199,36 @@ export class E2EStack {
     return fakeWorld.readCalls(this.fakeDir);
   }
 
+  /**
+   * Ends what a killed CLI left running in this project (its provider keeps serving until its
+   * health check of the engine fails, and the step it was running goes on), then removes it.
+   */
   cleanup(): void {
+    killProcessesIn(this.project);
     fs.rmSync(this.project, { recursive: true, force: true });
   }
+}
+
+/** SIGKILL to every process whose working directory is inside `dir` (Linux /proc). */
+export function killProcessesIn(dir: string): number {
+  let killed = 0;
+  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    let cwd: string;
+    try {
+      cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    if (Number(pid) !== process.pid && (cwd === dir || cwd.startsWith(`${dir}/`))) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+        killed++;
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  return killed;
 }
 
 export interface Checkpoint {
@@ -302,3 +329,34 @@ export function stepOps(events: EngineEvent[]): Record<string, string[]> {
 export function changeSummary(events: EngineEvent[]): Record<string, number> | undefined {
   return events.find((e) => e.summaryEvent)?.summaryEvent.resourceChanges;
 }
+
+/** Fast delays (ms) that still make every wait poll more than once. */
+export const E2E_DELAYS = { install: 1500, reboot: 1500, bootstrap: 1000, etcdJoin: 500, apiServer: 500, cri: 200 };
+
+/** Fails with the run's own account when the CLI did not succeed. */
+export function assertSucceeded(r: RunResult, what: string): void {
+  if (r.code === 0) return;
+  const diag = r.events
+    .filter((e) => e.diagnosticEvent && e.diagnosticEvent.severity !== "debug")
+    .map((e) => e.diagnosticEvent.message)
+    .join("")
+    .slice(-4000);
+  assert.fail(`${what}: exit ${r.code} ${r.signal ?? ""}\n${r.stderr.slice(-2000)}\n${diag}`);
+}
+
+/** Calls that went to a node (they carry --nodes). */
+export function nodeCalls(s: E2EStack): { tool: string; argv: string[] }[] {
+  return s.calls().filter((c) => c.argv.includes("--nodes"));
+}
+
+export const COMMANDS = [
+  "talos-talos-secrets",
+  "talos-schematic",
+  "talos-talosconfig",
+  "talos-apply-mini01",
+  "talos-apply-mini02",
+  "talos-apply-mini03",
+  "cluster-bootstrap",
+  "cluster-kubeconfig",
+  "cluster-api-ready",
+];

@@ -4,38 +4,7 @@
  * on every node (rolled through one control plane at a time).
  */
 import { strict as assert } from "assert";
-import { changeSummary, E2EStack, fakeWorld, RunResult, stepOps } from "./harness";
-
-/** Fast delays (ms) that still make every wait poll more than once. */
-export const E2E_DELAYS = { install: 1500, reboot: 1500, bootstrap: 1000, etcdJoin: 500, apiServer: 500, cri: 200 };
-
-/** Fails with the run's own account when the CLI did not succeed. */
-export function assertSucceeded(r: RunResult, what: string): void {
-  if (r.code === 0) return;
-  const diag = r.events
-    .filter((e) => e.diagnosticEvent && e.diagnosticEvent.severity !== "debug")
-    .map((e) => e.diagnosticEvent.message)
-    .join("")
-    .slice(-4000);
-  assert.fail(`${what}: exit ${r.code} ${r.signal ?? ""}\n${r.stderr.slice(-2000)}\n${diag}`);
-}
-
-/** Calls that went to a node (they carry --nodes). */
-export function nodeCalls(s: E2EStack): { tool: string; argv: string[] }[] {
-  return s.calls().filter((c) => c.argv.includes("--nodes"));
-}
-
-export const COMMANDS = [
-  "talos-talos-secrets",
-  "talos-schematic",
-  "talos-talosconfig",
-  "talos-apply-mini01",
-  "talos-apply-mini02",
-  "talos-apply-mini03",
-  "cluster-bootstrap",
-  "cluster-kubeconfig",
-  "cluster-api-ready",
-];
+import { assertSucceeded, changeSummary, COMMANDS, E2E_DELAYS, E2EStack, fakeWorld, stepOps } from "./harness";
 
 describe("real engine: first up, a no-op re-run, one node's change, a rolling change", function () {
   let s: E2EStack;
@@ -130,7 +99,8 @@ describe("real engine: first up, a no-op re-run, one node's change, a rolling ch
     assert.equal(after["127.0.0.12"].reboots, before["127.0.0.12"].reboots, "a sysctl applies live");
     assert.match(after["127.0.0.12"].config.text, /vm\.swappiness: "10"/);
     for (const a of ["127.0.0.11", "127.0.0.13"]) assert.equal(after[a].changedApplies, before[a].changedApplies);
-    for (const a of Object.keys(after)) assert.equal(after[a].insecureApplies, 1, `${a}: never applied insecurely again`);
+    for (const a of Object.keys(after))
+      assert.equal(after[a].insecureApplies, 1, `${a}: never applied insecurely again`);
   });
 
   it("a change that needs a reboot on every node goes one control plane at a time (quorum never lost)", async () => {
@@ -138,7 +108,10 @@ describe("real engine: first up, a no-op re-run, one node's change, a rolling ch
     s.setConfig({
       "homeops:machine": {
         ...machine,
-        udevRules: [...machine.udevRules, 'SUBSYSTEM=="block", ATTRS{model}=="Portable SSD T5*", ATTR{queue/rotational}="0"'],
+        udevRules: [
+          ...machine.udevRules,
+          'SUBSYSTEM=="block", ATTRS{model}=="Portable SSD T5*", ATTR{queue/rotational}="0"',
+        ],
       },
     });
     const before = structuredClone(s.world().nodes);
