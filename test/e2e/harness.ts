@@ -81,6 +81,10 @@ export interface RunOptions {
   /** Kill the CLI with SIGKILL as soon as this returns true for an event (or after `killAfterMs`). */
   readonly killWhen?: (event: EngineEvent) => boolean;
   readonly killAfterMs?: number;
+  /** Send `signal` (e.g. SIGINT, a Ctrl-C) `signalDelayMs` after the first event `signalWhen` accepts. */
+  readonly signalWhen?: (event: EngineEvent) => boolean;
+  readonly signal?: NodeJS.Signals;
+  readonly signalDelayMs?: number;
   readonly timeoutMs?: number;
   readonly extraEnv?: NodeJS.ProcessEnv;
 }
@@ -277,6 +281,7 @@ function runCli(
     let stderr = "";
     let pending = "";
     const events: EngineEvent[] = [];
+    let signalled = false;
     const kill = () => child.kill("SIGKILL");
     child.stdout.on("data", (d: Buffer) => {
       stdout += d;
@@ -290,6 +295,10 @@ function runCli(
           const event = JSON.parse(line) as EngineEvent;
           events.push(event);
           if (opts.killWhen?.(event)) kill();
+          if (!signalled && opts.signalWhen?.(event)) {
+            signalled = true;
+            setTimeout(() => child.kill(opts.signal ?? "SIGINT"), opts.signalDelayMs ?? 0);
+          }
         } catch {
           /* a multi-line JSON document (preview): parsed below */
         }
