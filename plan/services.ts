@@ -34,7 +34,13 @@ function helmRelease(
       description: `before Helm release ${namespace}/${name} is created: adopt it if it already exists (listed in operations.adoptHelmReleases), else refuse with the command that does`,
       dependsOn,
       script: "helm-adoption",
-      env: { RELEASE_STEP: step.id, RELEASE_NAME: name, RELEASE_NAMESPACE: namespace ?? "default" },
+      env: {
+        CLUSTER_NAME: cfg.cluster.name,
+        CLUSTER_ENDPOINT: cfg.cluster.endpoint,
+        RELEASE_STEP: step.id,
+        RELEASE_NAME: name,
+        RELEASE_NAMESPACE: namespace ?? "default",
+      },
       stdinFrom: "talos-secrets",
     }),
     {
