@@ -187,6 +187,48 @@ describe("fake kubectl, kubeconfig and health", function () {
     ok(await wait("Ready", "kustomization.kustomize.toolkit.fluxcd.io/flux-system", "flux-system"), "Flux Ready");
   });
 
+  it("Helm storage Secrets: one per release in its namespace, found by the owner/name labels (helm pkg/storage)", async () => {
+    await w.bootstrapped();
+    const helmSecrets = (ns: string, name: string) =>
+      w.kubectl(
+        ...w.kc(),
+        "get",
+        "secrets",
+        "--namespace",
+        ns,
+        "--selector",
+        `owner=helm,name=${name}`,
+        "--output",
+        "name",
+      );
+    const none = ok(await helmSecrets("kube-system", "cilium"), "no release yet");
+    assert.equal(none.stdout, "");
+    assert.equal(none.stderr, "No resources found in kube-system namespace.\n");
+    create("HelmRelease(pulumi)", "cilium", "kube-system");
+    create("HelmRelease(pulumi)", "flux-operator", "flux-system");
+    create("Secret", "cilium-ca", "kube-system");
+    assert.equal(
+      ok(await helmSecrets("kube-system", "cilium"), "cilium").stdout,
+      "secret/sh.helm.release.v1.cilium.v1\n",
+    );
+    assert.equal(ok(await helmSecrets("flux-system", "cilium"), "other namespace").stdout, "");
+    assert.equal(ok(await helmSecrets("kube-system", "flux-operator"), "other release").stdout, "");
+    const all = ok(await w.kubectl(...w.kc(), "get", "secrets", "-n", "kube-system", "-o", "name"), "all");
+    assert.equal(all.stdout, "secret/cilium-ca\nsecret/sh.helm.release.v1.cilium.v1\n", "unlabelled Secrets too");
+    const labels = JSON.parse(
+      ok(await w.kubectl(...w.kc(), "get", "secrets", "-n", "flux-system", "-l", "owner=helm", "-o", "json"), "json")
+        .stdout,
+    ).items.map((i: { type: string; metadata: { labels: Record<string, string> } }) => [i.type, i.metadata.labels]);
+    assert.deepEqual(labels, [
+      ["helm.sh/release.v1", { name: "flux-operator", owner: "helm", status: "deployed", version: "1" }],
+    ]);
+    assert.equal(
+      ok(await w.kubectl(...w.kc(), "get", "secrets", "-n", "kube-system", "-l", "owner!=helm", "-o", "name"), "!=")
+        .stdout,
+      "secret/cilium-ca\n",
+    );
+  });
+
   it("talosctl health polls the checks until they pass or --wait-timeout is over", async () => {
     fake.setDelays(w.dir, { ciliumRollout: 400 });
     await w.configured();
