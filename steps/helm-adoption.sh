@@ -73,10 +73,6 @@ past() { [ "$(now)" -ge "$1" ]; }
 # last_line FILE -> the last non-empty line of a captured stderr, for error messages
 last_line() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1; }
 
-# The guard's inputs name the release only; the talosconfig written below needs a cluster name and
-# endpoint to be generated, but neither plays a part in a call that passes --nodes/--endpoints
-# (the name only names the context; the identity is the bundle's), so any well-formed ones do.
-: "${CLUSTER_NAME:=homeops}" "${CLUSTER_ENDPOINT:=https://127.0.0.1:6443}"
 cat > "$WORK/secrets.yaml"
 [ -s "$WORK/secrets.yaml" ] || fail "no Talos secrets bundle on stdin"
 run "$TALOSCTL" "gen" "config" "${CLUSTER_NAME}" "${CLUSTER_ENDPOINT}" "--with-secrets" "${WORK}/secrets.yaml" "--output-types" "talosconfig" "--output" "${WORK}/talosconfig" "--force" >/dev/null

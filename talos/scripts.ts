@@ -388,10 +388,6 @@ echo "$GATE_NAME passed"
  * the kubeconfig is fetched from a control plane.
  */
 const helmAdoption = `${PRELUDE}
-# The guard's inputs name the release only; the talosconfig written below needs a cluster name and
-# endpoint to be generated, but neither plays a part in a call that passes --nodes/--endpoints
-# (the name only names the context; the identity is the bundle's), so any well-formed ones do.
-: "\${CLUSTER_NAME:=homeops}" "\${CLUSTER_ENDPOINT:=https://127.0.0.1:6443}"
 ${WRITE_TALOSCONFIG}deadline=$(deadline_in "$TIMEOUT_API_READY")
 until {
   for cp in $CONTROL_PLANE_ADDRESSES; do
