@@ -34,11 +34,18 @@ let sharedHome: string | undefined;
 export function pulumiHome(tools: string): string {
   if (sharedHome) return sharedHome;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-e2e-home-"));
-  execFileSync(
-    path.join(tools, "pulumi"),
-    ["plugin", "install", "resource", "command", "v1.2.1", "--file", path.join(tools, "pulumi-resource-command")],
-    { env: baseEnv(home), stdio: "pipe" },
-  );
+  const install = (args: string[]) =>
+    execFileSync(path.join(tools, "pulumi"), ["plugin", "install", ...args], { env: baseEnv(home), stdio: "pipe" });
+  install(["resource", "command", "v1.2.1", "--file", path.join(tools, "pulumi-resource-command")]);
+  // The launcher the engine falls back to for a Node.js policy pack when no nodejs language
+  // plugin is installed (pulumi v3.248.0 sdk/go/common/resource/plugin/analyzer_plugin.go).
+  install([
+    "analyzer",
+    "policy-nodejs",
+    "v1.0.0",
+    "--file",
+    path.join(REPO, "test/e2e/tools/pulumi-analyzer-policy-nodejs"),
+  ]);
   sharedHome = home;
   return home;
 }
@@ -78,6 +85,8 @@ export interface RunResult {
 export interface RunOptions {
   /** Run the program (up, preview, refresh --run-program): starts the language host. */
   readonly program?: boolean;
+  /** The program's entry point (default: the repository's index.ts). */
+  readonly entry?: string;
   /** Kill the CLI with SIGKILL as soon as this returns true for an event (or after `killAfterMs`). */
   readonly killWhen?: (event: EngineEvent) => boolean;
   readonly killAfterMs?: number;
@@ -155,7 +164,7 @@ export class E2EStack {
     let host: ChildProcess | undefined;
     const cliArgs = [...args, "--stack", STACK, "--non-interactive"];
     if (opts.program) {
-      const started = await startHost(this.project, this.env(opts.extraEnv));
+      const started = await startHost(this.project, this.env(opts.extraEnv), opts.entry ?? path.join(REPO, "index.ts"));
       host = started.child;
       cliArgs.push("--client", `127.0.0.1:${started.port}`);
     }
@@ -248,11 +257,11 @@ export interface Checkpoint {
   };
 }
 
-function startHost(cwd: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number }> {
+function startHost(cwd: string, env: NodeJS.ProcessEnv, entry: string): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["--require", require.resolve("tsx/cjs"), path.join(REPO, "test/e2e/host.ts"), path.join(REPO, "index.ts")],
+      ["--require", require.resolve("tsx/cjs"), path.join(REPO, "test/e2e/host.ts"), entry],
       { cwd, env, stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";
