@@ -84,16 +84,26 @@ dropped() {
   unreachable "$1" && return 1
   grep -Eq 'error reading from server|transport is closing|connection reset by peer' "$1"
 }
-
-# cluster_running: some control plane's own etcd serves members (`etcd members` asks only the
-# addressed node's local etcd: internal/app/machined/internal/server/v1alpha1 EtcdMemberList with
-# QueryLocal from cmd/talosctl/cmd/talos/etcd.go).
-cluster_running() {
+# probe_members: ask every control plane's own etcd for its members, all at once (`etcd members`
+# asks only the addressed node's local etcd: EtcdMemberList with QueryLocal, cmd/talosctl/cmd/talos/
+# etcd.go; it blocks while that etcd is down, so each probe is bounded by PROBE_TIMEOUT). Leaves
+# $WORK/members.<address> non-empty for each that serves, and its stderr in members.<address>.err.
+probe_members() {
+  probes=""
   for cp in $CONTROL_PLANE_ADDRESSES; do
-    run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "members" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/members" 2>/dev/null && [ -s "$WORK/members" ] && return 0
+    run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "members" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/members.$cp" 2>"$WORK/members.$cp.err" &
+    probes="$probes $!"
+  done
+  for probe in $probes; do wait "$probe" || :; done
+}
+# serving_member: the first control plane whose etcd serves members (after probe_members)
+serving_member() {
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    [ -s "$WORK/members.$cp" ] && { echo "$cp"; return 0; }
   done
   return 1
 }
+cluster_running() { probe_members; serving_member >/dev/null; }
 # node_settled ADDRESS ROLE: the node's boot finished (stage running) and, for a control plane,
 # its own etcd serves with a leader (`etcd members` fails without quorum and on a learner;
 # `etcd status` answers even then); sets `ready` to its machine readiness (Kubernetes NodeReady

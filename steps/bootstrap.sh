@@ -81,17 +81,33 @@ dropped() {
   unreachable "$1" && return 1
   grep -Eq 'error reading from server|transport is closing|connection reset by peer' "$1"
 }
+# probe_members: ask every control plane's own etcd for its members, all at once (`etcd members`
+# asks only the addressed node's local etcd: EtcdMemberList with QueryLocal, cmd/talosctl/cmd/talos/
+# etcd.go; it blocks while that etcd is down, so each probe is bounded by PROBE_TIMEOUT). Leaves
+# $WORK/members.<address> non-empty for each that serves, and its stderr in members.<address>.err.
+probe_members() {
+  probes=""
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "members" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/members.$cp" 2>"$WORK/members.$cp.err" &
+    probes="$probes $!"
+  done
+  for probe in $probes; do wait "$probe" || :; done
+}
+# serving_member: the first control plane whose etcd serves members (after probe_members)
+serving_member() {
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    [ -s "$WORK/members.$cp" ] && { echo "$cp"; return 0; }
+  done
+  return 1
+}
 deadline=$(deadline_in "$TIMEOUT_API_READY")
 already=no
 while :; do
-  serving=""
+  probe_members
+  serving=$(serving_member || :)
   silent=""
   for cp in $CONTROL_PLANE_ADDRESSES; do
-    if run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "members" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/members" 2>"$WORK/members.err" && [ -s "$WORK/members" ]; then
-      serving=$cp
-      break
-    fi
-    unreachable "$WORK/members.err" && silent="$silent $cp"
+    unreachable "$WORK/members.$cp.err" && silent="$silent $cp" && last_err="$WORK/members.$cp.err"
   done
   if [ -n "$serving" ]; then
     log "etcd serves members on $serving: the cluster is bootstrapped"
@@ -105,7 +121,7 @@ while :; do
     fi
   fi
   if past "$deadline"; then
-    [ -n "$silent" ] && fail "cannot reach control plane(s)$silent to tell whether they hold the cluster's etcd; refusing to bootstrap a second etcd: $(last_line "$WORK/members.err")"
+    [ -n "$silent" ] && fail "cannot reach control plane(s)$silent to tell whether they hold the cluster's etcd; refusing to bootstrap a second etcd: $(last_line "$last_err")"
     [ "$already" = yes ] && fail "$BOOTSTRAP_HOSTNAME has etcd data (AlreadyExists) but no control plane's etcd serves members: data of an earlier cluster? If so, wipe it with talosctl reset --system-labels-to-wipe EPHEMERAL --reboot --nodes $BOOTSTRAP_ADDRESS and run again"
     fail "etcd on $BOOTSTRAP_HOSTNAME did not come up within $TIMEOUT_API_READY s: $(last_line "$WORK/bootstrap.err")"
   fi

@@ -117,21 +117,34 @@ ${shellCommand(T, talosctl.configNode())} >/dev/null
 cat "${work(FILES.talosconfig)}"
 `;
 
+/** Every control plane's etcd asked at once (bootstrap, and whether a cluster runs). */
+const PROBE_MEMBERS = `# probe_members: ask every control plane's own etcd for its members, all at once (\`etcd members\`
+# asks only the addressed node's local etcd: EtcdMemberList with QueryLocal, cmd/talosctl/cmd/talos/
+# etcd.go; it blocks while that etcd is down, so each probe is bounded by PROBE_TIMEOUT). Leaves
+# $WORK/members.<address> non-empty for each that serves, and its stderr in members.<address>.err.
+probe_members() {
+  probes=""
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    ${shellCommand(T, talosctl.etcdMembers("${cp}"), '"$PROBE_TIMEOUT"')} >"$WORK/members.$cp" 2>"$WORK/members.$cp.err" &
+    probes="$probes $!"
+  done
+  for probe in $probes; do wait "$probe" || :; done
+}
+# serving_member: the first control plane whose etcd serves members (after probe_members)
+serving_member() {
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    [ -s "$WORK/members.$cp" ] && { echo "$cp"; return 0; }
+  done
+  return 1
+}
+`;
+
 /**
  * Helpers shared by the per-node apply and its reset: the running-cluster checks and the rolling
  * lock that lets only one configured node at a time go through a change (three control planes
  * keep quorum with one down, never with two).
  */
-const ROLLING = `${CLASSIFY}
-# cluster_running: some control plane's own etcd serves members (\`etcd members\` asks only the
-# addressed node's local etcd: internal/app/machined/internal/server/v1alpha1 EtcdMemberList with
-# QueryLocal from cmd/talosctl/cmd/talos/etcd.go).
-cluster_running() {
-  for cp in $CONTROL_PLANE_ADDRESSES; do
-    ${shellCommand(T, talosctl.etcdMembers("${cp}"), '"$PROBE_TIMEOUT"')} >"$WORK/members" 2>/dev/null && [ -s "$WORK/members" ] && return 0
-  done
-  return 1
-}
+const ROLLING = `${CLASSIFY}${PROBE_MEMBERS}cluster_running() { probe_members; serving_member >/dev/null; }
 # node_settled ADDRESS ROLE: the node's boot finished (stage running) and, for a control plane,
 # its own etcd serves with a leader (\`etcd members\` fails without quorum and on a learner;
 # \`etcd status\` answers even then); sets \`ready\` to its machine readiness (Kubernetes NodeReady
@@ -280,17 +293,14 @@ echo "$NODE_HOSTNAME configured ($CONFIG_SHA256)"
  * running cluster by itself; etcd data that no etcd serves (an old cluster's) is reported.
  */
 const bootstrap = `${PRELUDE}
-${WRITE_TALOSCONFIG}${CLASSIFY}deadline=$(deadline_in "$TIMEOUT_API_READY")
+${WRITE_TALOSCONFIG}${CLASSIFY}${PROBE_MEMBERS}deadline=$(deadline_in "$TIMEOUT_API_READY")
 already=no
 while :; do
-  serving=""
+  probe_members
+  serving=$(serving_member || :)
   silent=""
   for cp in $CONTROL_PLANE_ADDRESSES; do
-    if ${shellCommand(T, talosctl.etcdMembers("${cp}"), '"$PROBE_TIMEOUT"')} >"$WORK/members" 2>"$WORK/members.err" && [ -s "$WORK/members" ]; then
-      serving=$cp
-      break
-    fi
-    unreachable "$WORK/members.err" && silent="$silent $cp"
+    unreachable "$WORK/members.$cp.err" && silent="$silent $cp" && last_err="$WORK/members.$cp.err"
   done
   if [ -n "$serving" ]; then
     log "etcd serves members on $serving: the cluster is bootstrapped"
@@ -304,7 +314,7 @@ while :; do
     fi
   fi
   if past "$deadline"; then
-    [ -n "$silent" ] && fail "cannot reach control plane(s)$silent to tell whether they hold the cluster's etcd; refusing to bootstrap a second etcd: $(last_line "$WORK/members.err")"
+    [ -n "$silent" ] && fail "cannot reach control plane(s)$silent to tell whether they hold the cluster's etcd; refusing to bootstrap a second etcd: $(last_line "$last_err")"
     [ "$already" = yes ] && fail "$BOOTSTRAP_HOSTNAME has etcd data (AlreadyExists) but no control plane's etcd serves members: data of an earlier cluster? If so, wipe it with talosctl reset --system-labels-to-wipe EPHEMERAL --reboot --nodes $BOOTSTRAP_ADDRESS and run again"
     fail "etcd on $BOOTSTRAP_HOSTNAME did not come up within $TIMEOUT_API_READY s: $(last_line "$WORK/bootstrap.err")"
   fi

@@ -80,6 +80,8 @@ export interface RunResult {
   readonly ms: number;
   /** `--json` output of up/destroy: the engine events, one per line. */
   readonly events: EngineEvent[];
+  /** When each event arrived, in ms from the CLI's start (parallel to `events`). */
+  readonly arrivals: number[];
 }
 
 export interface RunOptions {
@@ -290,6 +292,7 @@ function runCli(
     let stderr = "";
     let pending = "";
     const events: EngineEvent[] = [];
+    const arrivals: number[] = [];
     let signalled = false;
     const kill = () => child.kill("SIGKILL");
     child.stdout.on("data", (d: Buffer) => {
@@ -303,6 +306,7 @@ function runCli(
         try {
           const event = JSON.parse(line) as EngineEvent;
           events.push(event);
+          arrivals.push(Date.now() - t0);
           if (opts.killWhen?.(event)) kill();
           if (!signalled && opts.signalWhen?.(event)) {
             signalled = true;
@@ -326,7 +330,7 @@ function runCli(
           /* not JSON */
         }
       }
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0, events });
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0, events, arrivals });
     });
   });
 }
