@@ -1,54 +1,99 @@
 /**
- * Simulated execution: the plan's real scripts against the fake talosctl/kubectl/op. These are the
- * tests that prove first run, no-op re-run, resume after failure and the maintenance/configured
- * decision; the fakes keep node and cluster state on disk and reject flags talosctl does not have.
+ * Simulated execution: the plan's real scripts under /bin/sh against the fake talosctl/kubectl/op/
+ * curl, driven by the miniature engine (test/sim/engine.ts). First run, no-op re-run, one node's
+ * change, lost state, resume after a failure, gates that never pass. Every run asserts that no fake
+ * rejected an argv (SimWorld.up), and every world's TMPDIR must be empty at the end.
  */
 import { strict as assert } from "assert";
-import { callsWith, fakeWorld, fastConfig, SimWorld } from "./helpers/simWorld";
 import { StackConfig } from "../config/types";
-import { up } from "./sim/engine";
+import { buildPlan } from "../plan";
+import { RunResult } from "./sim/engine";
+import { appliesTo, callsOf, fakeWorld, fastConfig, nodeOf, SimWorld, withTimeouts } from "./helpers/simWorld";
 
-const ALL_NODES = ["172.29.51.11", "172.29.51.12", "172.29.51.13"];
+/** The run completed: nothing failed, every step started. */
+export function succeeded(r: RunResult): void {
+  assert.equal(r.failed, undefined, JSON.stringify(r.failed));
+  assert.deepEqual(r.notStarted, []);
+}
+
+/** The config with one node's sysctls extended (a change Talos applies live). */
+export function withSysctl(cfg: StackConfig, hostname: string, key: string, value: string): StackConfig {
+  const nodes = cfg.nodes.map((n) => (n.hostname === hostname ? { ...n, sysctls: { ...n.sysctls, [key]: value } } : n));
+  return { ...cfg, nodes };
+}
+
+/** The config adopting every Helm release of the plan (what a lost state needs). */
+export function adoptingAll(cfg: StackConfig): StackConfig {
+  const releases = buildPlan(cfg)
+    .steps.filter((s) => s.kind === "helm")
+    .map((s) => s.id) as StackConfig["operations"]["adoptHelmReleases"];
+  return { ...cfg, operations: { ...cfg.operations, adoptHelmReleases: releases } };
+}
 
 describe("simulated execution against fake talosctl/kubectl/op", function () {
   this.timeout(120000);
-  let w: SimWorld;
-  afterEach(() => w?.cleanup());
+  let w: SimWorld | undefined;
+  afterEach(() => {
+    w?.cleanup();
+    w = undefined;
+  });
 
-  it("first run configures all three nodes (insecurely, from maintenance), bootstraps once, reaches Flux Ready", async () => {
+  it("first run: each node installed once from maintenance mode, etcd bootstrapped on the bootstrap node only (no AlreadyExists anywhere), Flux Ready", async () => {
     w = new SimWorld(fastConfig());
     const r = await w.up();
-    assert.equal(r.failed, undefined, JSON.stringify(r.failed));
-    assert.deepEqual(r.notStarted, []);
-    assert.equal(r.ran.length, w.plan.steps.length);
+    succeeded(r);
+    assert.deepEqual([...r.ran].sort(), w.plan.steps.map((s) => s.id).sort());
     const calls = w.calls();
-    for (const a of ALL_NODES) {
-      assert.equal(
-        callsWith(calls, "talosctl", "apply-config", "--insecure", a).filter((c) => c.exit === 0).length,
-        1,
-        a,
+    for (const n of w.cfg.nodes) {
+      const a = appliesTo(calls, n.address);
+      assert.deepEqual(
+        a.all.map((c) => [c.exit, a.insecure.includes(c)]),
+        [[0, true]],
+        `${n.hostname}: one insecure install`,
       );
     }
-    assert.equal(callsWith(calls, "talosctl", "bootstrap").filter((c) => c.exit === 0).length, 1);
-    assert.equal(w.world().cluster.bootstrapCount, 1);
-    assert.equal(callsWith(calls, "op", "create").length, 1, "the bundle was minted once and stored");
-    const image = w.plan.installerImage;
+    const boot = w.cfg.nodes.find((n) => n.bootstrap)!;
     assert.deepEqual(
-      Object.keys(w.world().factory.schematics),
-      [w.plan.schematicId],
-      "the installer's schematic is registered",
+      callsOf(calls, "talosctl", "bootstrap").map(nodeOf),
+      [boot.address],
+      "bootstrap called once, there",
     );
-    assert.ok(image.endsWith(`${w.plan.schematicId}:v1.10.5`));
+    const world = w.world();
+    assert.deepEqual(world.cluster, { bootstrapCount: 1, bootstrapAlreadyExists: 0 });
+    for (const n of Object.values(world.nodes)) {
+      assert.deepEqual(
+        [n.stage, n.etcdState, n.bootstraps, n.alreadyExists],
+        ["running", "serving", n.address === boot.address ? 1 : 0, 0],
+        n.hostname,
+      );
+    }
+    const clusters = Object.values(world.etcd.clusters);
+    assert.equal(clusters.length, 1, "one etcd cluster");
+    assert.deepEqual(clusters[0].members.map((m) => m.name).sort(), ["mini01", "mini02", "mini03"]);
+    assert.deepEqual(fakeWorld.quorumViolations(world), []);
+    assert.equal(callsOf(calls, "talosctl", "gen secrets").length, 1, "the bundle was minted once");
+    assert.equal(callsOf(calls, "op", "item create").length, 1, "and stored once");
+    assert.deepEqual(Object.keys(world.factory.schematics), [w.plan.schematicId], "the installer's schematic");
+    assert.ok(w.plan.installerImage.endsWith(`${w.plan.schematicId}:v1.10.5`));
     assert.deepEqual(
-      calls.filter((c) => c.exit !== 0 && /unknown (flag|command)/.test(JSON.stringify(c))),
+      calls.filter((c) => c.command === undefined).map((c) => `${c.tool} ${c.argv.join(" ")}`),
       [],
-      "no invocation used a flag the CLI reference lacks",
+      "every call was parsed (a rejected argv is also a usage error, which SimWorld.up refuses)",
+    );
+  });
+
+  it("the usage-error check can fail: a call with a flag the CLI lacks, whose failure a script ignores, fails the run's check", async () => {
+    w = new SimWorld(fastConfig({ stopAfter: "talos" }));
+    const inlineScripts = new Map([["schematic", "talosctl version --client --bogus-flag >/dev/null 2>&1 || :"]]);
+    await assert.rejects(
+      w.up({ options: { inlineScripts } }),
+      /a fake rejected an argv[\s\S]*unknown flag: --bogus-flag/,
     );
   });
 
   it("a second run with nothing changed runs nothing and calls nothing", async () => {
     w = new SimWorld(fastConfig());
-    await w.up();
+    succeeded(await w.up());
     const before = w.calls().length;
     const r = await w.up();
     assert.deepEqual(r.ran, []);
@@ -56,68 +101,88 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     assert.equal(w.calls().length, before);
   });
 
-  it("changing one node's setting re-applies only that node, with its talosconfig (not insecurely)", async () => {
+  it("one node's live change: only its apply runs; it holds the new config, after exactly one changed apply, none insecure, no reboot", async () => {
     w = new SimWorld(fastConfig());
-    await w.up();
-    const before = w.calls().length;
-    const nodes = w.cfg.nodes.map((n) =>
-      n.hostname === "mini02" ? { ...n, sysctls: { ...n.sysctls, "vm.swappiness": "10" } } : n,
-    );
-    w.cfg = { ...w.cfg, nodes } as StackConfig;
+    succeeded(await w.up());
+    const before = w.world().nodes;
+    const mark = w.calls().length;
+    w.cfg = withSysctl(w.cfg, "mini02", "vm.swappiness", "10");
     const r = await w.up();
-    assert.equal(r.failed, undefined, JSON.stringify(r.failed));
+    succeeded(r);
     assert.deepEqual(r.ran, ["apply-mini02"]);
-    const fresh = w.calls().slice(before);
-    assert.equal(callsWith(fresh, "talosctl", "apply-config", "--insecure").length, 0);
-    assert.equal(callsWith(fresh, "talosctl", "apply-config", "--talosconfig", "172.29.51.12").length, 1);
-    assert.equal(callsWith(fresh, "talosctl", "bootstrap").length, 0);
+    const fresh = w.calls().slice(mark);
+    const after = w.world().nodes;
+    for (const n of w.cfg.nodes) {
+      const a = appliesTo(fresh, n.address);
+      const b = before[n.address];
+      const x = after[n.address];
+      assert.equal(a.insecure.length, 0, `${n.hostname}: no insecure apply of a configured node`);
+      assert.equal(x.insecureApplies, 1, n.hostname);
+      if (n.hostname === "mini02") {
+        assert.equal(a.all.length, 1, "one real apply");
+        assert.equal(x.changedApplies, b.changedApplies + 1, "exactly one changed apply");
+        assert.equal(x.unchangedApplies, b.unchangedApplies, "no apply of an unchanged config");
+        assert.equal(x.reboots, b.reboots, "a sysctl applies live");
+        assert.match(x.config!.text, /vm\.swappiness: "10"/, "the node runs the new config");
+        assert.notEqual(x.configHash, b.configHash);
+      } else {
+        assert.equal(a.all.length, 0, n.hostname);
+        assert.equal(x.configHash, b.configHash, n.hostname);
+      }
+    }
+    assert.equal(callsOf(fresh, "talosctl", "bootstrap").length, 0);
   });
 
-  it("a lost Pulumi state re-reads the bundle from 1Password and converges without a new identity", async () => {
+  it("a lost Pulumi state re-reads the bundle from 1Password and converges: same identity, no install, no bootstrap call", async () => {
     w = new SimWorld(fastConfig());
-    await w.up();
-    const id = w.world().nodes["172.29.51.11"].identity;
+    succeeded(await w.up());
+    const identity = w.node("mini01").identity;
+    const mark = w.calls().length;
     w.state = { steps: {} };
-    const r = await w.up();
-    assert.equal(r.failed, undefined, JSON.stringify(r.failed));
-    assert.equal(w.world().nodes["172.29.51.11"].identity, id);
-    assert.equal(callsWith(w.calls(), "op", "create").length, 1, "still only the first mint");
-    assert.equal(w.world().cluster.bootstrapCount, 1, "AlreadyExists/members count as success");
+    // The Helm releases exist without a record in the state: adopted, as their guards ask
+    // (test/simulation-helm.test.ts shows the refusal that asks for it).
+    w.cfg = adoptingAll(w.cfg);
+    succeeded(await w.up());
+    const fresh = w.calls().slice(mark);
+    for (const n of w.cfg.nodes) {
+      assert.equal(w.node(n.hostname).identity, identity, n.hostname);
+      assert.equal(appliesTo(fresh, n.address).all.length, 0, `${n.hostname} already runs its config`);
+    }
+    assert.equal(callsOf(fresh, "talosctl", "gen secrets").length, 0);
+    assert.equal(callsOf(fresh, "op", "item create").length, 0);
+    assert.equal(callsOf(fresh, "talosctl", "bootstrap").length, 0, "etcd serves: no bootstrap call");
+    assert.deepEqual(w.world().cluster, { bootstrapCount: 1, bootstrapAlreadyExists: 0 });
   });
 
-  it("refuses to mint a new identity when 1Password has no bundle but a node is configured", async () => {
-    w = new SimWorld(fastConfig());
-    await w.up();
-    const world = w.world();
-    world.op.items = {};
-    fakeWorld.writeState(w.dir, world);
-    w.state = { steps: {} };
-    const r = await w.up();
-    assert.equal(r.failed?.id, "talos-secrets");
-    assert.match(r.failed!.message, /already configured.*Refusing to mint a new cluster identity/);
-    assert.equal(callsWith(w.calls(), "talosctl", "gen", "secrets").length, 1, "no second bundle");
-  });
-
-  for (const [step, fault] of [
-    [
-      "apply-mini02",
-      { tool: "talosctl", match: "apply-config", node: "172.29.51.12", kind: "unreachable", times: 100 },
-    ],
-    ["bootstrap", { tool: "talosctl", match: "bootstrap", kind: "exit", times: 1000 }],
-    ["api-ready", { tool: "kubectl", match: "readyz", kind: "exit", times: 1000 }],
+  for (const { step, fault, message } of [
+    {
+      step: "apply-mini02",
+      fault: { command: "apply-config", node: "172.29.51.12", flags: { "dry-run": false }, kind: "unreachable" },
+      message: /apply-config to mini02 failed: .*connection refused/,
+    },
+    { step: "bootstrap", fault: { command: "bootstrap", kind: "exit" }, message: /etcd on mini01 did not come up/ },
+    {
+      step: "api-ready",
+      fault: { tool: "kubectl", command: "get", flags: { raw: "/readyz" }, kind: "exit" },
+      message: /API server at https:\/\/172\.29\.51\.10:6443 is not ready after 6 s/,
+    },
   ] as const) {
-    it(`a failure at ${step} fails boundedly, and the re-run converges`, async () => {
+    it(`a failure at ${step} fails it boundedly with the reason, and the re-run converges`, async () => {
       w = new SimWorld(fastConfig());
-      w.faults([fault]);
+      w.faults([{ tool: "talosctl", ...fault }]);
       const r1 = await w.up();
-      assert.equal(r1.failed?.id, step);
+      assert.equal(r1.failed?.id, step, JSON.stringify(r1.failed));
+      assert.match(r1.failed!.message, message);
+      assert.ok(
+        w.calls().some((c) => c.fault?.delivered),
+        "the injected failure reached the script",
+      );
       w.faults([]);
       const r2 = await w.up();
-      assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
+      succeeded(r2);
       assert.ok(r2.ran.includes(step));
-      assert.equal(w.world().cluster.bootstrapCount, 1);
-      const r3 = await w.up();
-      assert.deepEqual(r3.ran, []);
+      assert.deepEqual(w.world().cluster, { bootstrapCount: 1, bootstrapAlreadyExists: 0 });
+      assert.deepEqual((await w.up()).ran, []);
     });
   }
 
@@ -127,59 +192,61 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     const steps = plan.steps.map((s) =>
       s.kind === "command" && s.id === "schematic" ? { ...s, env: { ...s.env, SCHEMATIC_ID: "0".repeat(64) } } : s,
     );
-    const r = await up({ ...plan, steps }, w.state, w.options);
+    const r = await w.up({ plan: { ...plan, steps } });
     assert.equal(r.failed?.id, "schematic");
     assert.match(r.failed!.message, /refusing to install an image of another schematic/);
-    assert.equal(callsWith(w.calls(), "talosctl", "apply-config").length, 0);
+    assert.equal(callsOf(w.calls(), "talosctl", "apply-config").length, 0);
   });
 
-  it("tolerates the connection dropping during apply-config and verifies the node came up", async () => {
+  it("the connection dropping during the install is verified, not retried: one install, the node runs its config", async () => {
     w = new SimWorld(fastConfig(), { install: 300 });
-    w.faults([{ tool: "talosctl", match: "apply-config", node: "172.29.51.13", kind: "drop", times: 1 }]);
-    const r = await w.up();
-    assert.equal(r.failed, undefined, JSON.stringify(r.failed));
-    assert.equal(w.world().nodes["172.29.51.13"].state, "configured");
+    w.faults([
+      { tool: "talosctl", command: "apply-config", node: "172.29.51.13", flags: { insecure: true }, kind: "drop" },
+    ]);
+    succeeded(await w.up());
+    const drops = w.calls().filter((c) => c.fault?.kind === "drop" && c.fault.delivered);
+    assert.equal(drops.length, 1, "the drop was delivered");
+    assert.equal(nodeOf(drops[0]), "172.29.51.13");
+    assert.equal(appliesTo(w.calls(), "172.29.51.13").all.length, 1, "not applied again");
+    assert.deepEqual([w.node("mini03").stage, w.node("mini03").insecureApplies], ["running", 1]);
   });
 
   it("reads a CSV-quoted multi-line bundle back from 1Password byte for byte", async () => {
     w = new SimWorld(fastConfig(), {}, { opFieldsCsvQuoting: true });
-    const r1 = await w.up();
-    assert.equal(r1.failed, undefined, JSON.stringify(r1.failed));
-    const stored = Object.values(w.world().op.items.Automation as Record<string, { fields: { value: string }[] }>)[0]
-      .fields[0].value;
+    succeeded(await w.up());
+    const stored = w.storedBundle()!;
     // The command provider trims one trailing newline; otherwise byte for byte.
     assert.equal(w.state.steps["talos-secrets"].stdout.trimEnd(), stored.trimEnd());
     assert.ok(stored.split("\n").length > 10, "a multi-line value, which op quotes");
     w.state = { steps: {} };
-    const r2 = await w.up();
-    assert.equal(r2.failed, undefined, "the re-read bundle is the same identity");
+    w.cfg = adoptingAll(w.cfg);
+    succeeded(await w.up());
   });
 
-  for (const [gate, fault, message] of [
-    [
-      "store-ready",
-      { tool: "kubectl", match: "clustersecretstore/onepassword-connect", kind: "never" },
-      /clustersecretstore\/onepassword-connect is not Ready after 2 s/,
-    ],
-    [
-      "flux-ready",
-      { tool: "kubectl", match: "kustomization", kind: "never" },
-      /kustomization\/flux-system is not Ready after 2 s/,
-    ],
-  ] as const) {
-    it(`${gate}: a condition that never comes fails boundedly with a clear message, then converges`, async () => {
-      const cfg = fastConfig();
-      w = new SimWorld({ ...cfg, timeouts: { ...cfg.timeouts, storeReady: 2, fluxReady: 2 } });
-      w.faults([fault]);
+  for (const { gate, object, message } of [
+    {
+      gate: "store-ready",
+      object: "clustersecretstore/onepassword-connect",
+      message: /clustersecretstore\/onepassword-connect is not Ready after 2 s: .*never becomes true/,
+    },
+    {
+      gate: "flux-ready",
+      object: "kustomization/flux-system",
+      message: /kustomization\/flux-system is not Ready after 2 s: .*never becomes true/,
+    },
+  ]) {
+    it(`${gate}: a condition that never comes fails boundedly with its reason, then the re-run resumes there`, async () => {
+      w = new SimWorld(withTimeouts(fastConfig(), { storeReady: 2, fluxReady: 2 }));
+      // Every call about the object sees the condition false (the wait and the reason's lookup).
+      w.faults([{ tool: "kubectl", args: [object], kind: "never" }]);
       const started = Date.now();
       const r1 = await w.up();
       assert.equal(r1.failed?.id, gate);
       assert.match(r1.failed!.message, message);
-      assert.ok(Date.now() - started < 20000, "bounded");
+      assert.ok(Date.now() - started < 30000, "bounded");
       w.faults([]);
       const r2 = await w.up();
-      assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
-      // The re-run resumes at the failed gate: nothing before it runs again.
+      succeeded(r2);
       const gateIndex = w.plan.steps.findIndex((s) => s.id === gate);
       assert.deepEqual(
         [...r2.ran].sort(),
@@ -188,26 +255,25 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
           .map((s) => s.id)
           .filter((id) => !r1.ran.includes(id))
           .sort(),
+        "nothing before the failed gate runs again",
       );
-      assert.ok(r2.ran.includes(gate));
     });
   }
 
   it("Cilium slower than the gate's deadline: nodes-ready fails with the reason, the re-run waits it out", async () => {
-    const cfg = fastConfig();
-    w = new SimWorld({ ...cfg, timeouts: { ...cfg.timeouts, health: 2 } }, { ciliumRollout: 3000 });
+    w = new SimWorld(withTimeouts(fastConfig(), { health: 2 }), { ciliumRollout: 3000 });
     const r1 = await w.up();
     assert.equal(r1.failed?.id, "nodes-ready");
     assert.match(r1.failed!.message, /nodes is not Ready after 2 s/);
     const r2 = await w.up();
-    assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
+    succeeded(r2);
     assert.ok(!r2.ran.includes("cilium"), "the release is not re-installed");
   });
 
   it("stopAfter talos stops after the first phase; the next up without it continues where it stopped", async () => {
     w = new SimWorld({ ...fastConfig(), stopAfter: "talos" });
     const r1 = await w.up();
-    assert.equal(r1.failed, undefined, JSON.stringify(r1.failed));
+    succeeded(r1);
     assert.deepEqual([...r1.ran].sort(), [
       "apply-mini01",
       "apply-mini02",
@@ -219,7 +285,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     assert.equal(w.world().cluster.bootstrapCount, 0);
     w.cfg = { ...w.cfg, stopAfter: "gitops" };
     const r2 = await w.up();
-    assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
+    succeeded(r2);
     assert.ok(
       !r2.ran.some((id) => id.startsWith("apply-") || id === "talos-secrets"),
       "the talos phase is not repeated",
@@ -230,7 +296,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   it("works the same against talosctl v1.11 (no node flags on local commands)", async () => {
     const cfg = fastConfig();
     w = new SimWorld({ ...cfg, talos: { ...cfg.talos, version: "v1.11.6", minor: "v1.11" } });
-    const r = await w.up();
-    assert.equal(r.failed, undefined, JSON.stringify(r.failed));
+    succeeded(await w.up());
+    assert.deepEqual(w.world().cluster, { bootstrapCount: 1, bootstrapAlreadyExists: 0 });
   });
 });

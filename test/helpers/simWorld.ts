@@ -1,32 +1,29 @@
-/** A fresh fake world (nodes in maintenance mode, empty 1Password) plus the plan for a config. */
+/**
+ * A fresh fake world (nodes in maintenance mode, empty 1Password) plus the plan for a config, run
+ * by the miniature engine. Every run through a SimWorld asserts that no fake rejected an argv
+ * (usage-errors.log), and every world has its own TMPDIR, which must be empty when it is cleaned
+ * up: a script leaves no scratch file (and so no secret) behind.
+ */
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { StackConfig } from "../../config/types";
 import { buildPlan, Plan } from "../../plan";
 import { REPO_ROOT } from "./paths";
-import { newState, RunOptions, SimState, up, RunResult } from "../sim/engine";
+import { destroy, DestroyResult, newState, RunOptions, RunResult, SimState, up } from "../sim/engine";
 import { homeOpsConfig } from "./stackConfigFixture";
+import type * as Fake from "../fakes/lib/state";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const fakeWorld = require("../fakes/lib/state.js");
+export const fakeWorld: typeof Fake = require("../fakes/lib/state.js");
 
-export interface Fault {
-  tool: "talosctl" | "kubectl" | "op" | "curl";
-  match: string;
-  node?: string;
-  kind: "exit" | "unreachable" | "timeout" | "drop" | "never";
-  times?: number;
-  hangMs?: number;
-  /** Custom stderr for kind "exit". */
-  message?: string;
-}
+export type Fault = Fake.FakeFault;
+export type Call = Fake.FakeCall;
 
-export interface Call {
-  tool: string;
-  argv: string[];
-  exit: number;
-}
+/** The 1Password CLI credentials the program gives the bundle step (a service-account token). */
+export const OP_ENV = { OP_SERVICE_ACCOUNT_TOKEN: "ops_fake_service_account" };
 
 /** The home-ops config with waits short enough for tests (the deadlines stay real). */
 export function fastConfig(overrides: Partial<StackConfig> = {}): StackConfig {
@@ -36,6 +33,11 @@ export function fastConfig(overrides: Partial<StackConfig> = {}): StackConfig {
     timeouts: { nodeReady: 6, apiReady: 6, health: 6, storeReady: 6, fluxReady: 6, poll: 0.05 },
     ...overrides,
   };
+}
+
+/** `cfg` with some of its timeouts replaced. */
+export function withTimeouts(cfg: StackConfig, timeouts: Partial<StackConfig["timeouts"]>): StackConfig {
+  return { ...cfg, timeouts: { ...cfg.timeouts, ...timeouts } };
 }
 
 /** The talosctl the e2e tier builds for each minor (test/e2e/tools). */
@@ -48,17 +50,39 @@ export function scratchProject(prefix = "homeops-sim-"): string {
   return dir;
 }
 
+/** Files and directories under `dir`, relative, depth first (directories end with "/"). */
+export function listTree(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const rel = e.name;
+    if (!e.isDirectory()) return [rel];
+    return [`${rel}/`, ...listTree(path.join(dir, rel)).map((x) => `${rel}/${x}`)];
+  });
+}
+
+/**
+ * What a script may leave in TMPDIR: only the empty per-user root of the scratch directories
+ * (talos/shell.ts PRELUDE, WORK_ROOT), never a scratch directory or a file.
+ */
+export function tmpLeftovers(tmpDir: string): string[] {
+  return listTree(tmpDir).filter((p) => !/^homeops-work-\d+\/$/.test(p));
+}
+
 export class SimWorld {
   readonly dir: string;
   readonly projectDir: string;
+  /** TMPDIR of every script this world runs. */
+  readonly tmpDir: string;
   state: SimState = newState();
   constructor(
     public cfg: StackConfig,
-    delaysMs: Record<string, number> = {},
-    extra: Record<string, unknown> = {},
+    delaysMs: Partial<Fake.FakeDelays> = {},
+    extra: Fake.FakeConfigInput = {},
   ) {
     this.projectDir = scratchProject();
     this.dir = path.join(this.projectDir, "fake-world");
+    this.tmpDir = path.join(this.projectDir, "tmp");
+    fs.mkdirSync(this.tmpDir);
     fakeWorld.initFakeWorld(this.dir, {
       talosVersion: TALOSCTL_VERSION_OF_MINOR[cfg.talos.minor],
       nodes: cfg.nodes.map((n) => ({ address: n.address, hostname: n.hostname })),
@@ -74,28 +98,119 @@ export class SimWorld {
     return {
       fakeDir: this.dir,
       projectDir: this.projectDir,
-      env: { OP_SERVICE_ACCOUNT_TOKEN: "ops_fake_service_account" },
-      stepTimeoutMs: 30000,
+      tmpDir: this.tmpDir,
+      onePasswordEnv: OP_ENV,
+      stepTimeoutMs: 60000,
     };
   }
-  up(): Promise<RunResult> {
-    return up(this.plan, this.state, this.options);
+  /** One `pulumi up`; asserts that no fake rejected an argv. */
+  async up(over: { plan?: Plan; options?: Partial<RunOptions> } = {}): Promise<RunResult> {
+    const r = await up(over.plan ?? this.plan, this.state, { ...this.options, ...over.options });
+    this.assertNoUsageErrors();
+    return r;
+  }
+  /** One `pulumi destroy` (the settings file is the last up's); asserts no usage errors. */
+  async destroy(over: { options?: Partial<RunOptions> } = {}): Promise<DestroyResult> {
+    const r = await destroy(this.plan, this.state, { ...this.options, ...over.options });
+    this.assertNoUsageErrors();
+    return r;
+  }
+  /** Every rejected argv is a bug of a script (an unknown flag makes a probe fail for the wrong reason). */
+  assertNoUsageErrors(): void {
+    assert.deepEqual(
+      fakeWorld.readUsageErrors(this.dir).map((u) => `${u.tool} ${u.argv.join(" ")}: ${u.message.split("\n")[0]}`),
+      [],
+      "a fake rejected an argv",
+    );
   }
   faults(faults: Fault[]): void {
     fakeWorld.setFaults(this.dir, faults);
   }
+  /** The faults as the fakes keep them (with matched/fired counts). */
+  faultRecords(): Fault[] {
+    return fakeWorld.readConfig(this.dir).faults;
+  }
   calls(): Call[] {
     return fakeWorld.readCalls(this.dir);
   }
-  world(): any {
+  world(): Fake.FakeState {
     return fakeWorld.readState(this.dir);
   }
+  /** A node of the world by hostname. */
+  node(hostname: string): Fake.FakeNode {
+    const n = this.cfg.nodes.find((x) => x.hostname === hostname);
+    if (!n) throw new Error(`no node ${hostname} in the config`);
+    return this.world().nodes[n.address];
+  }
+  /** Runs a fake tool against this world, outside any script (staging a scenario); its stdout. */
+  fake(tool: Fake.FakeTool, args: string[]): string {
+    const staging = path.join(this.projectDir, "staging");
+    fs.mkdirSync(staging, { recursive: true });
+    return execFileSync(path.join(fakeWorld.BIN_DIR, tool), args, {
+      cwd: staging,
+      env: fakeWorld.fakeEnv(this.dir, OP_ENV),
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  }
+  /** A bundle minted by the fake `talosctl gen secrets`, stored in 1Password where the stack reads it. */
+  seedBundle(): string {
+    this.fake("talosctl", ["gen", "secrets", "--output-file", "seed.yaml", "--force"]);
+    const bundle = fs.readFileSync(path.join(this.projectDir, "staging", "seed.yaml"), "utf8");
+    const op = this.cfg.onepassword;
+    fakeWorld.putOpItem(this.dir, op.vault, {
+      title: op.talosSecretsItem,
+      category: "SECURE_NOTE",
+      fields: [{ label: op.talosSecretsField, type: "CONCEALED", value: bundle }],
+    });
+    return bundle;
+  }
+  /** The bundle 1Password holds for the stack, if any. */
+  storedBundle(): string | undefined {
+    const op = this.cfg.onepassword;
+    return this.world().op.items[op.vault]?.[op.talosSecretsItem]?.fields.find((f) => f.label === op.talosSecretsField)
+      ?.value;
+  }
+  /** Removes the world; fails when a script left anything in its TMPDIR. */
   cleanup(): void {
+    const left = tmpLeftovers(this.tmpDir);
     fs.rmSync(this.projectDir, { recursive: true, force: true });
+    assert.deepEqual(left, [], "a script left files in its TMPDIR");
   }
 }
 
-/** Calls of one tool whose argv contains every given word. */
-export function callsWith(calls: Call[], tool: string, ...words: string[]): Call[] {
-  return calls.filter((c) => c.tool === tool && words.every((w) => c.argv.includes(w)));
+/** The address a node-addressed call went to (--nodes), or undefined. */
+export function nodeOf(call: Call): string | undefined {
+  const i = call.argv.indexOf("--nodes");
+  return i < 0 ? undefined : call.argv[i + 1];
+}
+
+/** Does the call carry flag `--name` (as `--name`, `--name=value` or `--name value`)? */
+export function hasFlag(call: Call, name: string): boolean {
+  return call.argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+}
+
+/**
+ * Calls of one tool and parsed command (e.g. "apply-config", "etcd members", "item create"),
+ * optionally to one node and with (true) or without (false) given flags.
+ */
+export function callsOf(
+  calls: readonly Call[],
+  tool: Call["tool"],
+  command: string,
+  opts: { node?: string; flags?: Record<string, boolean> } = {},
+): Call[] {
+  return calls.filter(
+    (c) =>
+      c.tool === tool &&
+      c.command === command &&
+      (opts.node === undefined || nodeOf(c) === opts.node) &&
+      Object.entries(opts.flags ?? {}).every(([f, want]) => hasFlag(c, f) === want),
+  );
+}
+
+/** The real applies (not dry runs) of a node, and which of them were insecure. */
+export function appliesTo(calls: readonly Call[], address: string): { all: Call[]; insecure: Call[] } {
+  const all = callsOf(calls, "talosctl", "apply-config", { node: address, flags: { "dry-run": false } });
+  return { all, insecure: all.filter((c) => hasFlag(c, "insecure")) };
 }

@@ -1,7 +1,8 @@
 /**
  * A miniature of the Pulumi engine's update semantics over the plan, for fast simulated
- * execution. It is kept only where it agrees with the real engine (test/e2e/differential.e2e.ts
- * runs the same scenarios on both). What it models, with the real source:
+ * execution. It is kept only where it agrees with the real engine (the e2e tier,
+ * test/e2e/{lifecycle,resilience,destroy}.e2e.ts, runs the same scenarios under the real CLI and
+ * command provider). What it models, with the real source:
  * - a step starts as soon as its dependencies succeeded, in parallel (pulumi v3.248.0
  *   pkg/resource/deploy/step_executor.go); after a failure no new step starts, running ones finish;
  * - a command step runs when any input differs from the stored inputs: the command provider has
@@ -11,12 +12,17 @@
  *   `/bin/sh <script file>` in the project directory (pulumi-command v1.2.1
  *   local/commandController.go, commandOutputs.go); a failed create stores nothing and a failed
  *   update keeps the old state (infer/resource.go returns no partial state for a plain error);
+ * - the environment of a script is the provider's own (PATH, HOME, TMPDIR here) plus the step's
+ *   `environment`, which carries the 1Password CLI credentials only for the steps that declare
+ *   them (components/steps.ts createCommandStep); a cancelled step's /bin/sh is killed with
+ *   SIGKILL, and only it (exec.CommandContext in commandOutputs.go);
  * - delete runs the *stored* delete command with the stored environment and stdin;
  * - before every run the program's evaluation writes the run-time settings file;
  * - Kubernetes objects: a create of an object that already exists upserts (the provider sets
  *   upsertExistingObjects: pulumi-kubernetes v4.32.0 provider/pkg/await/await.go); a Helm release
  *   create whose name is already in use fails (helm pkg/action/install.go: "cannot re-use a name
- *   that is still in use"), unless the step adopts it (the `import` option: step_generator.go).
+ *   that is still in use"), unless the plan's step adopts it (`adopt`, the program's `import`
+ *   option: a resource not in the state is read into it instead of created, step_generator.go).
  * Not modelled: previews, providers' own diffs of Kubernetes objects (an object step re-runs when
  * its rendered object changes), pending operations after a kill (the e2e tier covers those).
  */
@@ -48,27 +54,38 @@ export interface RunResult {
   readonly wallMs: number;
   /** Start/end of every executed step, relative to the run's start. */
   readonly timings: Record<string, { startMs: number; endMs: number }>;
-  /** What each executed script printed (what the engine would log or store). */
-  readonly output: Record<string, { stdout: string; stderr: string }>;
+  /** What each executed script printed (what the engine would log or store); killedAt if killed. */
+  readonly output: Record<string, { stdout: string; stderr: string; killedAt?: number }>;
 }
 
 export interface RunOptions {
   readonly fakeDir: string;
   /** The project directory: `steps/` and the settings file are relative to it. */
   readonly projectDir: string;
-  /** Extra environment for every script (e.g. the 1Password CLI auth). */
+  /** TMPDIR of every script (where the scripts' scratch directories live). */
+  readonly tmpDir?: string;
+  /** Extra environment for every script. */
   readonly env?: Record<string, string>;
+  /** The 1Password CLI credentials, given only to steps with `onePasswordAuth` (as the program does). */
+  readonly onePasswordEnv?: Record<string, string>;
   /** Kill a script after this many ms (the engine's cancel: SIGKILL to the interpreter only). */
   readonly stepTimeoutMs?: number;
+  /**
+   * Kill the script's whole process group instead (its watchdog and tool calls too): not what
+   * the provider does, but what a crash of the operator's session does.
+   */
+  readonly killProcessGroup?: boolean;
   /**
    * Kubernetes/Helm/1Password steps to fail, by id: the provider's API call errors ("exit") or
    * hangs until the engine gives up ("timeout"). Each entry fires once per run it is present in.
    */
   readonly failObjectSteps?: Readonly<Record<string, "exit" | "timeout">>;
-  /** Helm steps whose release this run adopts (the `import` resource option). */
-  readonly adoptReleases?: readonly string[];
   /** Steps run as inline shell text instead of their script file (the benchmark's old sleeps). */
   readonly inlineScripts?: ReadonlyMap<string, string>;
+  /** At most this many steps at a time (default: no limit, like the engine's default). */
+  readonly parallel?: number;
+  /** Called before a step starts (with `parallel: 1`, nothing else runs meanwhile). */
+  readonly beforeStep?: (step: Step) => void;
 }
 
 export function newState(): SimState {
@@ -79,14 +96,30 @@ function hash(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex");
 }
 
-/** Every input of a command step as the program registers it (components/steps.ts). */
-export function commandInputsHash(step: CommandStep, stdin: string | undefined): string {
+/**
+ * Every input of a command step as the program registers it (components/steps.ts): the script's
+ * path (never its text), the delete script's path, the environment, stdin.
+ */
+export function commandInputsHash(step: CommandStep, env: Record<string, string>, stdin: string | undefined): string {
   return hash({
     create: scriptPath(step.script),
     delete: step.deleteScript ? scriptPath(step.deleteScript) : null,
-    env: step.env,
+    env,
     stdin: stdin === undefined ? null : hash(stdin),
   });
+}
+
+export interface ScriptResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** When the script was killed (epoch ms), if it was. */
+  killedAt?: number;
+}
+
+/** The environment a command step's script gets (components/steps.ts createCommandStep). */
+export function stepEnv(step: CommandStep, opts: Pick<RunOptions, "onePasswordEnv">): Record<string, string> {
+  return { ...step.env, ...(step.onePasswordAuth ? opts.onePasswordEnv : {}) };
 }
 
 /** `/bin/sh <script file>` in the project directory, as the command provider runs it. */
@@ -94,35 +127,40 @@ export function runScript(
   file: string | { inline: string },
   env: Record<string, string>,
   stdin: string | undefined,
-  opts: Pick<RunOptions, "fakeDir" | "projectDir" | "env" | "stepTimeoutMs">,
-): Promise<{ code: number; stdout: string; stderr: string }> {
+  opts: Pick<RunOptions, "fakeDir" | "projectDir" | "tmpDir" | "env" | "stepTimeoutMs" | "killProcessGroup">,
+): Promise<ScriptResult> {
   return new Promise((resolve) => {
     const child = spawn("/bin/sh", typeof file === "string" ? [file] : ["-c", file.inline], {
       cwd: opts.projectDir,
       env: {
         PATH: `${FAKE_BIN}:${process.env.PATH ?? ""}`,
         HOME: process.env.HOME ?? "/tmp",
-        TMPDIR: process.env.TMPDIR ?? "/tmp",
+        TMPDIR: opts.tmpDir ?? process.env.TMPDIR ?? "/tmp",
         FAKE_STATE_DIR: opts.fakeDir,
         ...opts.env,
         ...env,
       },
       stdio: ["pipe", "pipe", "pipe"],
+      detached: opts.killProcessGroup === true,
     });
     let stdout = "";
     let stderr = "";
+    let killedAt: number | undefined;
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     const timer = opts.stepTimeoutMs
       ? setTimeout(() => {
           stderr += `\n(sim: killed after ${opts.stepTimeoutMs} ms)`;
-          child.kill("SIGKILL");
+          killedAt = Date.now();
+          if (opts.killProcessGroup) process.kill(-child.pid!, "SIGKILL");
+          else child.kill("SIGKILL");
         }, opts.stepTimeoutMs)
       : undefined;
     child.on("close", (code) => {
       if (timer) clearTimeout(timer);
       // The command provider trims one trailing newline.
-      resolve({ code: code ?? 137, stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") });
+      const trim = (t: string) => t.replace(/\n$/, "");
+      resolve({ code: code ?? 137, stdout: trim(stdout), stderr: trim(stderr), killedAt });
     });
     child.stdin.on("error", () => undefined);
     child.stdin.end(stdin ?? "");
@@ -133,7 +171,7 @@ function objectHash(step: Step): string {
   return hash(step.kind === "helm" ? step.release : step.kind === "k8s" ? step.object : { id: step.id });
 }
 
-/** Creates (or upserts) a step's object in the fake cluster; a Helm name in use fails. */
+/** Creates (or upserts) a step's object in the fake cluster; a Helm name in use fails unless adopted. */
 function applyObject(step: Step, opts: RunOptions, known: boolean): string | undefined {
   if (step.kind === "helm") {
     const exists = fakeWorld
@@ -144,7 +182,7 @@ function applyObject(step: Step, opts: RunOptions, known: boolean): string | und
           o.metadata.name === step.release.metadata.name &&
           o.metadata.namespace === step.release.metadata.namespace,
       );
-    if (exists && !known && !opts.adoptReleases?.includes(step.id)) {
+    if (exists && !known && !step.adopt) {
       return `cannot re-use a name that is still in use (Helm release ${step.release.metadata.namespace}/${step.release.metadata.name})`;
     }
     fakeWorld.createK8sObject(opts.fakeDir, step.release);
@@ -174,15 +212,16 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
     if (step.kind === "command") {
       const stdin = stdinOf(step);
       if (step.stdinFrom && stdin === undefined) throw new Error(`sim: ${step.id} has no ${step.stdinFrom}`);
-      const inputsHash = commandInputsHash(step, stdin);
+      const env = stepEnv(step, opts);
+      const inputsHash = commandInputsHash(step, env, stdin);
       if (state.steps[step.id]?.inputsHash === inputsHash) {
         unchanged.push(step.id);
         return;
       }
       const inline = opts.inlineScripts?.get(step.id);
-      const res = await runScript(inline ? { inline } : scriptPath(step.script), step.env, stdin, opts);
+      const res = await runScript(inline ? { inline } : scriptPath(step.script), env, stdin, opts);
       timings[step.id] = { startMs, endMs: Date.now() - t0 };
-      output[step.id] = { stdout: res.stdout, stderr: res.stderr };
+      output[step.id] = { stdout: res.stdout, stderr: res.stderr, killedAt: res.killedAt };
       if (res.code !== 0) {
         failed ??= { id: step.id, message: res.stderr.trim().split("\n").filter(Boolean).pop() ?? `exit ${res.code}` };
         throw new Error(step.id);
@@ -191,7 +230,7 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
       state.steps[step.id] = {
         inputsHash,
         stdout: res.stdout,
-        env: { ...step.env },
+        env,
         stdin,
         deleteScript: step.deleteScript ? scriptPath(step.deleteScript) : undefined,
       };
@@ -222,11 +261,14 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
 
   await new Promise<void>((resolve) => {
     const pending = new Set<Promise<void>>();
+    const limit = opts.parallel ?? Infinity;
     const schedule = (): void => {
       if (!failed) {
         for (const step of plan.steps) {
+          if (pending.size >= limit) break;
           if (started.has(step.id) || !step.dependsOn.every((d) => done.has(d))) continue;
           started.add(step.id);
+          opts.beforeStep?.(step);
           const p: Promise<void> = execute(step)
             .then(() => {
               done.add(step.id);
@@ -257,27 +299,33 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
   };
 }
 
+export interface DestroyResult {
+  readonly failed?: string;
+  readonly deleted: string[];
+  /** What each delete script printed. */
+  readonly output: Record<string, { stdout: string; stderr: string }>;
+}
+
 /**
  * `pulumi destroy`: delete commands run in reverse dependency order with the stored command,
- * environment and stdin (as the command provider does); retained Kubernetes objects stay.
+ * environment and stdin (as the command provider does); retained Kubernetes objects stay. The
+ * program is not evaluated, so the scripts read the settings file the last preview or up wrote.
  */
-export async function destroy(
-  plan: Plan,
-  state: SimState,
-  opts: RunOptions,
-): Promise<{ failed?: string; deleted: string[] }> {
+export async function destroy(plan: Plan, state: SimState, opts: RunOptions): Promise<DestroyResult> {
   const deleted: string[] = [];
+  const output: DestroyResult["output"] = {};
   for (const step of [...plan.steps].reverse()) {
     const s = state.steps[step.id];
     if (!s) continue;
     if (step.kind === "command" && s.deleteScript) {
       const res = await runScript(s.deleteScript, s.env, s.stdin, opts);
-      if (res.code !== 0) return { failed: `${step.id}: ${res.stderr.trim()}`, deleted };
+      output[step.id] = { stdout: res.stdout, stderr: res.stderr };
+      if (res.code !== 0) return { failed: `${step.id}: ${res.stderr.trim()}`, deleted, output };
     } else if ((step.kind === "helm" || step.kind === "k8s") && !step.retainOnDelete) {
       fakeWorld.deleteK8sObject(opts.fakeDir, step.kind === "helm" ? step.release : step.object);
     }
     delete state.steps[step.id];
     deleted.push(step.id);
   }
-  return { deleted };
+  return { deleted, output };
 }
