@@ -1,0 +1,137 @@
+/**
+ * The miniature engine (test/sim/engine.ts) is kept only where it agrees with the real one: the
+ * same scenarios run on both, each against its own fake world (the same config, the same fakes in
+ * end-to-end mode with the real talosctl), and must run the same steps and end in the same state.
+ * The scenarios: a first up, a no-op re-run, one node's live change, a reboot-needing change on
+ * every node, and a failed step fixed by running up again.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseStackConfig } from "../../config/index";
+import { rawConfigFromStackFile } from "../../config/load";
+import { StackConfig } from "../../config/types";
+import { buildPlan, Plan } from "../../plan";
+import { newState, RunResult as SimRun, SimState, up } from "../sim/engine";
+import { fakeWorld, scratchProject } from "../helpers/simWorld";
+import { E2E_DELAYS, E2EStack, RunResult, stepOps } from "./harness";
+
+/** What both engines are compared on after each scenario step. */
+interface Outcome {
+  ran: string[];
+  failed: string | null;
+  nodes: Record<string, string>;
+  bootstrapCount: number;
+  quorumViolations: number;
+}
+
+function worldOutcome(dir: string): Omit<Outcome, "ran" | "failed"> {
+  const w = fakeWorld.readState(dir);
+  const nodes: Record<string, string> = {};
+  for (const n of Object.values(w.nodes)) {
+    nodes[n.hostname] = [
+      n.state,
+      n.stage,
+      n.appliedHostname,
+      `insecure=${n.insecureApplies}`,
+      `changed=${n.changedApplies}`,
+      `reboots=${n.reboots}`,
+      `bootstraps=${n.bootstraps}`,
+    ].join(" ");
+  }
+  return { nodes, bootstrapCount: w.cluster.bootstrapCount, quorumViolations: fakeWorld.quorumViolations(w).length };
+}
+
+function realOutcome(s: E2EStack, r: RunResult): Outcome {
+  const ops = stepOps(r.events);
+  const ran = Object.entries(ops)
+    .filter(([, o]) => o.some((x) => x === "create" || x === "update"))
+    .map(([n]) => n)
+    .sort();
+  const failed = Object.entries(ops).find(([, o]) => o.some((x) => x.endsWith("-failed")))?.[0] ?? null;
+  return { ran, failed, ...worldOutcome(s.fakeDir) };
+}
+
+class MiniStack {
+  readonly project = scratchProject("homeops-diff-");
+  readonly fakeDir = path.join(this.project, "fake-world");
+  readonly tmp = path.join(this.project, "tmp");
+  state: SimState = newState();
+  constructor(
+    private readonly tools: string,
+    world: Record<string, unknown>,
+  ) {
+    fs.mkdirSync(this.tmp);
+    fakeWorld.initFakeWorld(this.fakeDir, { talosVersion: "v1.10.5", nodes: NODES, ...world });
+  }
+  async up(cfg: StackConfig): Promise<Outcome> {
+    const plan: Plan = buildPlan(cfg);
+    const r: SimRun = await up(plan, this.state, {
+      fakeDir: this.fakeDir,
+      projectDir: this.project,
+      tmpDir: this.tmp,
+      env: { FAKE_TALOSCTL_REAL: path.join(this.tools, "talosctl-v1.10") },
+      onePasswordEnv: { OP_ACCOUNT: cfg.onepassword.account ?? "" },
+      stepTimeoutMs: 120_000,
+    });
+    const name = (id: string) => `${plan.steps.find((s) => s.id === id)!.phase}-${id}`;
+    return { ran: r.ran.map(name).sort(), failed: r.failed ? name(r.failed.id) : null, ...worldOutcome(this.fakeDir) };
+  }
+  cleanup(): void {
+    fs.rmSync(this.project, { recursive: true, force: true });
+  }
+}
+
+const NODES = [
+  { address: "127.0.0.11", hostname: "mini01" },
+  { address: "127.0.0.12", hostname: "mini02" },
+  { address: "127.0.0.13", hostname: "mini03" },
+];
+
+describe("the miniature engine agrees with the real one", function () {
+  const world = {
+    delaysMs: E2E_DELAYS,
+    faults: [{ tool: "talosctl", command: "apply-config", node: "127.0.0.13", kind: "exit", times: 1 }],
+  };
+  let real: E2EStack;
+  let mini: MiniStack;
+  before(() => {
+    real = new E2EStack({ world });
+    mini = new MiniStack(real.tools, world);
+  });
+  after(() => {
+    real?.cleanup();
+    mini?.cleanup();
+  });
+
+  const config = (): StackConfig =>
+    parseStackConfig(rawConfigFromStackFile(fs.readFileSync(real.stackFile, "utf8")), "e2e").config;
+
+  async function both(what: string): Promise<void> {
+    const r = await real.up();
+    const a = realOutcome(real, r);
+    const b = await mini.up(config());
+    assert.deepEqual(b, a, `${what}: the miniature engine differs from the real one`);
+  }
+
+  it("a first up that fails at mini03's apply (fault delivered once)", () => both("first up"));
+  it("the re-run that converges", () => both("re-run"));
+  it("a no-op re-run", () => both("no-op"));
+  it("one node's live change", async () => {
+    const nodes = real.config()["homeops:nodes"] as Record<string, unknown>[];
+    nodes[0] = { ...nodes[0], sysctls: { "vm.swappiness": "10" } };
+    real.setConfig({ "homeops:nodes": nodes });
+    await both("sysctl on mini01");
+  });
+  it("a reboot-needing change on every node", async () => {
+    const machine = real.config()["homeops:machine"] as { udevRules: string[] };
+    real.setConfig({
+      "homeops:machine": {
+        ...machine,
+        udevRules: [...machine.udevRules, 'KERNEL=="sd*", ATTR{queue/nr_requests}="64"'],
+      },
+    });
+    await both("udev rule everywhere");
+  });
+});
