@@ -54,6 +54,10 @@ run_for() {
     kill -TERM "$child" 2>/dev/null
   ) </dev/null >/dev/null 2>&1 &
   timer=$!
+  # The timer too: a subshell forked while the caller's output is redirected keeps the shell's
+  # saved copy of the step's stdout/stderr open, and the provider's Wait waits for every writer of
+  # those pipes (os/exec: Stdout is not a file), so a cancelled step would hang until it expired.
+  echo "$timer" >>"$WORK/children"
   status=0
   wait "$child" || status=$?
   kill -TERM "$timer" 2>/dev/null || :

@@ -91,7 +91,7 @@ export const AMBIENT_VARIABLES_REMOVED = [
  * - a watchdog: the provider cancels a step by killing /bin/sh alone with SIGKILL
  *   (exec.CommandContext in commandOutputs.go), so no trap runs and the tool calls keep going.
  *   The watchdog notices the script is gone within a second, ends every tool call started
- *   through `run` and removes the scratch directory;
+ *   through `run` (and its timer) and removes the scratch directory;
  * - logging to stderr, and the bounded poll helpers every wait uses (a real condition, a
  *   deadline, an interval: never a fixed sleep).
  */
@@ -149,6 +149,10 @@ run_for() {
     kill -TERM "$child" 2>/dev/null
   ) </dev/null >/dev/null 2>&1 &
   timer=$!
+  # The timer too: a subshell forked while the caller's output is redirected keeps the shell's
+  # saved copy of the step's stdout/stderr open, and the provider's Wait waits for every writer of
+  # those pipes (os/exec: Stdout is not a file), so a cancelled step would hang until it expired.
+  echo "$timer" >>"$WORK/children"
   status=0
   wait "$child" || status=$?
   kill -TERM "$timer" 2>/dev/null || :
