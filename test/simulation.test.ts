@@ -5,30 +5,18 @@
  * rejected an argv (SimWorld.up), and every world's TMPDIR must be empty at the end.
  */
 import { strict as assert } from "assert";
-import { StackConfig } from "../config/types";
-import { buildPlan } from "../plan";
-import { RunResult } from "./sim/engine";
-import { appliesTo, callsOf, fakeWorld, fastConfig, nodeOf, SimWorld, withTimeouts } from "./helpers/simWorld";
-
-/** The run completed: nothing failed, every step started. */
-export function succeeded(r: RunResult): void {
-  assert.equal(r.failed, undefined, JSON.stringify(r.failed));
-  assert.deepEqual(r.notStarted, []);
-}
-
-/** The config with one node's sysctls extended (a change Talos applies live). */
-export function withSysctl(cfg: StackConfig, hostname: string, key: string, value: string): StackConfig {
-  const nodes = cfg.nodes.map((n) => (n.hostname === hostname ? { ...n, sysctls: { ...n.sysctls, [key]: value } } : n));
-  return { ...cfg, nodes };
-}
-
-/** The config adopting every Helm release of the plan (what a lost state needs). */
-export function adoptingAll(cfg: StackConfig): StackConfig {
-  const releases = buildPlan(cfg)
-    .steps.filter((s) => s.kind === "helm")
-    .map((s) => s.id) as StackConfig["operations"]["adoptHelmReleases"];
-  return { ...cfg, operations: { ...cfg.operations, adoptHelmReleases: releases } };
-}
+import {
+  adoptingAll,
+  appliesTo,
+  callsOf,
+  fakeWorld,
+  fastConfig,
+  nodeOf,
+  SimWorld,
+  succeeded,
+  withSysctl,
+  withTimeouts,
+} from "./helpers/simWorld";
 
 describe("simulated execution against fake talosctl/kubectl/op", function () {
   this.timeout(120000);

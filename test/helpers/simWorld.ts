@@ -214,3 +214,23 @@ export function appliesTo(calls: readonly Call[], address: string): { all: Call[
   const all = callsOf(calls, "talosctl", "apply-config", { node: address, flags: { "dry-run": false } });
   return { all, insecure: all.filter((c) => hasFlag(c, "insecure")) };
 }
+
+/** The run completed: nothing failed, every step started. */
+export function succeeded(r: RunResult): void {
+  assert.equal(r.failed, undefined, JSON.stringify(r.failed));
+  assert.deepEqual(r.notStarted, []);
+}
+
+/** The config with one node's sysctls extended (a change Talos applies live). */
+export function withSysctl(cfg: StackConfig, hostname: string, key: string, value: string): StackConfig {
+  const nodes = cfg.nodes.map((n) => (n.hostname === hostname ? { ...n, sysctls: { ...n.sysctls, [key]: value } } : n));
+  return { ...cfg, nodes };
+}
+
+/** The config adopting every Helm release of the plan (what a lost state needs). */
+export function adoptingAll(cfg: StackConfig): StackConfig {
+  const releases = buildPlan(cfg)
+    .steps.filter((s) => s.kind === "helm")
+    .map((s) => s.id) as StackConfig["operations"]["adoptHelmReleases"];
+  return { ...cfg, operations: { ...cfg.operations, adoptHelmReleases: releases } };
+}

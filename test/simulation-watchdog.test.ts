@@ -1,0 +1,98 @@
+/**
+ * A script killed mid-call leaves no secret behind. The provider cancels a step by killing
+ * /bin/sh alone with SIGKILL (pulumi-command v1.2.1 commandOutputs.go, exec.CommandContext), so no
+ * trap runs: the watchdog of the prelude (talos/shell.ts) must end the tool calls and remove the
+ * scratch directory, which holds the secrets bundle, within about a second. A scratch directory
+ * whose watchdog was killed too is removed when the next script starts. While they exist, scratch
+ * directories are 0700 and their files 0600.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { callsOf, fastConfig, listTree, SimWorld, withTimeouts } from "./helpers/simWorld";
+
+const N2 = "172.29.51.12";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The scratch directories (run.*) under a TMPDIR, absolute. */
+function scratchDirs(tmpDir: string): string[] {
+  return listTree(tmpDir)
+    .filter((p) => /^homeops-work-\d+\/run\.[^/]+\/$/.test(p))
+    .map((p) => path.join(tmpDir, p));
+}
+
+describe("simulated execution: a killed script leaves no secret behind", function () {
+  this.timeout(60000);
+  let w: SimWorld | undefined;
+  afterEach(() => {
+    w?.cleanup();
+    w = undefined;
+  });
+
+  /** A world whose mini02 install hangs (a call bounded only after 10 s), the bundle in 1Password. */
+  function hangingInstall(): SimWorld {
+    const s = new SimWorld(withTimeouts(fastConfig({ stopAfter: "talos" }), { nodeReady: 30 }));
+    s.seedBundle();
+    s.faults([{ tool: "talosctl", command: "apply-config", node: N2, flags: { insecure: true }, kind: "timeout" }]);
+    return s;
+  }
+
+  it("killed (SIGKILL to /bin/sh only): the watchdog ends the hung call and removes the scratch directory within about a second; 0700/0600 meanwhile", async () => {
+    w = hangingInstall();
+    const world = w;
+    let returnedAt = 0;
+    const run = w.up({ options: { stepTimeoutMs: 4000 } }).finally(() => (returnedAt = Date.now()));
+    // Watch the scratch directory of the hanging step: its modes while it exists, when it goes.
+    let modes: string[] = [];
+    let goneAt = 0;
+    for (let i = 0; i < 1000 && !goneAt; i++) {
+      await sleep(10);
+      const dir = scratchDirs(world.tmpDir).find((d) => fs.existsSync(path.join(d, "machineconfig.yaml")));
+      if (dir && modes.length === 0 && callsOf(world.calls(), "talosctl", "apply-config", { node: N2 }).length === 0) {
+        const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+        modes = [path.dirname(dir), dir, ...files].map(
+          (p) => `${path.relative(world.tmpDir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)}`,
+        );
+      }
+      if (modes.length > 0 && scratchDirs(world.tmpDir).length === 0) goneAt = Date.now();
+    }
+    assert.ok(modes.length > 0, "saw the scratch directory of the hanging step");
+    for (const m of modes) assert.match(m, /^homeops-work-\d+(\/run\.[^/]+)? 700$|\/[^/]+ 600$/, m);
+    assert.ok(
+      modes.some((m) => /\/secrets\.yaml 600$/.test(m)),
+      `the bundle is there: ${modes.join(", ")}`,
+    );
+
+    const r = await run;
+    assert.equal(r.failed?.id, "apply-mini02");
+    const killedAt = r.output["apply-mini02"].killedAt!;
+    assert.ok(killedAt, "the engine killed the step");
+    assert.ok(
+      goneAt > killedAt && goneAt - killedAt < 2500,
+      `scratch directory removed ${goneAt - killedAt} ms after the kill`,
+    );
+    const [hung] = callsOf(w.calls(), "talosctl", "apply-config", { node: N2 });
+    assert.equal(hung.killed, "SIGTERM", "the hung call was ended by a signal");
+    assert.ok(
+      hung.t + hung.ms - killedAt < 2500,
+      `the hung call ended ${hung.t + hung.ms - killedAt} ms after the kill`,
+    );
+    // Nothing of the script keeps the step's output pipes open (the provider waits for them).
+    assert.ok(returnedAt - killedAt < 2500, `the step ended ${returnedAt - killedAt} ms after the kill`);
+  });
+
+  it("killed together with its watchdog: the next script's start removes the scratch directory it left", async () => {
+    w = hangingInstall();
+    const r1 = await w.up({ options: { stepTimeoutMs: 4000, killProcessGroup: true } });
+    assert.equal(r1.failed?.id, "apply-mini02");
+    await sleep(1500);
+    const left = scratchDirs(w.tmpDir);
+    assert.equal(left.length, 1, "the killed script's directory is still there");
+    assert.ok(fs.existsSync(path.join(left[0], "secrets.yaml")), "with the bundle in it");
+    w.faults([]);
+    const r2 = await w.up();
+    assert.equal(r2.failed, undefined, JSON.stringify(r2.failed));
+    assert.deepEqual(r2.ran, ["apply-mini02"]);
+    assert.equal(fs.existsSync(left[0]), false, "removed by the next script");
+  });
+});
