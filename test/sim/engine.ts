@@ -1,8 +1,8 @@
 /**
  * A miniature of the Pulumi engine's update semantics over the plan, for fast simulated
- * execution. It is kept only where it agrees with the real engine (the e2e tier,
- * test/e2e/{lifecycle,resilience,destroy}.e2e.ts, runs the same scenarios under the real CLI and
- * command provider). What it models, with the real source:
+ * execution. It is kept only where it agrees with the real engine (test/e2e/differential.e2e.ts
+ * runs the same scenarios and a sample of fault-matrix cells on both). What it models, with the
+ * real source:
  * - a step starts as soon as its dependencies succeeded, in parallel (pulumi v3.248.0
  *   pkg/resource/deploy/step_executor.go); after a failure no new step starts, running ones finish;
  * - a command step runs when any input differs from the stored inputs: the command provider has
