@@ -16,7 +16,9 @@
  *   `environment`, which carries the 1Password CLI credentials only for the steps that declare
  *   them (components/steps.ts createCommandStep); a cancelled step's /bin/sh is killed with
  *   SIGKILL, and only it (exec.CommandContext in commandOutputs.go);
- * - delete runs the *stored* delete command with the stored environment and stdin;
+ * - delete runs the *stored* delete command with the stored environment and stdin, on destroy and
+ *   at the end of an update for resources the program no longer declares (a node renamed or
+ *   removed); Kubernetes objects are all retained on delete here;
  * - before every run the program's evaluation writes the run-time settings file;
  * - Kubernetes objects: a create of an object that already exists upserts (the provider sets
  *   upsertExistingObjects: pulumi-kubernetes v4.32.0 provider/pkg/await/await.go); a Helm release
@@ -49,6 +51,8 @@ export interface SimState {
 export interface RunResult {
   readonly ran: string[];
   readonly unchanged: string[];
+  /** Resources no longer declared, deleted at the end of the run. */
+  readonly deleted: string[];
   readonly failed?: { id: string; message: string };
   readonly notStarted: string[];
   readonly wallMs: number;
@@ -288,9 +292,30 @@ export async function up(plan: Plan, state: SimState, opts: RunOptions): Promise
     schedule();
   });
 
+  // Resources the program no longer declares are deleted once the rest succeeded, newest first,
+  // each command with its stored delete script, environment and stdin (step_generator.go
+  // GenerateDeletes; the provider's Delete).
+  const deleted: string[] = [];
+  const declared = new Set(plan.steps.map((s) => s.id));
+  for (const id of failed ? [] : Object.keys(state.steps).reverse()) {
+    if (declared.has(id)) continue;
+    const s = state.steps[id];
+    if (s.deleteScript) {
+      const res = await runScript(s.deleteScript, s.env, s.stdin, opts);
+      output[id] = { stdout: res.stdout, stderr: res.stderr, killedAt: res.killedAt };
+      if (res.code !== 0) {
+        failed = { id, message: res.stderr.trim().split("\n").filter(Boolean).pop() ?? `exit ${res.code}` };
+        break;
+      }
+    }
+    delete state.steps[id];
+    deleted.push(id);
+  }
+
   return {
     ran,
     unchanged,
+    deleted,
     failed,
     notStarted: plan.steps.filter((s) => !started.has(s.id)).map((s) => s.id),
     wallMs: Date.now() - t0,
