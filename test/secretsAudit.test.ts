@@ -7,10 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 import { CANARY, CANARY_FRAGMENTS, evaluate, Evaluation } from "./helpers/program";
 import { RecordedResource } from "./helpers/mocks";
-import { fakeWorld, fastConfig, SimWorld } from "./helpers/simWorld";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { adoptingAll, fakeWorld, fastConfig, listTree, SimWorld, succeeded, withSysctl } from "./helpers/simWorld";
 import { StackConfig } from "../config/types";
+import { settingsPath } from "../plan";
 import { renderStackFiles } from "../render/files";
-import { up } from "./sim/engine";
 import { decodeConnectCredentials } from "../k8s/connect";
 import { connectCredentialsText, gitCredentialsFromItem, itemField } from "../k8s/onepasswordItems";
 
@@ -19,6 +22,13 @@ function canariesIn(text: string): string[] {
 }
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** The secret values of a Talos secrets bundle: every key, token and secret (certificates are public). */
+function secretLeaves(value: unknown, key = ""): string[] {
+  if (typeof value === "string") return key === "crt" || value.length < 16 ? [] : [value];
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => secretLeaves(v, k));
+}
 
 /** Drops values wrapped as Pulumi secrets (as the registration carries them). */
 function withoutSecretValues(value: unknown): unknown {
@@ -152,64 +162,86 @@ describe("secrets audit: canaries in every secret input", function () {
   });
 
   describe("simulated execution with canary secrets", () => {
+    const MINT_CANARY = "CANARY_MINTED_BUNDLE_3c9d";
     let w: SimWorld;
     after(() => w?.cleanup());
 
-    it("no canary in any command line, log line, non-secret output or error", async () => {
-      w = new SimWorld(fastConfig());
-      // A real-shaped bundle holding canaries, stored in 1Password before the first run.
-      const bundle = [
-        "cluster:",
-        "    id: CANARY_TALOS_BUNDLE_7f3a9c",
-        "    secret: CANARY_TALOS_SECRET_b2e4",
-        "secrets:",
-        "    bootstraptoken: abcdef.0123456789abcdef",
-        "    secretboxencryptionsecret: CANARY_TALOS_SECRET_b2e4",
-        "trustdinfo:",
-        "    token: abcdef.0123456789abcdef",
-        "certs:",
-        "    os:",
-        "        crt: Q0FOQVJZ",
-        "        key: CANARY_TALOS_SECRET_b2e4",
-        "",
-      ].join("\n");
-      fakeWorld.putOpItem(w.dir, "Automation", {
-        title: "Talos Secrets - home-ops",
-        category: "SECURE_NOTE",
-        fields: [{ label: "talsecret", type: "CONCEALED", value: bundle }],
-      });
-      const opts = { ...w.options, env: { OP_SERVICE_ACCOUNT_TOKEN: CANARY.opToken } };
+    it("the mint branch, then every step re-run and a failing one: no secret in any call's environment or argv, in any stderr, non-secret stdout, error, stored input, settings or scratch file", async () => {
+      // 1Password is empty: the first run mints the bundle (the fake's gen secrets embeds a canary).
+      w = new SimWorld(fastConfig(), {}, { mintCanary: MINT_CANARY, canaries: [MINT_CANARY, CANARY.opToken] });
+      const options = { onePasswordEnv: { OP_SERVICE_ACCOUNT_TOKEN: CANARY.opToken } };
+      const runs = [await w.up({ options })];
+      succeeded(runs[0]);
+      const bundle = w.state.steps["talos-secrets"].stdout;
+      assert.ok(bundle.includes(MINT_CANARY), "the minted bundle carries the canary (the audit looks at live values)");
+      assert.ok(w.storedBundle()?.includes(MINT_CANARY), "and so does what 1Password stored");
 
-      const r1 = await up(w.plan, w.state, opts);
-      assert.equal(r1.failed, undefined, JSON.stringify(r1.failed));
-      assert.equal(
-        w.world().nodes["172.29.51.11"].identity,
-        "CANARY_TALOS_BUNDLE_7f3a9c",
-        "the seeded bundle was used",
+      // Now every secret the run produced is a canary too: the bundle's keys and secrets, the
+      // talosconfig's and the kubeconfig's client keys.
+      const secrets = [
+        ...new Set([
+          MINT_CANARY,
+          CANARY.opToken,
+          ...secretLeaves(YAML.parse(bundle)),
+          ...Object.values(
+            YAML.parse(w.state.steps.talosconfig.stdout).contexts as Record<string, { key: string }>,
+          ).map((c) => c.key),
+          ...YAML.parse(w.state.steps.kubeconfig.stdout).users.map(
+            (u: { user: Record<string, string> }) => u.user["client-key-data"],
+          ),
+        ]),
+      ];
+      assert.ok(secrets.length >= 10, `${secrets.length} secrets`);
+      fakeWorld.withLock(w.dir, () =>
+        fakeWorld.writeConfig(w.dir, { ...fakeWorld.readConfig(w.dir), canaries: secrets }),
       );
-      // A failing run too: its error message must not leak either.
-      w.faults([{ tool: "talosctl", match: "apply-config", kind: "exit", message: "refused" }]);
-      const cfg = w.cfg;
-      w.cfg = { ...cfg, nodes: cfg.nodes.map((n) => ({ ...n, sysctls: { ...n.sysctls, "vm.swappiness": "1" } })) };
-      const r2 = await up(w.plan, w.state, opts);
-      assert.ok(r2.failed);
+      const secretsIn = (text: string) => secrets.filter((c) => text.includes(c)).map((c) => c.slice(0, 12));
 
-      const commandLines = w
-        .calls()
-        .map((c) => c.argv.join(" "))
-        .join("\n");
-      assert.deepEqual(canariesIn(commandLines), [], "command lines");
+      // Lost state: every step runs again, reading the bundle back; then a failing change.
+      w.state = { steps: {} };
+      w.cfg = adoptingAll(w.cfg);
+      runs.push(await w.up({ options }));
+      succeeded(runs[1]);
+      w.faults([
+        { tool: "talosctl", command: "apply-config", flags: { "dry-run": false }, kind: "exit", message: "refused" },
+      ]);
+      w.cfg = withSysctl(w.cfg, "mini02", "vm.swappiness", "1");
+      runs.push(await w.up({ options }));
+      assert.equal(runs[2].failed?.id, "apply-mini02");
+
+      const calls = w.calls();
+      const hits = calls.flatMap((c) => (c.canaryHits ?? []).map((h) => `${c.tool} ${c.command}: ${h}`));
+      assert.ok(
+        hits.some((h) => h.startsWith("op item get: env:OP_SERVICE_ACCOUNT_TOKEN")),
+        "the scan sees the 1Password token where it belongs",
+      );
+      assert.deepEqual(
+        hits.filter((h) => !h.endsWith(": env:OP_SERVICE_ACCOUNT_TOKEN")),
+        [],
+        "a secret in a tool's environment or argv",
+      );
       const secretStdout = new Set(w.plan.steps.filter((s) => s.kind === "command" && s.secretStdout).map((s) => s.id));
-      for (const r of [r1, r2]) {
+      for (const [i, r] of runs.entries()) {
         for (const [id, out] of Object.entries(r.output)) {
-          assert.deepEqual(canariesIn(out.stderr), [], `${id} stderr`);
-          if (!secretStdout.has(id)) assert.deepEqual(canariesIn(out.stdout), [], `${id} stdout`);
+          assert.deepEqual(secretsIn(out.stderr), [], `run ${i + 1}: ${id} stderr`);
+          if (!secretStdout.has(id)) assert.deepEqual(secretsIn(out.stdout), [], `run ${i + 1}: ${id} stdout`);
         }
       }
-      assert.deepEqual(canariesIn(r2.failed!.message), [], "error message");
       assert.ok(
-        canariesIn(w.state.steps["talos-secrets"].stdout).length > 0,
-        "the bundle itself is in the (secret) stdout",
+        runs[0].output["talos-secrets"].stderr.includes("generated a new Talos secrets bundle"),
+        "the mint branch ran",
+      );
+      assert.deepEqual(secretsIn(runs[2].failed!.message), [], "error message");
+      for (const [id, st] of Object.entries(w.state.steps)) {
+        const { OP_SERVICE_ACCOUNT_TOKEN, ...env } = st.env;
+        assert.ok(OP_SERVICE_ACCOUNT_TOKEN === undefined || id === "talos-secrets", `${id} got the 1Password token`);
+        assert.deepEqual(secretsIn(JSON.stringify(env)), [], `${id}: stored environment`);
+      }
+      assert.deepEqual(secretsIn(fs.readFileSync(path.join(w.projectDir, settingsPath(w.cfg.stack)), "utf8")), []);
+      assert.deepEqual(
+        listTree(w.tmpDir).filter((f) => !f.endsWith("/")),
+        [],
+        "no scratch file left",
       );
     });
   });
