@@ -36,7 +36,7 @@ describe("fake kubectl, kubeconfig and health", function () {
     fs.writeFileSync(w.file("kubeconfig"), r.stdout);
     failsWith(
       await w.kubectl(...w.kc(), "get", "--raw", "/readyz"),
-      /^Unable to connect to the server: dial tcp 172\.29\.51\.10:6443: connect: connection refused\n$/,
+      /^The connection to the server 172\.29\.51\.10:6443 was refused - did you specify the right host or port\?\n$/,
       "no etcd, no API",
     );
     ok(
@@ -53,7 +53,7 @@ describe("fake kubectl, kubeconfig and health", function () {
   it("the API answers a kubeconfig of its cluster while etcd has quorum", async () => {
     fake.setDelays(w.dir, { apiServer: 60000 });
     await w.bootstrapped();
-    failsWith(await w.kubectl(...w.kc(), "get", "--raw", "/readyz"), /connection refused/, "API not up yet");
+    failsWith(await w.kubectl(...w.kc(), "get", "--raw", "/readyz"), /was refused/, "API not up yet");
     fake.setDelays(w.dir, { apiServer: 0 });
     assert.equal(ok(await w.kubectl(...w.kc(), "get", "--raw", "/readyz"), "readyz").stdout, "ok");
     assert.equal(
@@ -73,7 +73,7 @@ describe("fake kubectl, kubeconfig and health", function () {
     assert.equal(ready.stdout, "mini01=False\nmini02=False\nmini03=False\n");
     fake.powerOff(w.dir, NODES[1]);
     fake.powerOff(w.dir, NODES[2]);
-    failsWith(await w.kubectl(...w.kc(), "get", "--raw", "/readyz"), /connection refused/, "etcd lost quorum");
+    failsWith(await w.kubectl(...w.kc(), "get", "--raw", "/readyz"), /was refused/, "etcd lost quorum");
     fake.powerOn(w.dir, NODES[1]);
     ok(await w.kubectl(...w.kc(), "get", "--raw", "/readyz"), "back");
     await w.genSecrets("other.yaml");
@@ -227,6 +227,9 @@ describe("fake kubectl, kubeconfig and health", function () {
         .stdout,
       "secret/cilium-ca\n",
     );
+    fake.setFaults(w.dir, [{ tool: "kubectl", command: "get", args: ["secrets"], kind: "drop", times: 1 }]);
+    failsWith(await helmSecrets("kube-system", "cilium"), /^Unable to connect to the server: EOF\n$/, "dropped");
+    assert.deepEqual(w.calls().pop()!.fault, { kind: "drop", index: 0, delivered: true });
   });
 
   it("talosctl health polls the checks until they pass or --wait-timeout is over", async () => {
