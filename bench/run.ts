@@ -1,8 +1,10 @@
 /**
- * `npm run bench`: (1) evaluation time of the whole Pulumi program under mocks for 3…100 nodes,
+ * `npm run bench` (bench/run.sh: builds the real tools, then runs this inside a network namespace
+ * with only loopback): (1) evaluation time of the whole Pulumi program under mocks for 3…100 nodes,
  * one child process per size; (2) a simulated bootstrap of home-ops on the fake executables with
  * scaled real-world delays, against its critical path; (3) the old shell bootstrap's sequential
- * schedule on the same fakes and delays. Prints a table, writes bench/results.json (git-ignored).
+ * schedule on the same fakes and delays; (4) the real engine (bench/engine.ts): a no-op up against
+ * a floor program with the same plugins, a first up against its critical path. Prints a table, writes bench/results.json (git-ignored).
  * Exit 0 even when a target is missed; non-zero only on errors. See bench/README.md.
  */
 import { spawn } from "child_process";
@@ -11,8 +13,9 @@ import * as os from "os";
 import * as path from "path";
 import { CONTROL_PLANES } from "./configs";
 import type { EvalSample } from "./evalWorker";
-import { linearFit, round } from "./stats";
+import { linearFit, median, round } from "./stats";
 import * as sim from "./sim";
+import { EngineFigures, engineFigures } from "./engine";
 
 const ROOT = path.resolve(__dirname, "..");
 const SIZES = [3, 10, 30, 60, 100];
@@ -228,8 +231,20 @@ async function main(): Promise<void> {
     },
   ];
 
+  // ---- 4. the real engine (needs the tools built by bench/run.sh; skipped without them)
+  let engine: EngineFigures | undefined;
+  if (process.env.HOMEOPS_TOOLS_DIR) {
+    log("the real engine: first up, no-op ups and the floor program…");
+    engine = await engineFigures(Number(process.env.BENCH_ENGINE_REPS ?? 5));
+  } else log("HOMEOPS_TOOLS_DIR is not set: the real engine's figures are skipped (run npm run bench)");
+
   const results = {
     generatedAt: new Date().toISOString(),
+    engine: engine && {
+      ...engine,
+      method:
+        "inside a loopback-only network namespace, on the e2e stack (talos → cluster, fake nodes with the e2e delays): median of no-op `pulumi up` wall times of the stack against a program with no resources but the same plugins (test/e2e/fixtures/floor.ts); a first up against the longest dependsOn path of that run's own step durations",
+    },
     evalSeconds,
     evalRatio100to3,
     simulated: {
@@ -338,6 +353,18 @@ async function main(): Promise<void> {
     benchSeconds: s(Date.now() - started, 1),
   };
   fs.writeFileSync(path.join(__dirname, "results.json"), JSON.stringify(results, null, 2) + "\n");
+  const engineTable = engine
+    ? table(
+        "real engine (Pulumi CLI v3.248.0, loopback namespace)",
+        ["measure", "seconds", "ratio"],
+        [
+          ["no-op up of the stack (median)", round(median(engine.noopUpSeconds)), engine.noopToFloorRatio],
+          ["no-op up of the floor program (median)", round(median(engine.floorUpSeconds)), ""],
+          ["first up (talos → cluster)", engine.firstUpSeconds, engine.firstUpToCriticalPath],
+          ["its critical path", engine.criticalPathSeconds, ""],
+        ],
+      )
+    : "\nreal engine: skipped (HOMEOPS_TOOLS_DIR not set)\n";
 
   // ---- table
   let out = "";
@@ -389,6 +416,7 @@ async function main(): Promise<void> {
     ],
   );
   out += `\nmachine: node ${process.version}, ${os.cpus().length} cpus (${results.machine.cpuModel}), load ${loadStart.join(" ")} → ${results.machine.loadavgAtEnd.join(" ")}; bench ${results.benchSeconds} s; wrote bench/results.json\n`;
+  out += engineTable;
   process.stdout.write(out);
 }
 
