@@ -1,48 +1,63 @@
 /**
- * The fault matrix: for every step of the plan, a fault of each kind is injected at that step's
- * own main tool invocation (or, for Helm/Kubernetes/1Password steps, at the engine's provider
- * call), the first run must fail there, and after the fault is cleared the re-run must converge
- * to the end state of a clean run without a second etcd bootstrap or an unneeded re-apply.
- * This module derives the cells from the plan, runs one scenario per cell against its own fake
- * world and normalises end states for comparison; test/faultMatrix.test.ts asserts and reports.
+ * The fault matrix: for every step of the plan and every fault kind (exit, unreachable, timeout,
+ * drop), a fault on the step's own main tool call, matched on the parsed call; the first run must
+ * fail at that step with the fault delivered (calls.log), or absorb a delivered drop by design;
+ * after the fault is cleared, a re-run must converge to the clean end state, and a third run must
+ * do nothing. Helm/Kubernetes/1Password steps have no tool call: their cells only exercise the
+ * miniature engine's own failure flag, and say so.
+ *
+ * Cost: each cell starts from a snapshot of the clean reference run taken just before its step (a
+ * serial run, so the snapshot is a quiescent world), with the stack's bundle already in 1Password,
+ * so only the faulted step and what follows run. The mint rows (1Password empty) start from a
+ * fresh world. This module derives rows and cells from the plan, runs cells, normalises end states
+ * and judges them (a pure function, so the test can show that it fails); test/faultMatrix.test.ts
+ * asserts and reports.
  */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
 import { StackConfig } from "../../config/types";
 import { CommandStep, Plan, Step } from "../../plan";
-import * as scripts from "../../talos/scripts";
 import { PRELUDE, shellCommand } from "../../talos/shell";
 import { talosctl } from "../../talos/talosctl";
-import { RunOptions, RunResult, runScript, up } from "../sim/engine";
-import type { FakeConfig } from "../fakes/lib/state";
-import { Fault, fastConfig, fakeWorld, SimWorld } from "./simWorld";
+import { RunOptions, RunResult, runScript, SimState, stepEnv } from "../sim/engine";
+import { appliesTo, fakeWorld, fastConfig, Fault, SimWorld } from "./simWorld";
 
 export const FAULT_KINDS = ["exit", "unreachable", "timeout", "drop"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
- * Waits short enough that a persistent fault fails its step within ~1 s (poll 50 ms). A clean run
- * never retries a wait (the fake world has no delays) and every wait tries once before it looks at
- * its deadline, so the short deadline only bounds the faulted step.
+ * Short deadlines (2 s; 4 s for the API-side waits, whose clean run includes one retry of the
+ * bootstrap loop after etcd's first, 1 s probe) and a 250 ms poll: a persistent fault fails its
+ * step within a few seconds, and a failing call is repeated a handful of times, not dozens. One
+ * call is bounded by 2 s (CALL_TIMEOUT, derived from nodeReady), an etcd probe by 1 s. No other
+ * clean step retries (the fake world has no delays), so no cell's convergence depends on a retry
+ * racing a whole-second deadline; where a retry must be proven, the simulation tests do it with
+ * deadlines of 3 s and more.
  */
 export function matrixConfig(): StackConfig {
-  return fastConfig({ timeouts: { nodeReady: 1, apiReady: 1, health: 1, storeReady: 1, fluxReady: 1, poll: 0.05 } });
+  return fastConfig({ timeouts: { nodeReady: 2, apiReady: 4, health: 2, storeReady: 2, fluxReady: 2, poll: 0.25 } });
 }
 
-/** Where a command step's fault is injected: one fake tool invocation, by argv substring. */
+/** The world a row starts from: the stack's bundle in 1Password, or none (the mint branch). */
+export type Start = "seeded" | "mint";
+
+/** Where a command step's fault is injected: one parsed tool call (state.d.ts FakeFault). */
 export interface FaultTarget {
-  readonly tool: Fault["tool"];
-  readonly match: string;
-  readonly node?: string;
+  readonly match: Omit<Fault, "kind" | "times" | "hangMs" | "message" | "matched" | "fired">;
   /** A local command (no node or service contacted): unreachable/timeout are N/A for it. */
   readonly local: boolean;
-  /** Why this invocation was chosen, when it is not the obvious one. */
+  readonly start: Start;
+  /** Why this call was chosen, when it is not the obvious one. */
   readonly note?: string;
 }
 
 export interface MatrixRow {
-  /** Row label: the step id, or `<step id> · <invocation>` for an extra target of the same step. */
+  /** The step id, or `<step id> · <call>` for a further call of the same step. */
   readonly label: string;
   readonly step: Step;
-  /** Command steps only. */
+  /** Command steps; Helm/Kubernetes/1Password rows have none (engine flag only). */
   readonly target?: FaultTarget;
 }
 
@@ -50,60 +65,73 @@ export type CellPlan =
   | { readonly row: MatrixRow; readonly kind: FaultKind; readonly applicable: true }
   | { readonly row: MatrixRow; readonly kind: FaultKind; readonly applicable: false; readonly reason: string };
 
+export const ENGINE_FLAG_ONLY =
+  "engine flag only: the miniature engine fails (exit) or hangs then fails (timeout) the provider call itself; no fake tool runs, so the cell proves the engine's resume semantics, not a provider's behaviour";
+
 const NA_OBJECT: Record<"unreachable" | "drop", string> = {
-  unreachable:
-    "the mini engine models a provider (Helm/Kubernetes/1Password) call as failing or hanging; an unreachable API is the same failed call as the exit column",
+  unreachable: "no tool call to refuse: an unreachable API server is the same failed provider call as the exit column",
   drop: "no model of a provider call that took effect but reported failure (the fake cluster's create is idempotent, so such a cell would pass trivially); not claimed",
 };
 
 const NA_LOCAL =
   "a local command (no node or service contacted) cannot meet a refused connection or a network deadline; its no-effect failure is the exit column, its effect-then-failure the drop column";
 
-/** The first `Condition:ns:kind/name` entry of a kube gate as the `kubectl wait` argv words. */
-function waitMatch(step: CommandStep): string {
+/** The first `Condition:ns:kind/name` entry of a kube gate: the object `kubectl wait` names. */
+function waitObject(step: CommandStep): string {
   const first = step.env.WAIT_FOR.split(/\s+/)[0];
-  const [cond, , ...objParts] = first.split(":");
-  const obj = objParts.join(":");
-  return obj === "nodes" ? `wait --for=condition=${cond} nodes --all` : `wait --for=condition=${cond} ${obj}`;
+  const obj = first.split(":").slice(2).join(":");
+  return obj === "nodes" ? "nodes" : obj;
 }
 
 /**
- * The main invocation of a command step, derived from its script and environment. A command step
- * whose script is not known here throws: a new kind of step must get its row in the matrix.
+ * The main call of a command step, from its script and environment. A command step whose script
+ * is not known here throws: a new kind of step must get its row in the matrix.
  */
 export function primaryTarget(step: CommandStep): FaultTarget {
   const e = step.env;
+  const seeded = (match: FaultTarget["match"], note?: string): FaultTarget => ({
+    match,
+    local: false,
+    start: "seeded",
+    note,
+  });
   switch (step.script) {
-    case scripts.secretsBundleScript:
+    case "secrets-bundle":
+      return seeded({ tool: "op", command: "item get" }, "the 1Password read of the bundle");
+    case "register-schematic":
+      return seeded({ tool: "curl", command: "POST /schematics" }, "the schematic's POST to Image Factory");
+    case "talosconfig":
       return {
-        tool: "op",
-        match: "item get",
-        local: false,
-        note: "the 1Password read of the bundle (also its read-back after a mint)",
-      };
-    case scripts.talosconfigScript:
-      return {
-        tool: "talosctl",
-        match: `config endpoint ${e.TALOS_ENDPOINTS}`,
+        match: { tool: "talosctl", command: "config endpoint" },
         local: true,
-        note:
-          "`gen config --output-types talosconfig` is byte-identical in every Talos-contacting step (each writes its own talosconfig), " +
-          "so a fault there also fails the parallel apply steps; the operator talosconfig's `config endpoint <all control planes>` is this step's alone",
+        start: "seeded",
+        note: "`gen config --output-types talosconfig` runs in every Talos-contacting step; `config endpoint` is this step's alone",
       };
-    case scripts.registerSchematicScript:
-      return { tool: "curl", match: "/schematics", local: false, note: "POST of the schematic to Image Factory" };
-    case scripts.applyNodeScript:
-      return { tool: "talosctl", match: "apply-config", node: e.NODE_ADDRESS, local: false };
-    case scripts.bootstrapScript:
-      return { tool: "talosctl", match: "bootstrap --nodes", node: e.BOOTSTRAP_ADDRESS, local: false };
-    case scripts.kubeconfigScript:
-      return { tool: "talosctl", match: "kubeconfig - --merge=false", node: e.BOOTSTRAP_ADDRESS, local: false };
-    case scripts.apiReadyScript:
-      return { tool: "kubectl", match: "get --raw /readyz", local: false };
-    case scripts.kubeWaitScript:
-      return { tool: "kubectl", match: waitMatch(step), local: false };
-    case scripts.talosHealthScript:
-      return { tool: "talosctl", match: "health --nodes", node: e.BOOTSTRAP_ADDRESS, local: false };
+    case "apply-node":
+      return seeded(
+        { tool: "talosctl", command: "apply-config", node: e.NODE_ADDRESS, flags: { "dry-run": false } },
+        "the install (insecure apply; the snapshot's nodes are in maintenance mode), not its dry runs",
+      );
+    case "bootstrap":
+      return seeded({ tool: "talosctl", command: "bootstrap" });
+    case "kubeconfig":
+      return seeded({ tool: "talosctl", command: "kubeconfig" }, "every control plane (the script tries each)");
+    case "api-ready":
+      return seeded({ tool: "kubectl", command: "get", flags: { raw: "/readyz" } });
+    case "helm-adoption":
+      return seeded(
+        {
+          tool: "kubectl",
+          command: "get",
+          args: ["secrets"],
+          flags: { selector: `owner=helm,name=${e.RELEASE_NAME}` },
+        },
+        "the lookup of the release's Helm storage Secret",
+      );
+    case "kube-wait":
+      return seeded({ tool: "kubectl", command: "wait", args: [waitObject(step)] }, "the gate's first condition");
+    case "talos-health":
+      return seeded({ tool: "talosctl", command: "health" });
     default:
       throw new Error(
         `fault matrix: no fault target for command step ${step.id}; add one in test/helpers/faultMatrix.ts`,
@@ -111,25 +139,34 @@ export function primaryTarget(step: CommandStep): FaultTarget {
   }
 }
 
-/** Further invocations of the identity-critical bundle step, as extra rows. */
-function extraTargets(step: CommandStep): { name: string; target: FaultTarget }[] {
-  if (step.script !== scripts.secretsBundleScript) return [];
+/** Further calls of the identity-critical bundle step, on the mint branch (1Password empty). */
+function mintTargets(step: CommandStep): { name: string; target: FaultTarget }[] {
+  if (step.script !== "secrets-bundle") return [];
   return [
+    {
+      name: "maintenance probe",
+      target: {
+        match: { tool: "talosctl", command: "get", node: "172.29.51.12", flags: { insecure: true } },
+        local: false,
+        start: "mint",
+        note: "the mint guard's probe of mini02: anything but an answer in maintenance mode must stop the mint",
+      },
+    },
     {
       name: "gen secrets",
       target: {
-        tool: "talosctl",
-        match: "gen secrets",
+        match: { tool: "talosctl", command: "gen secrets" },
         local: true,
-        note: "the mint itself (1Password empty, all nodes in maintenance)",
+        start: "mint",
+        note: "the mint itself",
       },
     },
     {
       name: "op item create",
       target: {
-        tool: "op",
-        match: "item create",
+        match: { tool: "op", command: "item create" },
         local: false,
+        start: "mint",
         note: "storing the minted bundle; a drop means stored but reported failed",
       },
     },
@@ -144,7 +181,7 @@ export function matrixRows(plan: Plan): MatrixRow[] {
       continue;
     }
     rows.push({ label: step.id, step, target: primaryTarget(step) });
-    for (const x of extraTargets(step)) rows.push({ label: `${step.id} · ${x.name}`, step, target: x.target });
+    for (const x of mintTargets(step)) rows.push({ label: `${step.id} · ${x.name}`, step, target: x.target });
   }
   return rows;
 }
@@ -154,195 +191,343 @@ export function matrixCells(rows: MatrixRow[]): CellPlan[] {
     FAULT_KINDS.map((kind): CellPlan => {
       if (row.target?.local && (kind === "unreachable" || kind === "timeout"))
         return { row, kind, applicable: false, reason: NA_LOCAL };
-      if (row.step.kind === "command" || kind === "exit" || kind === "timeout") return { row, kind, applicable: true };
+      if (row.target || kind === "exit" || kind === "timeout") return { row, kind, applicable: true };
       return { row, kind, applicable: false, reason: NA_OBJECT[kind] };
     }),
   );
 }
 
-// ------------------------------------------------------------------ normalised end state
+// ------------------------------------------------------------------ end state
 
-/** cluster.id of a Talos secrets bundle (YAML text), or null. */
-export function bundleId(text: string | undefined): string | null {
-  const m = /^cluster:[ \t]*\r?\n[ \t]+id:[ \t]*["']?([^\s"']+)/m.exec(text ?? "");
-  return m ? m[1] : null;
+/** The cluster identity of a bundle: SHA-256 of its OS CA certificate (what the fake nodes keep). */
+export function bundleIdentity(text: string | undefined): string | null {
+  try {
+    const crt = (YAML.parse(text ?? "") as { certs?: { os?: { crt?: string } } })?.certs?.os?.crt;
+    return crt ? createHash("sha256").update(Buffer.from(crt, "base64")).digest("hex") : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface NodeEnd {
-  state: string;
+  stage: string;
+  etcdState: string;
   appliedHostname: string | null;
-  appliedType: string | null;
-  /** node identity = cluster identity = the bundle stored in 1Password = the bundle in the stack state. */
-  identityConsistent: boolean;
-  /** The fake's own dry-run of a fresh render for the node: "unchanged" = the config a clean apply gives it. */
+  /** "ours": the node's identity is the bundle's in 1Password and in the stack state. */
+  identity: string;
+  /** The running config: its hash (same bundle, same plan: deterministic), or the oracle's verdict. */
   config: string;
   insecureApplies: number;
+  authApplies: number;
   changedApplies: number;
+  unchangedApplies: number;
+  bootstraps: number;
+  alreadyExists: number;
+  reboots: number;
+  resets: number;
 }
 
 export interface EndState {
   nodes: Record<string, NodeEnd>;
-  cluster: {
-    bootstrapped: boolean;
-    bootstrapCount: number;
-    bootstrapNode: string | null;
-    name: string | null;
-    endpoint: string | null;
-  };
+  cluster: { bootstrapCount: number; bootstrapAlreadyExists: number; etcdClusters: number; members: string[] };
+  quorumViolations: number;
   k8sObjects: string[];
   opItems: string[];
   stateSteps: string[];
 }
 
-/** What a cell's scenario observed; the test asserts on it. */
-export interface Outcome {
-  r1: RunResult;
-  r2?: RunResult;
-  r3?: RunResult;
-  /** Invocations the injected fault fired on. */
-  fired: number;
-  /** Fake tool calls made by the third run (must be none). */
-  callsByR3: number;
-  end?: EndState;
-  /** Per node: authenticated re-applies with an unchanged config (allowed, reported). */
-  unchangedApplies: Record<string, number>;
-  totalMs: number;
-  error?: string;
-}
-
 /**
- * Render each node's machine config afresh from the world's bundle and the node's apply inputs
- * and ask the fake node, by `apply-config --dry-run`, whether it would change. This mirrors the
- * render part of scripts.applyNodeScript (if that changes, this oracle reports "would change").
+ * Render each node's config afresh from the world's bundle and the node's apply inputs and ask
+ * the fake node (dry run) whether it would change: how a node's config is judged when the bundle
+ * (and so every config's bytes) differs between worlds, on the mint rows. It mirrors the render of
+ * the apply-node script.
  */
 const DRY_RUN_ORACLE = `${PRELUDE}
 cat > "$WORK/secrets.yaml"
 ${shellCommand('"$TALOSCTL"', talosctl.genTalosconfig())} >/dev/null
 printf '%s\\n' "$NODE_PATCH" > "$WORK/patch.yaml"
 ${shellCommand('"$TALOSCTL"', talosctl.genMachineConfig())} >/dev/null
-${shellCommand('"$TALOSCTL"', [...talosctl.applyAuthenticated("${NODE_ADDRESS}"), "--dry-run"])}
+${shellCommand('"$TALOSCTL"', talosctl.applyDryRun("${NODE_ADDRESS}"))}
 `;
 
 export async function configOracle(
   w: SimWorld,
-  opts: RunOptions,
   patchOverride: Record<string, string> = {},
 ): Promise<Record<string, string>> {
   const bundle = w.state.steps["talos-secrets"]?.stdout;
   const out: Record<string, string> = {};
-  await Promise.all(
-    w.plan.steps
-      .filter((s): s is CommandStep => s.kind === "command" && s.script === scripts.applyNodeScript)
-      .map(async (s) => {
-        const env = { ...s.env, ...(patchOverride[s.node!] ? { NODE_PATCH: patchOverride[s.node!] } : {}) };
-        const res = await runScript(DRY_RUN_ORACLE, env, bundle, opts);
-        const verdict = /Applied configuration (unchanged|would change)/.exec(res.stdout);
-        out[s.node!] = verdict
-          ? verdict[1]
+  const applies = w.plan.steps.filter((s): s is CommandStep => s.kind === "command" && s.script === "apply-node");
+  for (const s of applies) {
+    const env = { ...stepEnv(s, w.options), ...(patchOverride[s.node!] ? { NODE_PATCH: patchOverride[s.node!] } : {}) };
+    const res = await runScript({ inline: DRY_RUN_ORACLE }, env, bundle, w.options);
+    out[s.node!] =
+      res.code === 0 && /No changes\./.test(res.stderr)
+        ? "unchanged"
+        : res.code === 0
+          ? "would change"
           : `oracle failed (exit ${res.code}): ${res.stderr.trim().split("\n").pop()}`;
-      }),
-  );
+  }
   return out;
 }
 
-export async function endState(w: SimWorld, opts: RunOptions): Promise<EndState> {
+export async function endState(w: SimWorld, start: Start): Promise<EndState> {
   const s = w.world();
-  const oracle = await configOracle(w, opts);
-  const cfg = w.cfg;
-  const storedBundle = s.op.items[cfg.onepassword.vault]?.[cfg.onepassword.talosSecretsItem]?.fields.find(
-    (f: { label: string }) => f.label === cfg.onepassword.talosSecretsField,
-  )?.value;
-  const ids = [bundleId(storedBundle), bundleId(w.state.steps["talos-secrets"]?.stdout), s.cluster.identity];
+  const ours = [bundleIdentity(w.storedBundle()), bundleIdentity(w.state.steps["talos-secrets"]?.stdout)];
+  const oracle = start === "mint" ? await configOracle(w) : {};
   const nodes: Record<string, NodeEnd> = {};
-  for (const n of cfg.nodes) {
-    const fn = s.nodes[n.address];
+  for (const n of w.cfg.nodes) {
+    const x = s.nodes[n.address];
     nodes[n.hostname] = {
-      state: fn.state,
-      appliedHostname: fn.appliedHostname,
-      appliedType: fn.appliedType ?? null,
-      identityConsistent: fn.identity != null && ids.every((id) => id === fn.identity),
-      config: oracle[n.hostname],
-      insecureApplies: fn.insecureApplies,
-      changedApplies: fn.changedApplies,
+      stage: x.stage,
+      etcdState: x.etcdState,
+      appliedHostname: x.appliedHostname,
+      identity: x.identity !== null && ours.every((id) => id === x.identity) ? "ours" : `other: ${x.identity}`,
+      config: start === "mint" ? oracle[n.hostname] : (x.configHash ?? "none"),
+      insecureApplies: x.insecureApplies,
+      authApplies: x.authApplies,
+      changedApplies: x.changedApplies,
+      unchangedApplies: x.unchangedApplies,
+      bootstraps: x.bootstraps,
+      alreadyExists: x.alreadyExists,
+      reboots: x.reboots,
+      resets: x.resets,
     };
   }
+  const clusters = Object.values(s.etcd.clusters);
   return {
     nodes,
     cluster: {
-      bootstrapped: s.cluster.bootstrappedAt != null,
       bootstrapCount: s.cluster.bootstrapCount,
-      bootstrapNode: s.cluster.bootstrapNode ?? null,
-      name: s.cluster.name,
-      endpoint: s.cluster.endpoint,
+      bootstrapAlreadyExists: s.cluster.bootstrapAlreadyExists,
+      etcdClusters: clusters.length,
+      members: clusters.flatMap((c) => c.members.map((m) => m.name)).sort(),
     },
-    k8sObjects: (s.k8s.objects as { kind: string; metadata: { namespace: string; name: string } }[])
-      .map((o) => `${o.kind} ${o.metadata.namespace || "-"}/${o.metadata.name}`)
-      .sort(),
-    opItems: Object.entries(s.op.items as Record<string, Record<string, unknown>>)
+    quorumViolations: fakeWorld.quorumViolations(s).length,
+    k8sObjects: s.k8s.objects.map((o) => `${o.kind} ${o.metadata.namespace || "-"}/${o.metadata.name}`).sort(),
+    opItems: Object.entries(s.op.items)
       .flatMap(([vault, items]) => Object.keys(items).map((t) => `${vault}/${t}`))
       .sort(),
     stateSteps: Object.keys(w.state.steps).sort(),
   };
 }
 
-// ------------------------------------------------------------------ scenarios
+// ------------------------------------------------------------------ references and snapshots
 
-export function fired(w: SimWorld): number {
-  return (fakeWorld.readConfig(w.dir) as FakeConfig).faults.reduce((n, f) => n + (f.fired ?? 0), 0);
+/** A quiescent world: the fakes' state and config, and the engine's state. */
+interface Snapshot {
+  readonly fakeState: string;
+  readonly fakeConfig: string;
+  readonly sim: SimState;
 }
 
-function runOptions(w: SimWorld, extra: Partial<RunOptions> = {}): RunOptions {
-  return { ...w.options, stepTimeoutMs: 20000, ...extra };
+export interface Reference {
+  readonly start: Start;
+  readonly r1: RunResult;
+  readonly r2: RunResult;
+  readonly end: EndState;
+  /** Seeded: the world just before each step of a serial run, by step id. */
+  readonly snapshots: Map<string, Snapshot>;
 }
 
-/** A clean first run and a no-op second run: the reference end state. */
-export async function referenceRun(): Promise<{ w: SimWorld; r1: RunResult; r2: RunResult; end: EndState }> {
+function snapshot(w: SimWorld): Snapshot {
+  const read = (f: string) => fs.readFileSync(path.join(w.dir, f), "utf8");
+  return { fakeState: read("state.json"), fakeConfig: read("config.json"), sim: JSON.parse(JSON.stringify(w.state)) };
+}
+
+function restore(w: SimWorld, snap: Snapshot): void {
+  fs.writeFileSync(path.join(w.dir, "state.json"), snap.fakeState);
+  fs.writeFileSync(path.join(w.dir, "config.json"), snap.fakeConfig);
+  w.state = JSON.parse(JSON.stringify(snap.sim)) as SimState;
+}
+
+/** A world of the matrix: the stack's bundle seeded in 1Password (the same bundle for every cell), or none. */
+function matrixWorld(start: Start, bundle?: string): SimWorld {
   const w = new SimWorld(matrixConfig());
-  const r1 = await up(w.plan, w.state, runOptions(w));
-  const r2 = await up(w.plan, w.state, runOptions(w));
-  return { w, r1, r2, end: await endState(w, runOptions(w)) };
+  if (start === "seeded") {
+    const op = w.cfg.onepassword;
+    fakeWorld.putOpItem(w.dir, op.vault, {
+      title: op.talosSecretsItem,
+      category: "SECURE_NOTE",
+      fields: [{ label: op.talosSecretsField, type: "CONCEALED", value: bundle! }],
+    });
+  }
+  return w;
 }
 
-/** One cell: fault → run 1, clear → run 2, run 3; then the normalised end state. */
-export async function runCell(cell: CellPlan & { applicable: true }): Promise<Outcome> {
-  const t0 = Date.now();
+/**
+ * The clean reference of a start: a run and a no-op re-run; for "seeded", one step at a time,
+ * with a snapshot before each step. Returns the world too (the caller cleans it up).
+ */
+export async function referenceRun(start: Start, bundle?: string): Promise<{ w: SimWorld; ref: Reference }> {
+  const w = matrixWorld(start, bundle);
+  const snapshots = new Map<string, Snapshot>();
+  const beforeStep = start === "seeded" ? (step: Step) => snapshots.set(step.id, snapshot(w)) : undefined;
+  const r1 = await w.up({ options: { parallel: start === "seeded" ? 1 : undefined, beforeStep } });
+  const r2 = await w.up();
+  return { w, ref: { start, r1, r2, end: await endState(w, start), snapshots } };
+}
+
+/** A bundle minted by the fake, for the seeded worlds. */
+export function mintBundle(): string {
   const w = new SimWorld(matrixConfig());
-  const unchangedApplies: Record<string, number> = {};
-  let r1: RunResult | undefined;
   try {
-    const { step, target } = cell.row;
-    let failObjectSteps: RunOptions["failObjectSteps"];
-    if (target) {
-      w.faults([
-        { tool: target.tool, match: target.match, node: target.node, kind: cell.kind, times: 100000, hangMs: 200 },
-      ]);
-    } else {
-      failObjectSteps = { [step.id]: cell.kind as "exit" | "timeout" };
-    }
-    r1 = await up(w.plan, w.state, runOptions(w, { failObjectSteps }));
-    const firedCount = target ? fired(w) : r1.failed?.id === step.id ? 1 : 0;
-    w.faults([]);
-    const r2 = await up(w.plan, w.state, runOptions(w));
-    const callsBefore = w.calls().length;
-    const r3 = await up(w.plan, w.state, runOptions(w));
-    const callsByR3 = w.calls().length - callsBefore;
-    const s = w.world();
-    for (const n of w.cfg.nodes) unchangedApplies[n.hostname] = s.nodes[n.address].unchangedApplies;
-    const end = await endState(w, runOptions(w));
-    return { r1, r2, r3, fired: firedCount, callsByR3, end, unchangedApplies, totalMs: Date.now() - t0 };
-  } catch (e) {
-    const empty: RunResult = { ran: [], unchanged: [], notStarted: [], wallMs: 0, timings: {}, output: {} };
-    return {
-      r1: r1 ?? empty,
-      fired: 0,
-      callsByR3: 0,
-      unchangedApplies,
-      totalMs: Date.now() - t0,
-      error: String((e as Error)?.stack ?? e),
-    };
+    return w.seedBundle();
   } finally {
     w.cleanup();
   }
+}
+
+// ------------------------------------------------------------------ cells
+
+/** What a cell's scenario observed; judgeCell decides. */
+export interface Outcome {
+  r1: RunResult;
+  r2?: RunResult;
+  r3?: RunResult;
+  /** Calls on which the injected fault was delivered (it decided what the caller saw), from calls.log. */
+  delivered: number;
+  /** Calls of the third run (must be none). */
+  callsByR3: number;
+  /** Insecure applies that failed without a fault: an insecure apply reached a configured node. */
+  insecureRefused: number;
+  end?: EndState;
+  totalMs: number;
+  error?: string;
+}
+
+export interface CellOptions {
+  /** Replace the cell's fault (negative controls). */
+  readonly fault?: Fault;
+  /** Leave the fault in place for the re-run (negative control). */
+  readonly keepFault?: boolean;
+}
+
+export async function runCell(
+  cell: CellPlan & { applicable: true },
+  ref: Reference,
+  bundle: string,
+  opts: CellOptions = {},
+): Promise<Outcome> {
+  const t0 = Date.now();
+  const w = matrixWorld(cell.row.target?.start ?? "seeded", bundle);
+  let outcome: Outcome;
+  try {
+    outcome = await scenario(w, cell, ref, opts);
+  } catch (e) {
+    outcome = {
+      r1: EMPTY_RUN,
+      delivered: 0,
+      callsByR3: 0,
+      insecureRefused: 0,
+      totalMs: 0,
+      error: String((e as Error)?.stack ?? e),
+    };
+  }
+  try {
+    w.cleanup();
+  } catch (e) {
+    outcome.error ??= `cleanup: ${(e as Error).message}`;
+  }
+  return { ...outcome, totalMs: Date.now() - t0 };
+}
+
+const EMPTY_RUN: RunResult = {
+  ran: [],
+  unchanged: [],
+  deleted: [],
+  notStarted: [],
+  wallMs: 0,
+  timings: {},
+  output: {},
+};
+
+/** Fault → first run; cleared → re-run; third run; then the normalised end state. */
+async function scenario(
+  w: SimWorld,
+  cell: CellPlan & { applicable: true },
+  ref: Reference,
+  opts: CellOptions,
+): Promise<Outcome> {
+  const { step, target } = cell.row;
+  const start = target?.start ?? "seeded";
+  if (start === "seeded") {
+    const snap = ref.snapshots.get(step.id);
+    if (!snap) throw new Error(`no snapshot before ${step.id}`);
+    restore(w, snap);
+  }
+  let failObjectSteps: RunOptions["failObjectSteps"];
+  if (target) w.faults([opts.fault ?? { ...target.match, kind: cell.kind }]);
+  else failObjectSteps = { [step.id]: cell.kind as "exit" | "timeout" };
+  const r1 = await w.up({ options: { failObjectSteps } });
+  const delivered = target
+    ? w.calls().filter((c) => c.fault?.index === 0 && c.fault.delivered).length
+    : r1.failed?.id === step.id && /^sim: API call/.test(r1.failed.message)
+      ? 1
+      : 0;
+  if (!opts.keepFault) w.faults([]);
+  const r2 = await w.up();
+  const mark = w.calls().length;
+  const r3 = await w.up();
+  const calls = w.calls();
+  const insecureRefused = w.cfg.nodes
+    .flatMap((n) => appliesTo(calls, n.address).insecure)
+    .filter((c) => c.exit !== 0 && !c.fault?.delivered).length;
+  const end = await endState(w, start);
+  return { r1, r2, r3, delivered, callsByR3: calls.length - mark, insecureRefused, end, totalMs: 0 };
+}
+
+// ------------------------------------------------------------------ judging
+
+export type CellResult = "pass" | "tolerated" | "N/A" | "FAIL";
+
+/** A persistent fault must fail its step within this. */
+export const FIRST_RUN_BOUND_MS = 20000;
+
+/** Paths where two values differ (for messages). */
+export function differences(a: unknown, b: unknown, at = ""): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) =>
+      differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k),
+    );
+  }
+  return [`${at}: ${JSON.stringify(a)} (clean run: ${JSON.stringify(b)})`];
+}
+
+/**
+ * The verdict of a cell: pass (the first run failed at the step with the fault delivered, the
+ * re-run converged to the clean end state, the third did nothing), tolerated (a delivered drop
+ * the step absorbed by design, same end state), or FAIL with every problem found.
+ */
+export function judgeCell(
+  cell: CellPlan & { applicable: true },
+  o: Outcome,
+  ref: Reference,
+): { result: CellResult; problems: string[] } {
+  const problems: string[] = [];
+  const step = cell.row.step.id;
+  if (o.error) return { result: "FAIL", problems: [o.error] };
+  if (o.delivered === 0) problems.push("the injected fault was never delivered (no failed call in calls.log)");
+  const tolerated = o.r1.failed === undefined;
+  if (tolerated) {
+    if (cell.kind !== "drop") problems.push(`a ${cell.kind} fault at ${step} did not fail the first run`);
+    if (o.r1.notStarted.length)
+      problems.push(`a tolerated fault left steps not started: ${o.r1.notStarted.join(", ")}`);
+  } else {
+    if (o.r1.failed!.id !== step)
+      problems.push(`the first run failed at ${o.r1.failed!.id} (${o.r1.failed!.message}), not at ${step}`);
+    if (o.r1.wallMs > FIRST_RUN_BOUND_MS) problems.push(`the first run took ${o.r1.wallMs} ms`);
+  }
+  if (!o.r2 || !o.r3 || !o.end) return { result: "FAIL", problems: [...problems, "the scenario did not complete"] };
+  if (o.r2.failed) problems.push(`the re-run failed at ${o.r2.failed.id}: ${o.r2.failed.message}`);
+  if (o.r2.notStarted.length) problems.push(`the re-run did not start ${o.r2.notStarted.join(", ")}`);
+  if (!tolerated && !o.r2.ran.includes(step)) problems.push(`the re-run did not run ${step}`);
+  if (o.r3.ran.length || o.r3.failed) problems.push(`the third run ran ${o.r3.ran.join(", ") || o.r3.failed?.id}`);
+  if (o.callsByR3) problems.push(`the third run made ${o.callsByR3} tool calls`);
+  if (o.insecureRefused) problems.push(`${o.insecureRefused} insecure apply(s) reached a configured node`);
+  problems.push(...differences(o.end, ref.end).map((d) => `end state: ${d}`));
+  return { result: problems.length ? "FAIL" : tolerated ? "tolerated" : "pass", problems };
 }
 
 /** Run thunks with at most `limit` in flight; results keep the input order. */
@@ -368,11 +553,13 @@ export function limited<T>(thunks: (() => Promise<T>)[], limit: number): Promise
 
 // ------------------------------------------------------------------ report
 
-export type CellResult = "pass" | "tolerated" | "N/A" | "FAIL";
-
 export function renderMatrix(rows: MatrixRow[], results: Map<string, CellResult>): string {
-  const header = ["step", ...FAULT_KINDS];
-  const body = rows.map((r) => [r.label, ...FAULT_KINDS.map((k) => results.get(cellKey(r.label, k)) ?? "not run")]);
+  const header = ["step", ...FAULT_KINDS, "injection"];
+  const body = rows.map((r) => [
+    r.label,
+    ...FAULT_KINDS.map((k) => results.get(cellKey(r.label, k)) ?? "not run"),
+    r.target ? `${r.target.match.tool} ${r.target.match.command}` : "engine flag only",
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cols: string[]): string => "| " + cols.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |";
   return [line(header), "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|", ...body.map(line)].join("\n");
