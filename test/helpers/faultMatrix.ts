@@ -483,7 +483,7 @@ export type CellResult = "pass" | "tolerated" | "N/A" | "FAIL";
 /** A persistent fault must fail its step within this. */
 export const FIRST_RUN_BOUND_MS = 20000;
 
-/** Paths where two values differ (for messages). */
+/** Paths where two values differ, each with both values (shortened), for messages. */
 export function differences(a: unknown, b: unknown, at = ""): string[] {
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
   if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
@@ -492,7 +492,11 @@ export function differences(a: unknown, b: unknown, at = ""): string[] {
       differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k),
     );
   }
-  return [`${at}: ${JSON.stringify(a)} (clean run: ${JSON.stringify(b)})`];
+  const show = (v: unknown) => {
+    const text = JSON.stringify(v) ?? "undefined";
+    return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+  };
+  return [`${at}: ${show(a)} (clean run: ${show(b)})`];
 }
 
 /**
