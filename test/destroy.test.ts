@@ -9,7 +9,7 @@
 import { strict as assert } from "assert";
 import { writeRuntimeSettings } from "../components/runtimeFiles";
 import { StackConfig } from "../config/types";
-import { callsOf, fastConfig, hasFlag, nodeOf, SimWorld, succeeded, withTimeouts } from "./helpers/simWorld";
+import { callsOf, fastConfig, hasFlag, nodeOf, succeeded, withTimeouts, perTest } from "./helpers/simWorld";
 
 const N3 = "172.29.51.13";
 
@@ -20,14 +20,10 @@ const resetting = (cfg: StackConfig, hostnames: string[]): StackConfig => ({
 
 describe("destroy and deleted nodes (simulated)", function () {
   this.timeout(120000);
-  let w: SimWorld | undefined;
-  afterEach(() => {
-    w?.cleanup();
-    w = undefined;
-  });
+  const worlds = perTest();
 
   it("by default resets nothing: every node stays configured and running, every Kubernetes object stays", async () => {
-    w = new SimWorld(fastConfig());
+    const w = worlds.open(fastConfig());
     succeeded(await w.up());
     const objectsBefore = w.world().k8s.objects.length;
     const r = await w.destroy();
@@ -45,7 +41,7 @@ describe("destroy and deleted nodes (simulated)", function () {
   });
 
   it("the reset list is read at run time: listed after the apply, mini03 alone is reset (STATE and EPHEMERAL, reboot, graceful), and destroy waits until it answers in maintenance mode", async () => {
-    w = new SimWorld(withTimeouts(fastConfig(), { poll: 0.1 }), { reboot: 1500 });
+    const w = worlds.open(withTimeouts(fastConfig(), { poll: 0.1 }), { reboot: 1500 });
     succeeded(await w.up());
     // Listing the node changes no input: the next up runs nothing but writes the settings.
     w.cfg = resetting(w.cfg, ["mini03"]);
@@ -78,7 +74,7 @@ describe("destroy and deleted nodes (simulated)", function () {
   });
 
   it("and listed at the apply but unlisted before destroy, no node is reset (the last evaluation's list counts)", async () => {
-    w = new SimWorld(resetting(fastConfig(), ["mini03"]));
+    const w = worlds.open(resetting(fastConfig(), ["mini03"]));
     succeeded(await w.up());
     w.cfg = resetting(w.cfg, []);
     writeRuntimeSettings(w.projectDir, w.plan); // a preview of the new config
@@ -89,7 +85,7 @@ describe("destroy and deleted nodes (simulated)", function () {
   });
 
   it("a node renamed in the stack (same address, the old name still listed) is never reset: not when its old resource is deleted, not on destroy", async () => {
-    w = new SimWorld(resetting(fastConfig(), ["mini03"]));
+    const w = worlds.open(resetting(fastConfig(), ["mini03"]));
     succeeded(await w.up());
     const nodes = w.cfg.nodes.map((n) => (n.hostname === "mini03" ? { ...n, hostname: "mini04" } : n));
     w.cfg = resetting({ ...w.cfg, nodes }, ["mini03"]);

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import { buildPlan, CommandStep, Plan, Step } from "../plan";
-import { callsOf, fakeWorld, fastConfig, SimWorld, succeeded, withTimeouts } from "./helpers/simWorld";
+import { callsOf, fakeWorld, fastConfig, succeeded, withTimeouts, perTest } from "./helpers/simWorld";
 import { StackConfig } from "../config/types";
 
 const adopting = (cfg: StackConfig, ids: string[]): StackConfig => ({
@@ -25,19 +25,15 @@ function withoutGuards(plan: Plan): Plan {
 
 describe("simulated execution: Helm adoption and kubectl gates", function () {
   this.timeout(180000);
-  let w: SimWorld | undefined;
-  afterEach(() => {
-    w?.cleanup();
-    w = undefined;
-  });
+  const worlds = perTest();
 
   it("a lost state with the releases in the cluster: each guard refuses with the command that adopts its release; adopted, the re-run converges without reinstalling", async () => {
-    w = new SimWorld(fastConfig());
+    const w = worlds.open(fastConfig());
     const r0 = await w.up();
     succeeded(r0);
     assert.match(r0.output["cilium-adoption"].stdout, /Helm release kube-system\/cilium is new/);
     const releases = () =>
-      w!
+      w
         .world()
         .k8s.objects.filter((o) => o.kind === "HelmRelease(pulumi)")
         .map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.createdAt}`);
@@ -87,7 +83,7 @@ describe("simulated execution: Helm adoption and kubectl gates", function () {
 
   it("a gate on an object that does not exist yet sleeps between attempts (no busy loop on NotFound)", async () => {
     const cfg = withTimeouts(fastConfig({ stopAfter: "cluster" }), { poll: 0.2, storeReady: 6 });
-    w = new SimWorld(cfg);
+    const w = worlds.open(cfg);
     succeeded(await w.up());
     // A gate of the plan (eso-ready's script and settings), on an object that appears later.
     const esoReady = buildPlan({ ...cfg, stopAfter: "gitops" }).steps.find((s) => s.id === "eso-ready") as CommandStep;
@@ -99,11 +95,10 @@ describe("simulated execution: Helm adoption and kubectl gates", function () {
       env: { ...esoReady.env, STEP_ID: id, GATE_NAME: id, WAIT_FOR: "Available:default:deployment/late-app" },
     };
     const plan = { ...w.plan, steps: [...w.plan.steps, gate] };
-    const world = w;
     const appearsAfterMs = 1500;
     const timer = setTimeout(
       () =>
-        fakeWorld.createK8sObject(world.dir, {
+        fakeWorld.createK8sObject(w.dir, {
           kind: "Deployment",
           metadata: { name: "late-app", namespace: "default" },
         }),

@@ -15,17 +15,14 @@ import {
   SimWorld,
   succeeded,
   withTimeouts,
+  perTest,
 } from "./helpers/simWorld";
 
 const [N1, N2, N3] = ["172.29.51.11", "172.29.51.12", "172.29.51.13"];
 
 describe("simulated execution: safety branches", function () {
   this.timeout(120000);
-  let w: SimWorld | undefined;
-  afterEach(() => {
-    w?.cleanup();
-    w = undefined;
-  });
+  const worlds = perTest();
 
   describe("the mint guard (1Password has no bundle)", () => {
     const noMint = (s: SimWorld) => {
@@ -37,7 +34,7 @@ describe("simulated execution: safety branches", function () {
     };
 
     it("a node that is off proves nothing: the run fails with 'cannot prove' and never calls gen secrets", async () => {
-      w = new SimWorld(fastConfig());
+      const w = worlds.open(fastConfig());
       fakeWorld.powerOff(w.dir, N2);
       const r = await w.up();
       assert.equal(r.failed?.id, "talos-secrets");
@@ -50,7 +47,7 @@ describe("simulated execution: safety branches", function () {
     });
 
     it("a node whose probe never answers proves nothing either: bounded by the call timeout, then 'cannot prove'", async () => {
-      w = new SimWorld(fastConfig());
+      const w = worlds.open(fastConfig());
       w.faults([{ tool: "talosctl", command: "get", node: N3, flags: { insecure: true }, kind: "timeout" }]);
       const started = Date.now();
       const r = await w.up();
@@ -70,7 +67,7 @@ describe("simulated execution: safety branches", function () {
     });
 
     it("a configured node: refuses to mint, naming the missing item", async () => {
-      w = new SimWorld(fastConfig());
+      const w = worlds.open(fastConfig());
       succeeded(await w.up());
       fakeWorld.updateState(w.dir, (s) => {
         s.op.items = {};
@@ -88,7 +85,7 @@ describe("simulated execution: safety branches", function () {
   });
 
   it("a node configured by another cluster is refused untouched (its identity is not ours)", async () => {
-    w = new SimWorld(fastConfig());
+    const w = worlds.open(fastConfig());
     w.seedBundle();
     w.fake("talosctl", ["gen", "secrets", "--output-file", "other.yaml", "--force"]);
     const gen = ["gen", "config", "other", "https://172.29.51.10:6443", "--with-secrets", "other.yaml"];
@@ -116,7 +113,9 @@ describe("simulated execution: safety branches", function () {
   it("the maintenance/configured detection retries a node that does not answer yet, and waits out its install", async () => {
     // Deadlines of 4 s and a 200 ms poll: the node answers after three refused probes, and its
     // install takes longer than a poll, so each wait must retry to succeed.
-    w = new SimWorld(withTimeouts(fastConfig({ stopAfter: "talos" }), { nodeReady: 4, poll: 0.2 }), { install: 1500 });
+    const w = worlds.open(withTimeouts(fastConfig({ stopAfter: "talos" }), { nodeReady: 4, poll: 0.2 }), {
+      install: 1500,
+    });
     w.seedBundle();
     w.faults([
       { tool: "talosctl", command: "get", node: N2, flags: { insecure: true }, kind: "unreachable", times: 3 },
@@ -139,7 +138,7 @@ describe("simulated execution: safety branches", function () {
 
   describe("etcd bootstrap", () => {
     it("the bootstrap node reset to maintenance while the others hold the cluster: the re-run installs it and it joins, with no bootstrap call anywhere", async () => {
-      w = new SimWorld(fastConfig());
+      const w = worlds.open(fastConfig());
       succeeded(await w.up());
       const [cluster] = Object.keys(w.world().etcd.clusters);
       fakeWorld.toMaintenance(w.dir, N1);
@@ -162,7 +161,7 @@ describe("simulated execution: safety branches", function () {
     });
 
     it("stale etcd data of another cluster on the bootstrap node, no cluster: fails reporting the stale data; AlreadyExists is no success", async () => {
-      w = new SimWorld(fastConfig());
+      const w = worlds.open(fastConfig());
       fakeWorld.giveStaleEtcdData(w.dir, N1);
       const r = await w.up();
       assert.equal(r.failed?.id, "bootstrap");
@@ -178,7 +177,7 @@ describe("simulated execution: safety branches", function () {
     });
 
     it("a control plane that cannot be asked blocks the bootstrap (it may hold the cluster's etcd); once it is back, one bootstrap", async () => {
-      w = new SimWorld(fastConfig({ stopAfter: "talos" }));
+      const w = worlds.open(fastConfig({ stopAfter: "talos" }));
       succeeded(await w.up());
       fakeWorld.powerOff(w.dir, N3);
       w.cfg = { ...w.cfg, stopAfter: "gitops" };

@@ -9,7 +9,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { callsOf, fastConfig, listTree, SimWorld, withTimeouts } from "./helpers/simWorld";
+import { callsOf, fastConfig, listTree, SimWorld, withTimeouts, perTest } from "./helpers/simWorld";
 
 const N2 = "172.29.51.12";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,23 +23,18 @@ function scratchDirs(tmpDir: string): string[] {
 
 describe("simulated execution: a killed script leaves no secret behind", function () {
   this.timeout(60000);
-  let w: SimWorld | undefined;
-  afterEach(() => {
-    w?.cleanup();
-    w = undefined;
-  });
+  const worlds = perTest();
 
   /** A world whose mini02 install hangs (a call bounded only after 10 s), the bundle in 1Password. */
   function hangingInstall(): SimWorld {
-    const s = new SimWorld(withTimeouts(fastConfig({ stopAfter: "talos" }), { nodeReady: 30 }));
+    const s = worlds.open(withTimeouts(fastConfig({ stopAfter: "talos" }), { nodeReady: 30 }));
     s.seedBundle();
     s.faults([{ tool: "talosctl", command: "apply-config", node: N2, flags: { insecure: true }, kind: "timeout" }]);
     return s;
   }
 
   it("killed (SIGKILL to /bin/sh only): the watchdog ends the hung call and removes the scratch directory within about a second; 0700/0600 meanwhile", async () => {
-    w = hangingInstall();
-    const world = w;
+    const w = hangingInstall();
     let returnedAt = 0;
     const run = w.up({ options: { stepTimeoutMs: 4000 } }).finally(() => (returnedAt = Date.now()));
     // Watch the scratch directory of the hanging step: its modes while it exists, when it goes.
@@ -47,14 +42,14 @@ describe("simulated execution: a killed script leaves no secret behind", functio
     let goneAt = 0;
     for (let i = 0; i < 1000 && !goneAt; i++) {
       await sleep(10);
-      const dir = scratchDirs(world.tmpDir).find((d) => fs.existsSync(path.join(d, "machineconfig.yaml")));
-      if (dir && modes.length === 0 && callsOf(world.calls(), "talosctl", "apply-config", { node: N2 }).length === 0) {
+      const dir = scratchDirs(w.tmpDir).find((d) => fs.existsSync(path.join(d, "machineconfig.yaml")));
+      if (dir && modes.length === 0 && callsOf(w.calls(), "talosctl", "apply-config", { node: N2 }).length === 0) {
         const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
         modes = [path.dirname(dir), dir, ...files].map(
-          (p) => `${path.relative(world.tmpDir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)}`,
+          (p) => `${path.relative(w.tmpDir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)}`,
         );
       }
-      if (modes.length > 0 && scratchDirs(world.tmpDir).length === 0) goneAt = Date.now();
+      if (modes.length > 0 && scratchDirs(w.tmpDir).length === 0) goneAt = Date.now();
     }
     assert.ok(modes.length > 0, "saw the scratch directory of the hanging step");
     for (const m of modes) assert.match(m, /^homeops-work-\d+(\/run\.[^/]+)? 700$|\/[^/]+ 600$/, m);
@@ -82,7 +77,7 @@ describe("simulated execution: a killed script leaves no secret behind", functio
   });
 
   it("killed together with its watchdog: the next script's start removes the scratch directory it left", async () => {
-    w = hangingInstall();
+    const w = hangingInstall();
     const r1 = await w.up({ options: { stepTimeoutMs: 4000, killProcessGroup: true } });
     assert.equal(r1.failed?.id, "apply-mini02");
     await sleep(1500);

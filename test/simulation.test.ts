@@ -12,22 +12,18 @@ import {
   fakeWorld,
   fastConfig,
   nodeOf,
-  SimWorld,
   succeeded,
   withSysctl,
   withTimeouts,
+  perTest,
 } from "./helpers/simWorld";
 
 describe("simulated execution against fake talosctl/kubectl/op", function () {
   this.timeout(120000);
-  let w: SimWorld | undefined;
-  afterEach(() => {
-    w?.cleanup();
-    w = undefined;
-  });
+  const worlds = perTest();
 
   it("first run: each node installed once from maintenance mode, etcd bootstrapped on the bootstrap node only (no AlreadyExists anywhere), Flux Ready", async () => {
-    w = new SimWorld(fastConfig());
+    const w = worlds.open(fastConfig());
     const r = await w.up();
     succeeded(r);
     assert.deepEqual([...r.ran].sort(), w.plan.steps.map((s) => s.id).sort());
@@ -71,7 +67,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   });
 
   it("the usage-error check can fail: a call with a flag the CLI lacks, whose failure a script ignores, fails the run's check", async () => {
-    w = new SimWorld(fastConfig({ stopAfter: "talos" }));
+    const w = worlds.open(fastConfig({ stopAfter: "talos" }));
     const inlineScripts = new Map([["schematic", "talosctl version --client --bogus-flag >/dev/null 2>&1 || :"]]);
     await assert.rejects(
       w.up({ options: { inlineScripts } }),
@@ -80,7 +76,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   });
 
   it("a second run with nothing changed runs nothing and calls nothing", async () => {
-    w = new SimWorld(fastConfig());
+    const w = worlds.open(fastConfig());
     succeeded(await w.up());
     const before = w.calls().length;
     const r = await w.up();
@@ -90,7 +86,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   });
 
   it("one node's live change: only its apply runs; it holds the new config, after exactly one changed apply, none insecure, no reboot", async () => {
-    w = new SimWorld(fastConfig());
+    const w = worlds.open(fastConfig());
     succeeded(await w.up());
     const before = w.world().nodes;
     const mark = w.calls().length;
@@ -122,7 +118,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   });
 
   it("a lost Pulumi state re-reads the bundle from 1Password and converges: same identity, no install, no bootstrap call", async () => {
-    w = new SimWorld(fastConfig());
+    const w = worlds.open(fastConfig());
     succeeded(await w.up());
     const identity = w.node("mini01").identity;
     const mark = w.calls().length;
@@ -156,7 +152,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     },
   ] as const) {
     it(`a failure at ${step} fails it boundedly with the reason, and the re-run converges`, async () => {
-      w = new SimWorld(fastConfig());
+      const w = worlds.open(fastConfig());
       w.faults([{ tool: "talosctl", ...fault }]);
       const r1 = await w.up();
       assert.equal(r1.failed?.id, step, JSON.stringify(r1.failed));
@@ -175,7 +171,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   }
 
   it("refuses to install when Image Factory's ID differs from the installer image's, before touching a node", async () => {
-    w = new SimWorld(fastConfig());
+    const w = worlds.open(fastConfig());
     const plan = w.plan;
     const steps = plan.steps.map((s) =>
       s.kind === "command" && s.id === "schematic" ? { ...s, env: { ...s.env, SCHEMATIC_ID: "0".repeat(64) } } : s,
@@ -187,7 +183,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   });
 
   it("the connection dropping during the install is verified, not retried: one install, the node runs its config", async () => {
-    w = new SimWorld(fastConfig(), { install: 300 });
+    const w = worlds.open(fastConfig(), { install: 300 });
     w.faults([
       { tool: "talosctl", command: "apply-config", node: "172.29.51.13", flags: { insecure: true }, kind: "drop" },
     ]);
@@ -200,7 +196,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   });
 
   it("reads a CSV-quoted multi-line bundle back from 1Password byte for byte", async () => {
-    w = new SimWorld(fastConfig(), {}, { opFieldsCsvQuoting: true });
+    const w = worlds.open(fastConfig(), {}, { opFieldsCsvQuoting: true });
     succeeded(await w.up());
     const stored = w.storedBundle()!;
     // The command provider trims one trailing newline; otherwise byte for byte.
@@ -224,7 +220,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     },
   ]) {
     it(`${gate}: a condition that never comes fails boundedly with its reason, then the re-run resumes there`, async () => {
-      w = new SimWorld(withTimeouts(fastConfig(), { storeReady: 2, fluxReady: 2 }));
+      const w = worlds.open(withTimeouts(fastConfig(), { storeReady: 2, fluxReady: 2 }));
       // Every call about the object sees the condition false (the wait and the reason's lookup).
       w.faults([{ tool: "kubectl", args: [object], kind: "never" }]);
       const started = Date.now();
@@ -249,7 +245,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   }
 
   it("Cilium slower than the gate's deadline: nodes-ready fails with the reason, the re-run waits it out", async () => {
-    w = new SimWorld(withTimeouts(fastConfig(), { health: 2 }), { ciliumRollout: 3000 });
+    const w = worlds.open(withTimeouts(fastConfig(), { health: 2 }), { ciliumRollout: 3000 });
     const r1 = await w.up();
     assert.equal(r1.failed?.id, "nodes-ready");
     assert.match(r1.failed!.message, /nodes is not Ready after 2 s/);
@@ -259,7 +255,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   });
 
   it("stopAfter talos stops after the first phase; the next up without it continues where it stopped", async () => {
-    w = new SimWorld({ ...fastConfig(), stopAfter: "talos" });
+    const w = worlds.open({ ...fastConfig(), stopAfter: "talos" });
     const r1 = await w.up();
     succeeded(r1);
     assert.deepEqual([...r1.ran].sort(), [
@@ -283,7 +279,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
 
   it("works the same against talosctl v1.11 (no node flags on local commands)", async () => {
     const cfg = fastConfig();
-    w = new SimWorld({ ...cfg, talos: { ...cfg.talos, version: "v1.11.6", minor: "v1.11" } });
+    const w = worlds.open({ ...cfg, talos: { ...cfg.talos, version: "v1.11.6", minor: "v1.11" } });
     succeeded(await w.up());
     assert.deepEqual(w.world().cluster, { bootstrapCount: 1, bootstrapAlreadyExists: 0 });
   });

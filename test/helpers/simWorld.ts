@@ -179,6 +179,20 @@ export class SimWorld {
   }
 }
 
+/**
+ * One SimWorld per test of the calling suite (call it in a describe): `worlds.open(cfg)` makes
+ * the test's world, removed after the test, which fails if a script left files in its TMPDIR.
+ */
+export function perTest(): { open: (...args: ConstructorParameters<typeof SimWorld>) => SimWorld } {
+  let current: SimWorld | undefined;
+  afterEach(() => {
+    const w = current;
+    current = undefined;
+    w?.cleanup();
+  });
+  return { open: (...args) => (current = new SimWorld(...args)) };
+}
+
 /** The address a node-addressed call went to (--nodes), or undefined. */
 export function nodeOf(call: Call): string | undefined {
   const i = call.argv.indexOf("--nodes");
