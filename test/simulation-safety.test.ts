@@ -54,7 +54,7 @@ describe("simulated execution: safety branches", function () {
       assert.equal(r.failed?.id, "talos-secrets");
       assert.match(
         r.failed!.message,
-        /cannot prove node 172\.29\.51\.13 is in maintenance mode \(homeops: talosctl get timed out after 2 s\)/,
+        /cannot prove node 172\.29\.51\.13 is in maintenance mode \(homeops: talosctl get timed out after 3 s\)/,
       );
       assert.ok(Date.now() - started < 15000, "bounded");
       const hung = callsOf(w.calls(), "talosctl", "get", { node: N3 });

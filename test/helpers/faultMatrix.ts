@@ -30,14 +30,15 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 /**
  * Short deadlines (2 s; 4 s for the API-side waits, whose clean run includes one retry of the
  * bootstrap loop after etcd's first, 1 s probe) and a 250 ms poll: a persistent fault fails its
- * step within a few seconds, and a failing call is repeated a handful of times, not dozens. One
- * call is bounded by 2 s (CALL_TIMEOUT, derived from nodeReady), an etcd probe by 1 s. No other
- * clean step retries (the fake world has no delays), so no cell's convergence depends on a retry
- * racing a whole-second deadline; where a retry must be proven, the simulation tests do it with
- * deadlines of 3 s and more.
+ * step within a few seconds, and a failing call is repeated a handful of times, not dozens.
+ * nodeReady only bounds the apply's waits, which no cell's fault makes loop; at 10 it makes one
+ * call's bound (CALL_TIMEOUT) 3 s and an etcd probe's 1 s (plan/settings.ts), far above a fake
+ * call's ~0.1 s even with three cells on two cores. No clean step retries (the fake world has no
+ * delays), so no cell's convergence depends on a retry racing a whole-second deadline; where a
+ * retry must be proven, the simulation tests do it with deadlines of 3 s and more.
  */
 export function matrixConfig(): StackConfig {
-  return fastConfig({ timeouts: { nodeReady: 2, apiReady: 4, health: 2, storeReady: 2, fluxReady: 2, poll: 0.25 } });
+  return fastConfig({ timeouts: { nodeReady: 10, apiReady: 4, health: 2, storeReady: 2, fluxReady: 2, poll: 0.25 } });
 }
 
 /** The world a row starts from: the stack's bundle in 1Password, or none (the mint branch). */
