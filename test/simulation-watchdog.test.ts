@@ -66,7 +66,11 @@ describe("simulated execution: a killed script leaves no secret behind", functio
       goneAt > killedAt && goneAt - killedAt < 2500,
       `scratch directory removed ${goneAt - killedAt} ms after the kill`,
     );
-    const [hung] = callsOf(w.calls(), "talosctl", "apply-config", { node: N2 });
+    // The fake logs its call as it exits (on the watchdog's SIGTERM): wait for the record.
+    const ended = () => callsOf(w.calls(), "talosctl", "apply-config", { node: N2 });
+    for (let i = 0; i < 250 && ended().length === 0; i++) await sleep(20);
+    const [hung] = ended();
+    assert.ok(hung, "the hung call ended");
     assert.equal(hung.killed, "SIGTERM", "the hung call was ended by a signal");
     assert.ok(
       hung.t + hung.ms - killedAt < 2500,
