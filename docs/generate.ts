@@ -5,7 +5,7 @@
  * plain text is refused, and the refusal never repeats the value.
  */
 import { PHASES } from "../config/types";
-import { secretMaterialIn } from "../policy/rules/secrets";
+import { secretMaterialIn } from "../config/secretMaterial";
 
 /** How `pulumi stack output --show-secrets=false` prints a secret output. */
 export const SECRET_PLACEHOLDER = "[secret]";
