@@ -16,7 +16,6 @@ describe("real engine: destroy", function () {
       assertSucceeded(r, "destroy");
       assert.equal(s.state().latest?.resources?.length ?? 0, 0, "the stack is empty");
       for (const n of Object.values(s.world().nodes) as any[]) {
-        // eslint-disable-line @typescript-eslint/no-explicit-any
         assert.equal(n.resets, 0, n.hostname);
         assert.equal(n.state, "configured", n.hostname);
       }

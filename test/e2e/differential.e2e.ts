@@ -7,7 +7,6 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parseStackConfig } from "../../config/index";
 import { rawConfigFromStackFile } from "../../config/load";

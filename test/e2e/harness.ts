@@ -70,7 +70,7 @@ function baseEnv(home: string): NodeJS.ProcessEnv {
 }
 
 /** One engine event of `--json` (`pulumi up`/`destroy`) or a preview's JSON document. */
-export type EngineEvent = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type EngineEvent = Record<string, any>;
 
 export interface RunResult {
   readonly code: number | null;
@@ -206,7 +206,6 @@ export class E2EStack {
   }
 
   world(): any {
-    // eslint-disable-line @typescript-eslint/no-explicit-any
     return fakeWorld.readState(this.fakeDir);
   }
 

@@ -19,7 +19,7 @@ describe("real engine: first up, a no-op re-run, one node's change, a rolling ch
     const ops = stepOps(r.events);
     for (const name of COMMANDS) assert.deepEqual(ops[name], ["create"], name);
     const world = s.world();
-    const nodes = Object.values(world.nodes) as any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const nodes = Object.values(world.nodes) as any[];
     assert.equal(nodes.length, 3);
     for (const n of nodes) {
       assert.equal(n.state, "configured", n.hostname);
@@ -123,7 +123,7 @@ describe("real engine: first up, a no-op re-run, one node's change, a rolling ch
       assert.equal(world.nodes[a].stage, "running", a);
     }
     const downs = (world.downtime as { node: string; from: number; to: number | null }[]).filter(
-      (d) => d.from > Math.min(...Object.values(before).map((n: any) => n.upSince ?? 0)), // eslint-disable-line @typescript-eslint/no-explicit-any
+      (d) => d.from > Math.min(...Object.values(before).map((n: any) => n.upSince ?? 0)),
     );
     assert.ok(downs.length >= 3, `three reboots recorded: ${JSON.stringify(downs)}`);
     assert.deepEqual(fakeWorld.quorumViolations(world), []);

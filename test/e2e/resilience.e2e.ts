@@ -13,7 +13,7 @@ const nameOf = (e: EngineEvent): string | undefined =>
 /** Every node runs our cluster's config, etcd was bootstrapped exactly once, on mini01. */
 function assertConverged(s: E2EStack, identity?: string): string {
   const world = s.world();
-  const nodes = Object.values(world.nodes) as any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const nodes = Object.values(world.nodes) as any[];
   for (const n of nodes) {
     assert.equal(n.state, "configured", n.hostname);
     assert.equal(n.stage, "running", n.hostname);
