@@ -35,7 +35,7 @@ import { buildPlan } from "../plan";
 import { SimWorld } from "./helpers/simWorld";
 
 /** Cells in flight (each mostly waits on short-lived fake processes; the machine has 2 cores). */
-const CONCURRENCY = 3;
+const CONCURRENCY = 4;
 
 const plan = buildPlan(matrixConfig());
 const rows = matrixRows(plan);

@@ -28,17 +28,17 @@ export const FAULT_KINDS = ["exit", "unreachable", "timeout", "drop"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
- * Short deadlines (2 s; 4 s for the API-side waits, whose clean run includes one retry of the
- * bootstrap loop after etcd's first, 1 s probe) and a 250 ms poll: a persistent fault fails its
+ * Short deadlines (2 s; 5 s for the API-side waits, whose clean run includes one retry of the
+ * bootstrap loop after etcd's first, 2 s probe) and a 250 ms poll: a persistent fault fails its
  * step within a few seconds, and a failing call is repeated a handful of times, not dozens.
- * nodeReady only bounds the apply's waits, which no cell's fault makes loop; at 10 it makes one
- * call's bound (CALL_TIMEOUT) 3 s and an etcd probe's 1 s (plan/settings.ts), far above a fake
- * call's ~0.1 s even with three cells on two cores. No clean step retries (the fake world has no
- * delays), so no cell's convergence depends on a retry racing a whole-second deadline; where a
- * retry must be proven, the simulation tests do it with deadlines of 3 s and more.
+ * nodeReady only bounds the apply's waits, which no cell's fault makes loop; at 20 it makes one
+ * call's bound (CALL_TIMEOUT) 6 s and an etcd probe's 2 s (plan/settings.ts), far above a fake
+ * call's 0.1-0.5 s even with three cells on two cores. No clean step retries (the fake world has
+ * no delays), so no cell's convergence depends on a retry racing a whole-second deadline; where
+ * a retry must be proven, the simulation tests do it with deadlines of 3 s and more.
  */
 export function matrixConfig(): StackConfig {
-  return fastConfig({ timeouts: { nodeReady: 10, apiReady: 4, health: 2, storeReady: 2, fluxReady: 2, poll: 0.25 } });
+  return fastConfig({ timeouts: { nodeReady: 20, apiReady: 5, health: 2, storeReady: 2, fluxReady: 2, poll: 0.25 } });
 }
 
 /** The world a row starts from: the stack's bundle in 1Password, or none (the mint branch). */
@@ -341,9 +341,17 @@ function restore(w: SimWorld, snap: Snapshot): void {
   w.state = JSON.parse(JSON.stringify(snap.sim)) as SimState;
 }
 
+/**
+ * The fakes' hang of a call no real node answers (an etcd probe while etcd is down): 300 ms, then
+ * the client's deadline error, instead of an hour the probe's bound must end. Either way the probe
+ * fails without a connection error, which is all a script can see; the real hang and its bound
+ * are the simulation tests' (default nodeHangMs), and each bootstrap here saves the probe's bound.
+ */
+export const MATRIX_NODE_HANG_MS = 300;
+
 /** A world of the matrix: the stack's bundle seeded in 1Password (the same bundle for every cell), or none. */
 function matrixWorld(start: Start, bundle?: string): SimWorld {
-  const w = new SimWorld(matrixConfig());
+  const w = new SimWorld(matrixConfig(), {}, { nodeHangMs: MATRIX_NODE_HANG_MS });
   if (start === "seeded") {
     const op = w.cfg.onepassword;
     fakeWorld.putOpItem(w.dir, op.vault, {

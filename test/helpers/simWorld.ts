@@ -26,15 +26,16 @@ export type Call = Fake.FakeCall;
 export const OP_ENV = { OP_SERVICE_ACCOUNT_TOKEN: "ops_fake_service_account" };
 
 /**
- * The home-ops config with waits short enough for tests (the deadlines stay real). nodeReady 10
- * makes one tool call's bound (CALL_TIMEOUT) 3 s and an etcd probe's 1 s (plan/settings.ts): far
- * above a fake call's ~0.1 s even on a loaded 2-core machine, so no clean call is cut short.
+ * The home-ops config with waits short enough for tests (the deadlines stay real). nodeReady 20
+ * makes one tool call's bound (CALL_TIMEOUT) 6 s and an etcd probe's 2 s (plan/settings.ts): far
+ * above a fake call's 0.1-0.5 s, which a loaded 2-core machine stretches several-fold (a gen config
+ * once took over 3 s), so no clean call is cut short.
  */
 export function fastConfig(overrides: Partial<StackConfig> = {}): StackConfig {
   const cfg = homeOpsConfig();
   return {
     ...cfg,
-    timeouts: { nodeReady: 10, apiReady: 6, health: 6, storeReady: 6, fluxReady: 6, poll: 0.05 },
+    timeouts: { nodeReady: 20, apiReady: 6, health: 6, storeReady: 6, fluxReady: 6, poll: 0.05 },
     ...overrides,
   };
 }
