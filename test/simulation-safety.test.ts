@@ -16,6 +16,7 @@ import {
   succeeded,
   withTimeouts,
   perTest,
+  REAL_NODE_HANG_MS,
 } from "./helpers/simWorld";
 
 const [N1, N2, N3] = ["172.29.51.11", "172.29.51.12", "172.29.51.13"];
@@ -161,7 +162,7 @@ describe("simulated execution: safety branches", function () {
     });
 
     it("stale etcd data of another cluster on the bootstrap node, no cluster: fails reporting the stale data; AlreadyExists is no success", async () => {
-      const w = worlds.open(fastConfig());
+      const w = worlds.open(fastConfig(), {}, { nodeHangMs: REAL_NODE_HANG_MS });
       fakeWorld.giveStaleEtcdData(w.dir, N1);
       const r = await w.up();
       assert.equal(r.failed?.id, "bootstrap");

@@ -22,7 +22,7 @@ import { CommandStep, Plan, Step } from "../../plan";
 import { PRELUDE, shellCommand } from "../../talos/shell";
 import { talosctl } from "../../talos/talosctl";
 import { RunOptions, RunResult, runScript, SimState, stepEnv } from "../sim/engine";
-import { appliesTo, fakeWorld, fastConfig, Fault, SimWorld } from "./simWorld";
+import { appliesTo, fakeWorld, fastConfig, Fault, QUICK_NODE_HANG_MS, SimWorld } from "./simWorld";
 
 export const FAULT_KINDS = ["exit", "unreachable", "timeout", "drop"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -341,17 +341,10 @@ function restore(w: SimWorld, snap: Snapshot): void {
   w.state = JSON.parse(JSON.stringify(snap.sim)) as SimState;
 }
 
-/**
- * The fakes' hang of a call no real node answers (an etcd probe while etcd is down): 300 ms, then
- * the client's deadline error, instead of an hour the probe's bound must end. Either way the probe
- * fails without a connection error, which is all a script can see; the real hang and its bound
- * are the simulation tests' (default nodeHangMs), and each bootstrap here saves the probe's bound.
- */
-export const MATRIX_NODE_HANG_MS = 300;
-
 /** A world of the matrix: the stack's bundle seeded in 1Password (the same bundle for every cell), or none. */
 function matrixWorld(start: Start, bundle?: string): SimWorld {
-  const w = new SimWorld(matrixConfig(), {}, { nodeHangMs: MATRIX_NODE_HANG_MS });
+  // The real hang of an etcd probe and its bound are the simulation tests'.
+  const w = new SimWorld(matrixConfig(), {}, { nodeHangMs: QUICK_NODE_HANG_MS });
   if (start === "seeded") {
     const op = w.cfg.onepassword;
     fakeWorld.putOpItem(w.dir, op.vault, {

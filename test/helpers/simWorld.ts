@@ -185,8 +185,19 @@ export class SimWorld {
 }
 
 /**
+ * How long the fakes block a call no real node answers (an etcd probe while that etcd is down)
+ * before failing with the client's deadline error: the fakes' default is an hour, which only the
+ * scripts' bound (PROBE_TIMEOUT) ends; in most tests 300 ms, which fails the probe the same way
+ * (no connection error) and spares every bootstrap the bound. Tests of the real hang pass
+ * REAL_NODE_HANG_MS.
+ */
+export const QUICK_NODE_HANG_MS = 300;
+export const REAL_NODE_HANG_MS = 3600000;
+
+/**
  * One SimWorld per test of the calling suite (call it in a describe): `worlds.open(cfg)` makes
- * the test's world, removed after the test, which fails if a script left files in its TMPDIR.
+ * the test's world (QUICK_NODE_HANG_MS unless `extra` says otherwise), removed after the test,
+ * which fails if a script left files in its TMPDIR.
  */
 export function perTest(): { open: (...args: ConstructorParameters<typeof SimWorld>) => SimWorld } {
   let current: SimWorld | undefined;
@@ -195,7 +206,10 @@ export function perTest(): { open: (...args: ConstructorParameters<typeof SimWor
     current = undefined;
     w?.cleanup();
   });
-  return { open: (...args) => (current = new SimWorld(...args)) };
+  return {
+    open: (cfg, delaysMs = {}, extra = {}) =>
+      (current = new SimWorld(cfg, delaysMs, { nodeHangMs: QUICK_NODE_HANG_MS, ...extra })),
+  };
 }
 
 /** The address a node-addressed call went to (--nodes), or undefined. */
