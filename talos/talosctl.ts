@@ -107,16 +107,7 @@ export const talosctl = {
    * stderr when the running config equals the file (v1alpha1_server.go ApplyConfiguration/
    * generateDiff; talosctl helpers/mode.go PrintApplyResults prints ModeDetails to stderr).
    */
-  applyDryRun: (address: Arg): Arg[] => [
-    "apply-config",
-    ...target(address),
-    ...authenticated,
-    "--file",
-    FILES.machineConfig,
-    "--mode",
-    "auto",
-    "--dry-run",
-  ],
+  applyDryRun: (address: Arg): Arg[] => [...talosctl.applyAuthenticated(address), "--dry-run"],
   /** Health of the addressed node's etcd member (exit 0 with a status row when it serves). */
   etcdStatus: (address: Arg): Arg[] => ["etcd", "status", ...target(address), ...authenticated],
   etcdMembers: (address: Arg): Arg[] => ["etcd", "members", ...target(address), ...authenticated],
