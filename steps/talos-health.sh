@@ -63,8 +63,7 @@ run_for() {
   kill -TERM "$timer" 2>/dev/null || :
   wait "$timer" 2>/dev/null || :
   if [ -e "$WORK/timed-out.$child" ]; then
-    printf 'homeops: %s %s timed out after %s s
-' "${1##*/}" "$2" "$limit" >&2
+    printf 'homeops: %s %s timed out after %s s\n' "${1##*/}" "$2" "$limit" >&2
   fi
   return "$status"
 }
