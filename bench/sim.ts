@@ -176,8 +176,11 @@ export function stepWork(run: SimRun): { work: Record<string, StepWork>; warning
     if (isApply) {
       const address = (step as CommandStep).env.NODE_ADDRESS;
       const mine = inStep.filter((c) => c.tool === "talosctl" && c.argv.includes(address));
-      const apply = mine.find((c) => c.argv.includes("apply-config"));
-      const poll = apply && mine.find((c) => c.t >= apply.t + apply.ms && c.argv.includes("get"));
+      // The install, then the wait for the node to run it: apply-node's wait_holds_config polls
+      // the authenticated dry run (talos/scripts.ts), which answers once the node is back.
+      const dryRun = (c: Call) => c.argv.includes("apply-config") && c.argv.includes("--dry-run");
+      const apply = mine.find((c) => c.argv.includes("apply-config") && !dryRun(c));
+      const poll = apply && mine.find((c) => c.t >= apply.t + apply.ms && dryRun(c));
       if (apply && poll) {
         preEnd = apply.t + apply.ms;
         waitAt = poll.t;
