@@ -19,7 +19,7 @@ function toolsDir(): { dir?: string; why?: string } {
     const out = execFileSync("bash", [path.join(__dirname, "e2e", "tools", "build.sh")], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: 15 * 60000,
+      timeout: 40 * 60000, // a cold build took ~14 min on 2 loaded cores
     });
     const dir = out.trim().split("\n").pop()!;
     return fs.existsSync(path.join(dir, "talosctl-v1.10"))
@@ -34,7 +34,7 @@ describe("fake talosctl in end-to-end mode (the real talosctl's parser and local
   this.timeout(120000);
   let tools: { dir?: string; why?: string } = {};
   before(function () {
-    this.timeout(16 * 60000);
+    this.timeout(41 * 60000);
     tools = toolsDir();
     if (!tools.dir) {
       console.log(`      skipped: the real talosctl binaries are not available (${tools.why})`);
