@@ -79,13 +79,15 @@ last_line() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1; }
 cat > "$WORK/secrets.yaml"
 [ -s "$WORK/secrets.yaml" ] || fail "no Talos secrets bundle on stdin"
 run "$TALOSCTL" "gen" "config" "${CLUSTER_NAME}" "${CLUSTER_ENDPOINT}" "--with-secrets" "${WORK}/secrets.yaml" "--output-types" "talosconfig" "--output" "${WORK}/talosconfig" "--force" >/dev/null
-deadline=$(deadline_in "$TIMEOUT_API_READY")
-until {
+# fetch_kubeconfig: the admin kubeconfig into $WORK from the first control plane that serves one
+fetch_kubeconfig() {
   for cp in $CONTROL_PLANE_ADDRESSES; do
-    run "$TALOSCTL" "kubeconfig" "-" "--merge=false" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/kubeconfig" 2>"$WORK/kubeconfig.err" && [ -s "$WORK/kubeconfig" ] && break
+    run "$TALOSCTL" "kubeconfig" "-" "--merge=false" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/kubeconfig" 2>"$WORK/kubeconfig.err" && [ -s "$WORK/kubeconfig" ] && return 0
   done
-  [ -s "$WORK/kubeconfig" ] && releases=$(run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "get" "secrets" "--namespace" "${RELEASE_NAMESPACE}" "--selector" "owner=helm,name=${RELEASE_NAME}" "--output" "name" 2>"$WORK/get.err")
-}; do
+  return 1
+}
+deadline=$(deadline_in "$TIMEOUT_API_READY")
+until fetch_kubeconfig && releases=$(run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "get" "secrets" "--namespace" "${RELEASE_NAMESPACE}" "--selector" "owner=helm,name=${RELEASE_NAME}" "--output" "name" 2>"$WORK/get.err"); do
   past "$deadline" && fail "cannot tell whether Helm release $RELEASE_NAMESPACE/$RELEASE_NAME exists: $(last_line "$WORK/get.err" || last_line "$WORK/kubeconfig.err")"
   sleep "$POLL_SECONDS"
 done

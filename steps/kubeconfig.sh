@@ -79,14 +79,16 @@ last_line() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1; }
 cat > "$WORK/secrets.yaml"
 [ -s "$WORK/secrets.yaml" ] || fail "no Talos secrets bundle on stdin"
 run "$TALOSCTL" "gen" "config" "${CLUSTER_NAME}" "${CLUSTER_ENDPOINT}" "--with-secrets" "${WORK}/secrets.yaml" "--output-types" "talosconfig" "--output" "${WORK}/talosconfig" "--force" >/dev/null
-deadline=$(deadline_in "$TIMEOUT_API_READY")
-while :; do
+# fetch_kubeconfig: the admin kubeconfig into $WORK from the first control plane that serves one
+fetch_kubeconfig() {
   for cp in $CONTROL_PLANE_ADDRESSES; do
-    if run "$TALOSCTL" "kubeconfig" "-" "--merge=false" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/kubeconfig" 2>"$WORK/kubeconfig.err" && [ -s "$WORK/kubeconfig" ]; then
-      cat "$WORK/kubeconfig"
-      exit 0
-    fi
+    run "$TALOSCTL" "kubeconfig" "-" "--merge=false" "--nodes" "${cp}" "--endpoints" "${cp}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/kubeconfig" 2>"$WORK/kubeconfig.err" && [ -s "$WORK/kubeconfig" ] && return 0
   done
+  return 1
+}
+deadline=$(deadline_in "$TIMEOUT_API_READY")
+until fetch_kubeconfig; do
   past "$deadline" && fail "no control plane served a kubeconfig within $TIMEOUT_API_READY s: $(last_line "$WORK/kubeconfig.err")"
   sleep "$POLL_SECONDS"
 done
+cat "$WORK/kubeconfig"

@@ -323,22 +323,27 @@ done
 echo "etcd bootstrapped"
 `;
 
+/** The admin kubeconfig from the first control plane that serves it (needs the talosconfig). */
+const FETCH_KUBECONFIG = `# fetch_kubeconfig: the admin kubeconfig into $WORK from the first control plane that serves one
+fetch_kubeconfig() {
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    ${shellCommand(T, talosctl.kubeconfig("${cp}"))} >"${work(FILES.kubeconfig)}" 2>"$WORK/kubeconfig.err" && [ -s "${work(FILES.kubeconfig)}" ] && return 0
+  done
+  return 1
+}
+`;
+
 /**
  * cluster phase: fetch the admin kubeconfig from any control plane that serves it (stdin:
  * bundle; stdout: kubeconfig, a secret).
  */
 const kubeconfig = `${PRELUDE}
-${WRITE_TALOSCONFIG}deadline=$(deadline_in "$TIMEOUT_API_READY")
-while :; do
-  for cp in $CONTROL_PLANE_ADDRESSES; do
-    if ${shellCommand(T, talosctl.kubeconfig("${cp}"))} >"${work(FILES.kubeconfig)}" 2>"$WORK/kubeconfig.err" && [ -s "${work(FILES.kubeconfig)}" ]; then
-      cat "${work(FILES.kubeconfig)}"
-      exit 0
-    fi
-  done
+${WRITE_TALOSCONFIG}${FETCH_KUBECONFIG}deadline=$(deadline_in "$TIMEOUT_API_READY")
+until fetch_kubeconfig; do
   past "$deadline" && fail "no control plane served a kubeconfig within $TIMEOUT_API_READY s: $(last_line "$WORK/kubeconfig.err")"
   sleep "$POLL_SECONDS"
 done
+cat "${work(FILES.kubeconfig)}"
 `;
 
 const WRITE_KUBECONFIG = `cat > "${work(FILES.kubeconfig)}"
@@ -398,13 +403,8 @@ echo "$GATE_NAME passed"
  * the kubeconfig is fetched from a control plane.
  */
 const helmAdoption = `${PRELUDE}
-${WRITE_TALOSCONFIG}deadline=$(deadline_in "$TIMEOUT_API_READY")
-until {
-  for cp in $CONTROL_PLANE_ADDRESSES; do
-    ${shellCommand(T, talosctl.kubeconfig("${cp}"))} >"${work(FILES.kubeconfig)}" 2>"$WORK/kubeconfig.err" && [ -s "${work(FILES.kubeconfig)}" ] && break
-  done
-  [ -s "${work(FILES.kubeconfig)}" ] && releases=$(${shellCommand(K, kubectl.helmReleaseSecrets())} 2>"$WORK/get.err")
-}; do
+${WRITE_TALOSCONFIG}${FETCH_KUBECONFIG}deadline=$(deadline_in "$TIMEOUT_API_READY")
+until fetch_kubeconfig && releases=$(${shellCommand(K, kubectl.helmReleaseSecrets())} 2>"$WORK/get.err"); do
   past "$deadline" && fail "cannot tell whether Helm release $RELEASE_NAMESPACE/$RELEASE_NAME exists: $(last_line "$WORK/get.err" || last_line "$WORK/kubeconfig.err")"
   sleep "$POLL_SECONDS"
 done
