@@ -2,7 +2,7 @@
  * The two things on disk the command steps rely on at run time, relative to the project
  * directory (the command provider's working directory, where it runs every script: pulumi-command
  * v1.2.1 commandOutputs.go, `cmd.Dir = os.Getwd()` when `dir` is unset):
- * - `steps/*.sh`, the scripts, committed and generated from talos/scripts.ts;
+ * - `steps/*.sh`, the scripts, committed and generated from talos/scripts/;
  * - `.homeops/<stack>/settings.env`, the run-time settings, written on every evaluation.
  */
 import * as fs from "fs";
@@ -10,7 +10,7 @@ import * as path from "path";
 import { Plan, settingsFileText, settingsPath } from "../plan";
 import { SCRIPTS, ScriptName, scriptFileText, scriptPath } from "../talos/scripts";
 
-/** Script files that are missing or differ from talos/scripts.ts. */
+/** Script files that are missing or differ from talos/scripts/. */
 export function staleStepFiles(projectDir: string): string[] {
   return (Object.keys(SCRIPTS) as ScriptName[])
     .filter((name) => {
@@ -37,7 +37,7 @@ export function assertStepFilesCurrent(projectDir: string): void {
   const stale = staleStepFiles(projectDir);
   if (stale.length > 0) {
     throw new Error(
-      `the step scripts ${stale.join(", ")} are missing or differ from talos/scripts.ts: run \`npm run gen:steps\` and commit them`,
+      `the step scripts ${stale.join(", ")} are missing or differ from talos/scripts/: run \`npm run gen:steps\` and commit them`,
     );
   }
 }

@@ -4,7 +4,7 @@
 # For every mutation: a temporary `git worktree` of HEAD (under ${TMPDIR:-/tmp}, never the main
 # checkout), the main checkout's node_modules linked into it, one small literal edit of the product
 # code (the edit must apply exactly as written, else the mutation "did not apply" and the audit
-# fails), steps/ regenerated from talos/scripts.ts (the program refuses stale step files), a
+# fails), steps/ regenerated from talos/scripts/ (the program refuses stale step files), a
 # compile and `sh -n` check (a mutation must be a working program, not a syntax error), then only
 # the test file(s) expected to catch it. CAUGHT: mocha failed at least one test. SURVIVED: every
 # test passed. The same tests run once unmutated first and must pass.
@@ -85,12 +85,12 @@ fs.writeFileSync(file, out);
 apply_mutation() {
   case $1 in
     1)
-      replace_literal talos/scripts.ts 1 \
+      replace_literal talos/scripts/bootstrap.ts 1 \
         '    if ${shellCommand(T, talosctl.bootstrap("${BOOTSTRAP_ADDRESS}"))} >/dev/null 2>"$WORK/bootstrap.err"; then' \
         '    if for bcp in $CONTROL_PLANE_ADDRESSES; do ${shellCommand(T, talosctl.bootstrap("${bcp}"))} >/dev/null 2>"$WORK/bootstrap.err" || grep -q AlreadyExists "$WORK/bootstrap.err"; done; then'
       ;;
     2)
-      replace_literal talos/scripts.ts 1 \
+      replace_literal talos/scripts/common.ts 1 \
         '[ -s "${work(FILES.secrets)}" ] || fail "no Talos secrets bundle on stdin"' \
         '[ -s "${work(FILES.secrets)}" ] || fail "no Talos secrets bundle on stdin"
 export HOMEOPS_TALOS_BUNDLE
@@ -108,17 +108,17 @@ HOMEOPS_TALOS_BUNDLE=$(cat "$WORK/secrets.yaml")'
           '      interpreter: ["/bin/sh", "-c"],'
       ;;
     4)
-      replace_literal talos/scripts.ts 1 \
+      replace_literal talos/scripts/apply.ts 1 \
         '  past "$deadline" && fail "$NODE_HOSTNAME ($NODE_ADDRESS) answers neither in maintenance nor in configured mode' \
         '  fail "$NODE_HOSTNAME ($NODE_ADDRESS) answers neither in maintenance nor in configured mode'
       ;;
     5)
-      replace_literal talos/scripts.ts 1 \
+      replace_literal talos/scripts/apply.ts 1 \
         'if ${shellCommand(T, talosctl.machineStageInsecure("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/probe.err"; then' \
         'if ${shellCommand(T, [...talosctl.machineStageInsecure("${NODE_ADDRESS}"), "--bogus-flag"])} >/dev/null 2>"$WORK/probe.err"; then'
       ;;
     6)
-      replace_literal talos/scripts.ts 1 \
+      replace_literal talos/scripts/secrets.ts 1 \
         '  fail "cannot prove node $address is in maintenance mode' \
         '  grep -Eq "connection refused|no route to host|i/o timeout" "$WORK/probe.err" && continue
   fail "cannot prove node $address is in maintenance mode'
@@ -138,13 +138,13 @@ HOMEOPS_TALOS_BUNDLE=$(cat "$WORK/secrets.yaml")'
         ''
       ;;
     9)
-      replace_literal talos/scripts.ts 1 \
+      replace_literal talos/scripts/secrets.ts 1 \
         '|| fail "talosctl gen secrets failed: $(last_line "$WORK/gen.err")"' \
         '|| fail "talosctl gen secrets failed: $(last_line "$WORK/gen.err")"
 cat "$WORK/secrets.yaml" >&2'
       ;;
     10)
-      replace_literal talos/scripts.ts 1 \
+      replace_literal talos/scripts/apply.ts 1 \
         '  apply ${shellCommand(T, talosctl.applyAuthenticated("${NODE_ADDRESS}"))}' \
         '  apply ${shellCommand(T, talosctl.applyInsecure("${NODE_ADDRESS}"))}'
       ;;
@@ -277,7 +277,7 @@ base=$(new_worktree baseline)
 WORKTREES+=("$base")
 (cd "$base" && npx tsx scripts/gen-steps.ts >/dev/null)
 if ! git -C "$base" diff --quiet -- steps; then
-  echo "HEAD's steps/ are not what talos/scripts.ts generates: run npm run gen:steps first" >&2
+  echo "HEAD's steps/ are not what talos/scripts/ generates: run npm run gen:steps first" >&2
   exit 1
 fi
 declare -A SPEC_STATUS

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Generated from talos/scripts.ts by `npm run gen:steps`: edit that file, not this one.
+# Generated from talos/scripts/ by `npm run gen:steps`: edit that file, not this one.
 set -eu
 umask 077
 log() { printf 'homeops[%s]: %s\n' "${STEP_ID:-?}" "$*" >&2; }

@@ -196,7 +196,7 @@ describe("stopAfter, settings and script files (Pulumi mocks)", () => {
     }
   });
 
-  it("refuses to run with a step script that differs from talos/scripts.ts, before any resource", async () => {
+  it("refuses to run with a step script that differs from talos/scripts/, before any resource", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-stale-"));
     try {
       writeStepFiles(dir);
