@@ -126,7 +126,7 @@ describe("k8s/flux", () => {
     assert.equal(instance.kind, "FluxInstance");
     assert.deepEqual(instance.metadata, { name: "flux", namespace: "flux-system" });
     assert.deepEqual(instance.spec, {
-      distribution: { version: "2.8.1", registry: "ghcr.io/fluxcd" },
+      distribution: { version: "2.6.4", registry: "ghcr.io/fluxcd" },
       components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
       cluster: { type: "kubernetes", networkPolicy: true, domain: "cluster.local" },
       sync: {

@@ -502,4 +502,40 @@ export const BAD_INPUTS: readonly BadInput[] = [
   }),
   bad("missing required top-level key", (r) => delete r.kubernetes, { path: `${ns}:kubernetes`, hint: "v1.31.1" }),
   bad("section given as a string", (r) => (r.flux = "v2.8.1"), { path: `${ns}:flux`, value: "v2.8.1" }),
+
+  // --- versions that do not run together (compatibility.json)
+  bad(
+    "flux-operator that does not carry the Flux version (issue 15 §1)",
+    (r) => {
+      r.kubernetes.version = "v1.33.0";
+      r.cilium.version = "1.18.0";
+      r.flux.version = "v2.8.1";
+    },
+    { path: `${ns}:flux.operatorVersion`, value: "0.33.0", hint: 'homeops:flux.version = "v2.8.1"' },
+  ),
+  bad("Flux whose minimum Kubernetes is newer than the cluster's", (r) => (r.flux.version = "v2.7.3"), {
+    path: `${ns}:flux.version`,
+    value: "v2.7.3",
+    hint: "homeops:kubernetes.version 1.32.0 or newer",
+  }),
+  bad("Kubernetes newer than the Cilium minor supports", (r) => (r.kubernetes.version = "v1.33.0"), {
+    path: `${ns}:cilium.version`,
+    value: "1.17.6",
+    hint: "homeops:cilium.version 1.18.x; 1.19.x",
+  }),
+  bad("Connect older than External Secrets' onepassword provider needs", (r) => (r.connect.version = "1.5.0"), {
+    path: `${ns}:connect.version`,
+    value: "1.5.0",
+    hint: "1.5.6",
+  }),
+  bad("Cilium newer than the compatibility table knows", (r) => (r.cilium.version = "1.20.0"), {
+    path: `${ns}:cilium.version`,
+    value: "1.20.0",
+    hint: "add a row",
+  }),
+  bad("flux-operator newer than the compatibility table knows", (r) => (r.flux.operatorVersion = "0.59.0"), {
+    path: `${ns}:flux.operatorVersion`,
+    value: "0.59.0",
+    hint: "add a row",
+  }),
 ];
