@@ -29,6 +29,11 @@ export interface CompatibilityPair {
   readonly other: ComponentId;
   /** How the subject relates to the other, for messages: "carries", "runs on", "serves". */
   readonly relation: string;
+  /**
+   * `refuse` (the default): the pair cannot run together (the operator, Helm or the software itself
+   * refuses it). `warn`: outside what the project supports, but it runs (an advisory floor).
+   */
+  readonly severity?: "refuse" | "warn";
   /** What goes wrong with a pair no row allows, in one sentence (the problem message). */
   readonly effect: string;
   /** The longer reasoning behind the rows (documentation only). */
@@ -52,6 +57,8 @@ export interface Problem {
   readonly pair: string;
   /** `incompatible`: no row allows the two versions; `unknown`: no row of the pair covers this version. */
   readonly kind: "incompatible" | "unknown";
+  /** From the pair: a refusal stops the program before anything runs; a warning is reported. */
+  readonly severity: "refuse" | "warn";
   /** The key the problem is reported at (the pair's subject, or the version the table lacks). */
   readonly key: string;
   readonly value: string;
@@ -108,6 +115,7 @@ function pairProblems(pair: CompatibilityPair, versions: Partial<ComponentVersio
     problems.push({
       pair: pair.id,
       kind: "unknown",
+      severity: pair.severity ?? "refuse",
       key: side.key,
       value: side.raw ?? "",
       message:
@@ -140,6 +148,7 @@ function pairProblems(pair: CompatibilityPair, versions: Partial<ComponentVersio
   problems.push({
     pair: pair.id,
     kind: "incompatible",
+    severity: pair.severity ?? "refuse",
     key: s.key,
     value: s.raw,
     message:

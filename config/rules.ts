@@ -355,7 +355,10 @@ function checkVersionCompatibility(view: ConfigView, report: Report): void {
     flux: view.flux?.version,
     fluxOperator: view.flux?.operatorVersion,
   };
-  for (const problem of incompatibilities(versions)) report.invalid(problem.key, problem.value, problem.message);
+  for (const problem of incompatibilities(versions)) {
+    if (problem.severity === "warn") report.warn(problem.key, problem.value, problem.message);
+    else report.invalid(problem.key, problem.value, problem.message);
+  }
 }
 
 /** Every cross-field rule over the view (and, for one hint, the raw config), in the order of the file. */

@@ -272,7 +272,7 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
   flux: section(
     {
       version: text("set the Flux release, e.g. v2.8.1").check(rule(checkPrefixedVersion)),
-      operatorVersion: chartVersion("set the Flux operator chart version, e.g. 0.33.0", "0.33.0"),
+      operatorVersion: chartVersion("set the Flux operator chart version, e.g. 0.43.0", "0.43.0"),
     },
     "set flux.version and flux.operatorVersion",
   ).describe("Flux release and flux-operator chart version."),

@@ -101,15 +101,23 @@ describe("compatibility.json: next to the Renovate groups", () => {
 
 describe("compatibility: the stacks' pinned versions fit together", () => {
   for (const file of ["Pulumi.home-ops.yaml", "test/e2e/Pulumi.e2e.yaml"]) {
-    it(`${file}`, () => {
-      assert.deepEqual(incompatibilities(pinnedVersions(file)), []);
+    it(`${file}: nothing refused; the one warning is Flux 2.8 on Kubernetes 1.31 (what production runs)`, () => {
+      const problems = incompatibilities(pinnedVersions(file));
+      assert.deepEqual(
+        problems.filter((p) => p.severity === "refuse"),
+        [],
+      );
+      assert.deepEqual(
+        problems.map((p) => `${p.severity} ${p.pair} ${p.key}`),
+        ["warn flux-needs-kubernetes homeops:flux.version"],
+      );
     });
   }
 
   it("the FluxInstance asks the operator for exactly the pinned Flux, from its own image (no distribution.artifact)", () => {
     const instance = fluxInstance(homeOpsConfig());
     const distribution = (instance.spec as { distribution: Record<string, unknown> }).distribution;
-    assert.deepEqual(distribution, { version: "2.6.4", registry: "ghcr.io/fluxcd" });
+    assert.deepEqual(distribution, { version: "2.8.1", registry: "ghcr.io/fluxcd" });
     assert.ok(!("artifact" in distribution), "an artifact would let a mutable registry tag decide what is installed");
     // The exact version it asks for is one the pinned operator carries (the table's row).
     assert.equal(HOME_OPS.flux.replace(/^v/, ""), distribution.version);
@@ -123,9 +131,23 @@ describe("compatibility: the stacks' pinned versions fit together", () => {
 interface Case {
   readonly name: string;
   readonly change: Partial<ComponentVersions>;
-  /** Expected problems: kind, the key it is reported at, and text its message must contain. */
-  readonly expect: readonly { kind: Problem["kind"]; key: string; says: readonly string[] }[];
+  /** Expected problems: kind, severity (refuse unless said), the key it is reported at, and text its message must contain. */
+  readonly expect: readonly Expected[];
 }
+interface Expected {
+  readonly kind: Problem["kind"];
+  readonly severity?: Problem["severity"];
+  readonly key: string;
+  readonly says: readonly string[];
+}
+
+/** The home-ops pins run Flux 2.8 on Kubernetes 1.31: below Flux's advisory floor, a warning. */
+const FLUX_BELOW_FLOOR: Expected = {
+  kind: "incompatible",
+  severity: "warn",
+  key: "homeops:flux.version",
+  says: ['homeops:kubernetes.version = "v1.31.1"', "homeops:kubernetes.version 1.33.0 or newer"],
+};
 
 const CASES: readonly Case[] = [
   {
@@ -166,15 +188,9 @@ const CASES: readonly Case[] = [
     ],
   },
   {
-    name: "Flux 2.8.1 on Kubernetes 1.31 (Flux 2.8 supports 1.33 and newer)",
+    name: "Flux 2.8.1 on Kubernetes 1.31 (Flux 2.8 supports 1.33 and newer): a warning, not a refusal",
     change: { flux: "v2.8.1", fluxOperator: "0.43.0" },
-    expect: [
-      {
-        kind: "incompatible",
-        key: "homeops:flux.version",
-        says: ['homeops:kubernetes.version = "v1.31.1"', "homeops:kubernetes.version 1.33.0 or newer", "2.6.x"],
-      },
-    ],
+    expect: [{ ...FLUX_BELOW_FLOOR, says: [...FLUX_BELOW_FLOOR.says, "2.6.x", "controllers still run"] }],
   },
   {
     name: "Kubernetes 1.33 with Cilium 1.17",
@@ -192,13 +208,14 @@ const CASES: readonly Case[] = [
     change: { cilium: "1.19.3" },
     expect: [
       { kind: "incompatible", key: "homeops:cilium.version", says: ["homeops:kubernetes.version 1.32.x to 1.35.x"] },
+      FLUX_BELOW_FLOOR,
     ],
   },
   {
     name: "Kubernetes older than the External Secrets chart allows (and older than Cilium and Flux support)",
     change: { kubernetes: "v1.18.0" },
     expect: [
-      { kind: "incompatible", key: "homeops:flux.version", says: ["1.31.0 or newer"] },
+      { kind: "incompatible", severity: "warn", key: "homeops:flux.version", says: ["1.33.0 or newer"] },
       {
         kind: "incompatible",
         key: "homeops:cilium.version",
@@ -220,6 +237,7 @@ const CASES: readonly Case[] = [
         key: "homeops:connect.version",
         says: ['homeops:externalSecrets.version = "0.17.0"', "homeops:connect.version 1.5.6 to below 2.0.0"],
       },
+      FLUX_BELOW_FLOOR,
     ],
   },
   {
@@ -231,12 +249,13 @@ const CASES: readonly Case[] = [
         key: "homeops:cilium.version",
         says: ["Cilium 1.20.0 is not in the compatibility table", "add a row"],
       },
+      FLUX_BELOW_FLOOR,
     ],
   },
   {
     name: "unknown: a flux-operator release newer than the table",
     change: { fluxOperator: "0.59.0" },
-    expect: [{ kind: "unknown", key: "homeops:flux.operatorVersion", says: ["add a row"] }],
+    expect: [{ kind: "unknown", key: "homeops:flux.operatorVersion", says: ["add a row"] }, FLUX_BELOW_FLOOR],
   },
   {
     name: "unknown: an External Secrets release newer than the table (both of its pairs)",
@@ -244,12 +263,13 @@ const CASES: readonly Case[] = [
     expect: [
       { kind: "unknown", key: "homeops:externalSecrets.version", says: ["Kubernetes"] },
       { kind: "unknown", key: "homeops:externalSecrets.version", says: ["1Password Connect"] },
+      FLUX_BELOW_FLOOR,
     ],
   },
   {
     name: "unknown: a Connect major release",
     change: { connect: "2.0.0" },
-    expect: [{ kind: "unknown", key: "homeops:connect.version", says: ["add a row"] }],
+    expect: [{ kind: "unknown", key: "homeops:connect.version", says: ["add a row"] }, FLUX_BELOW_FLOOR],
   },
   {
     name: "unknown: a Kubernetes newer than any Cilium in the table lists",
@@ -263,13 +283,17 @@ describe("compatibility: incompatibilities(versions)", () => {
     it(name, () => {
       const problems = incompatibilities({ ...HOME_OPS, ...change });
       assert.deepEqual(
-        problems.map((p) => `${p.kind} ${p.key}`).sort(),
-        expect.map((e) => `${e.kind} ${e.key}`).sort(),
+        problems.map((p) => `${p.severity} ${p.kind} ${p.key}`).sort(),
+        expect.map((e) => `${e.severity ?? "refuse"} ${e.kind} ${e.key}`).sort(),
         problems.map((p) => p.message).join("\n"),
       );
       for (const e of expect) {
         const match = problems.find(
-          (p) => p.kind === e.kind && p.key === e.key && e.says.every((t) => p.message.includes(t)),
+          (p) =>
+            p.kind === e.kind &&
+            p.severity === (e.severity ?? "refuse") &&
+            p.key === e.key &&
+            e.says.every((t) => p.message.includes(t)),
         );
         assert.ok(
           match,
@@ -281,11 +305,17 @@ describe("compatibility: incompatibilities(versions)", () => {
 
   it("takes the Kubernetes version as a parameter: each step of an upgrade path is judged on its own", () => {
     const path = ["v1.31.1", "v1.32.0", "v1.33.0"];
-    const verdicts = path.map((kubernetes) => incompatibilities({ ...HOME_OPS, kubernetes }).map((p) => p.key));
-    assert.deepEqual(verdicts, [[], [], ["homeops:cilium.version"]]);
-    // With Cilium 1.18 first (it runs on 1.31 too), the same path is clear.
-    const withCilium118 = path.map((kubernetes) => incompatibilities({ ...HOME_OPS, cilium: "1.18.0", kubernetes }));
-    assert.deepEqual(withCilium118, [[], [], []]);
+    const judge = (versions: Partial<ComponentVersions>) =>
+      incompatibilities({ ...HOME_OPS, ...versions }).map((p) => `${p.severity} ${p.key}`);
+    const verdicts = path.map((kubernetes) => judge({ kubernetes }));
+    assert.deepEqual(verdicts, [
+      ["warn homeops:flux.version"],
+      ["warn homeops:flux.version"],
+      ["refuse homeops:cilium.version"],
+    ]);
+    // With Cilium 1.18 first (it runs on 1.31 too), the same path is clear from Kubernetes 1.33 on.
+    const withCilium118 = path.map((kubernetes) => judge({ cilium: "1.18.0", kubernetes }));
+    assert.deepEqual(withCilium118, [["warn homeops:flux.version"], ["warn homeops:flux.version"], []]);
   });
 
   it("a missing or malformed version is left to its own check (no second problem)", () => {
@@ -297,7 +327,7 @@ describe("compatibility: incompatibilities(versions)", () => {
 describe("compatibility: config validation refuses an incoherent pair before anything runs", () => {
   it("names both keys, the value and a version that fits, with every other problem (reported together)", () => {
     const raw = homeOpsRawConfig();
-    raw.flux.version = "v2.8.1";
+    raw.flux.operatorVersion = "0.33.0";
     raw.nodes[1].address = "172.29.51.11";
     const problems = problemsOf(raw);
     const flux = problems.filter((p) => p.startsWith('homeops:flux.operatorVersion = "0.33.0": '));
@@ -305,8 +335,8 @@ describe("compatibility: config validation refuses an incoherent pair before any
     assert.match(flux[0], /homeops:flux\.version = "v2\.8\.1"/);
     assert.match(flux[0], /homeops:flux\.operatorVersion 0\.43\.0 to 0\.58\.1/);
     assert.ok(
-      problems.some((p) => p.startsWith('homeops:flux.version = "v2.8.1": ')),
-      "Flux 2.8 on Kubernetes 1.31",
+      !problems.some((p) => p.startsWith('homeops:flux.version = "v2.8.1": ')),
+      "Flux 2.8 on Kubernetes 1.31 is a warning, never a refusal",
     );
     assert.ok(
       problems.some((p) => p.startsWith("homeops:nodes[1].address")),
@@ -314,7 +344,12 @@ describe("compatibility: config validation refuses an incoherent pair before any
     );
   });
 
-  it("the stack file as committed passes", () => {
-    assert.doesNotThrow(() => parseStackConfig(HOME_OPS_RAW_CONFIG, "home-ops"));
+  it("the stack file as committed passes, warning that Flux 2.8 does not support Kubernetes 1.31", () => {
+    const { warnings } = parseStackConfig(HOME_OPS_RAW_CONFIG, "home-ops");
+    assert.deepEqual(
+      warnings.map((w) => w.slice(0, w.indexOf(":", w.indexOf("=")))),
+      ['homeops:flux.version = "v2.8.1"'],
+    );
+    assert.match(warnings[0], /homeops:kubernetes\.version 1\.33\.0 or newer/);
   });
 });
