@@ -531,6 +531,84 @@ describe("machine config per (Talos minor, contract)", () => {
     }
   });
 
+  describe("the checks can fail (negative contract tests)", () => {
+    const v112 = stackOn({ minor: "v1.12", contract: "v1.12" });
+    const node = v112.nodes[0];
+    const [patch, ...typed] = renderNodeDocuments(v112, node);
+    const machine = patch.machine as Record<string, unknown>;
+
+    it("validateV1Alpha1Patch: a legacy field no schema describes, and a legacy field of the wrong type", () => {
+      const typo = { ...patch, machine: { ...machine, network: { hostnme: "n1" } } };
+      assert.match(validateV1Alpha1Patch("v1.12", typo).errors.join("\n"), /machine\.network\.hostnme is unknown/);
+      const wrongType = { ...patch, machine: { ...machine, network: { hostname: 42 } } };
+      assert.notDeepEqual(validateV1Alpha1Patch("v1.12", wrongType).errors, []);
+      assert.deepEqual(validateV1Alpha1Patch("v1.12", patch).legacyFields.sort(), [
+        "machine.install.extraKernelArgs",
+        "machine.network.interfaces",
+      ]);
+    });
+
+    it("validatePatchDocument: an unknown field, an unknown kind, a field delete on a field the kind lacks", () => {
+      const kubeProxy = { apiVersion: "v1alpha1", kind: "KubeProxyConfig", enabled: false };
+      assert.deepEqual(validatePatchDocument("v1.14", kubeProxy, true), []);
+      assert.notDeepEqual(
+        validatePatchDocument("v1.14", kubeProxy, false),
+        [],
+        "without the generated document, image is required",
+      );
+      assert.notDeepEqual(validatePatchDocument("v1.14", { ...kubeProxy, enable: false }, true), []);
+      assert.match(validatePatchDocument("v1.13", kubeProxy, true).join(), /not a document kind of Talos v1.13/);
+      const nodeDelete = { apiVersion: "v1alpha1", kind: "KubeNodeConfig", taint: { $patch: "delete" } };
+      assert.notDeepEqual(validatePatchDocument("v1.14", nodeDelete, true), []);
+    });
+
+    it("talosSideProblems: each refusal the renderer avoids", () => {
+      const withHostname = [
+        { ...patch, machine: { ...machine, network: { ...(machine.network as object), hostname: "x" } } },
+        ...typed,
+      ];
+      assert.match(
+        talosSideProblems("v1.12", "v1.12", withHostname).join(),
+        /HostnameConfig next to \.machine\.network\.hostname/,
+      );
+      const install = { ...(machine.install as Record<string, unknown>) };
+      delete install.grubUseUKICmdline;
+      assert.match(
+        talosSideProblems("v1.12", "v1.12", [{ ...patch, machine: { ...machine, install } }, ...typed]).join(),
+        /extraKernelArgs next to the generated install.grubUseUKICmdline/,
+      );
+      const autoOn = typed.map((d) => (d.kind === "HostnameConfig" ? { ...d, auto: "stable" } : d));
+      assert.match(talosSideProblems("v1.12", "v1.12", [patch, ...autoOn]).join(), /'auto' and 'hostname'/);
+      const v114 = stackOn({ minor: "v1.14", contract: "v1.14" });
+      const [patch14, ...typed14] = renderNodeDocuments(v114, v114.nodes[0]);
+      const proxy = { ...patch14, cluster: { ...(patch14.cluster as object), proxy: { disabled: true } } };
+      assert.match(
+        talosSideProblems("v1.14", "v1.14", [proxy, ...typed14]).join(),
+        /KubeProxyConfig next to \.cluster\.proxy/,
+      );
+      const sysctls = { ...patch14, machine: { ...(patch14.machine as object), sysctls: { "vm.x": "1" } } };
+      assert.match(
+        talosSideProblems("v1.14", "v1.14", [sysctls, ...typed14]).join(),
+        /SysctlConfig next to \.machine\.sysctls/,
+      );
+      const files = { ...patch14, machine: { ...(patch14.machine as object), files: [] } };
+      assert.match(talosSideProblems("v1.14", "v1.14", [files, ...typed14]).join(), /--strict: \.machine\.files/);
+      // The same legacy encryption next to a VolumeConfig is refused from v1.12 only (v1.11 has no conflict checks).
+      const both = [{ ...patch, machine: { ...machine, systemDiskEncryption: { state: {} } } }, ...typed];
+      assert.match(
+        talosSideProblems("v1.12", "v1.12", both).join(),
+        /VolumeConfig STATE next to \.machine\.systemDiskEncryption/,
+      );
+      assert.deepEqual(
+        talosSideProblems("v1.11", "v1.11", [
+          { machine: { systemDiskEncryption: { state: {} } } },
+          ...typed.filter((d) => d.kind === "VolumeConfig"),
+        ]),
+        [],
+      );
+    });
+  });
+
   describe("YAML that Go reads the same way", () => {
     it('quotes words YAML 1.1 reads as booleans ("off" stays a string: HostnameConfig auto)', () => {
       const text = documentsToYaml([{ apiVersion: "v1alpha1", kind: "HostnameConfig", auto: "off", hostname: "on" }]);
