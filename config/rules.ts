@@ -9,6 +9,7 @@ import { Cidr, cidrContains, cidrsOverlap, normalizedIPv6, validCidr } from "./n
 import { keyPath, Loose, PathSegment, Report, showValue } from "./problems";
 import type { ParsedConfig, ParsedNode } from "./schema";
 import type { RawConfig } from "./types";
+import { checkTalosRules } from "./talosRules";
 
 export type ConfigView = Loose<ParsedConfig>;
 
@@ -378,4 +379,5 @@ export function checkCrossFieldRules(view: ConfigView, raw: RawConfig, report: R
   checkTimeouts(view, report);
   checkResetOnDestroy(nodes, view, report);
   checkVersionCompatibility(view, report);
+  checkTalosRules(view, report);
 }

@@ -84,7 +84,7 @@ cat > "$WORK/secrets.yaml"
 [ -s "$WORK/secrets.yaml" ] || fail "no Talos secrets bundle on stdin"
 run "$TALOSCTL" "gen" "config" "${CLUSTER_NAME}" "${CLUSTER_ENDPOINT}" "--with-secrets" "${WORK}/secrets.yaml" "--output-types" "talosconfig" "--output" "${WORK}/talosconfig" "--force" >/dev/null
 printf '%s\n' "$NODE_PATCH" > "$WORK/patch.yaml"
-run "$TALOSCTL" "gen" "config" "${CLUSTER_NAME}" "${CLUSTER_ENDPOINT}" "--with-secrets" "${WORK}/secrets.yaml" "--config-patch" "@${WORK}/patch.yaml" "--output-types" "${NODE_ROLE}" "--output" "${WORK}/machineconfig.yaml" "--kubernetes-version" "${KUBERNETES_VERSION}" "--talos-version" "${TALOS_MINOR}" "--install-image" "${INSTALL_IMAGE}" "--additional-sans" "${CLUSTER_VIP}" "--dns-domain" "${DNS_DOMAIN}" "--with-docs=false" "--with-examples=false" "--force" >/dev/null 2>"$WORK/gen.err" || fail "talosctl gen config failed: $(last_line "$WORK/gen.err")"
+run "$TALOSCTL" "gen" "config" "${CLUSTER_NAME}" "${CLUSTER_ENDPOINT}" "--with-secrets" "${WORK}/secrets.yaml" "--config-patch" "@${WORK}/patch.yaml" "--output-types" "${NODE_ROLE}" "--output" "${WORK}/machineconfig.yaml" "--kubernetes-version" "${KUBERNETES_VERSION}" "--talos-version" "${TALOS_CONTRACT}" "--install-image" "${INSTALL_IMAGE}" "--additional-sans" "${CLUSTER_VIP}" "--dns-domain" "${DNS_DOMAIN}" "--with-docs=false" "--with-examples=false" "--force" >/dev/null 2>"$WORK/gen.err" || fail "talosctl gen config failed: $(last_line "$WORK/gen.err")"
 unreachable() { grep -Eq '[Ee]rror while dialing|connection refused|no route to host|network is unreachable' "$1"; }
 dropped() {
   unreachable "$1" && return 1

@@ -41,8 +41,9 @@ export const talosctl = {
     FILES.machineConfig,
     "--kubernetes-version",
     "${KUBERNETES_VERSION}",
+    // The pinned machine-config contract, never the installed minor (config/types.ts talos.contract).
     "--talos-version",
-    "${TALOS_MINOR}",
+    "${TALOS_CONTRACT}",
     "--install-image",
     "${INSTALL_IMAGE}",
     "--additional-sans",

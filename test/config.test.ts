@@ -70,7 +70,12 @@ describe("config: parseStackConfig", () => {
           ["controlplane", false],
         ],
       );
-      assert.deepStrictEqual(config.talos, { version: "v1.10.5", minor: "v1.10", talosctl: "talosctl" });
+      assert.deepStrictEqual(config.talos, {
+        version: "v1.10.5",
+        minor: "v1.10",
+        contract: "v1.10",
+        talosctl: "talosctl",
+      });
       assert.deepStrictEqual(config.machine, {
         encryptSystemDisk: true,
         udevRules: [],
@@ -125,6 +130,33 @@ describe("config: parseStackConfig", () => {
       const { config } = parseStackConfig(raw, "home-ops");
       assert.equal(config.talos.minor, "v1.11");
       assert.equal(config.usbSsd.mountPath, "/var/mnt/fast-disk");
+    });
+
+    it("keeps the pinned contract when the Talos version moves (home-ops on v1.14 stays on contract v1.10)", () => {
+      const raw = minimalRaw();
+      raw.talos.version = "v1.14.1";
+      raw.kubernetes.version = "v1.33.0";
+      raw.cilium.version = "1.18.0"; // Cilium 1.17 stops at Kubernetes 1.32 (compatibility.json)
+      const { config } = parseStackConfig(raw, "home-ops");
+      assert.equal(config.talos.minor, "v1.14");
+      assert.equal(config.talos.contract, "v1.10");
+    });
+
+    it("accepts every supported minor with its own contract and a Kubernetes release it runs", () => {
+      // Kubernetes releases each minor runs, with a Cilium that runs on them (compatibility.json).
+      const kubernetes = {
+        "v1.12.6": ["v1.30.0", "1.17.6"],
+        "v1.13.9": ["v1.32.0", "1.17.6"],
+        "v1.14.1": ["v1.33.0", "1.18.0"],
+      } as const;
+      for (const [version, [kube, cilium]] of Object.entries(kubernetes)) {
+        const raw = minimalRaw();
+        raw.talos = { version, contract: version.split(".").slice(0, 2).join(".") };
+        raw.kubernetes.version = kube;
+        raw.cilium.version = cilium;
+        const { config } = parseStackConfig(raw, "home-ops");
+        assert.equal(config.talos.contract, config.talos.minor, version);
+      }
     });
 
     it("keeps gitops credentials and the 1Password account only where they apply", () => {
@@ -219,7 +251,7 @@ describe("config: parseStackConfig", () => {
     it("reports every problem together: three problems, three messages", () => {
       const raw = homeOpsRawConfig();
       raw.nodes[1].address = "172.29.51.11"; // duplicate address
-      raw.talos.version = "v1.12.0"; // unsupported minor
+      raw.talos.version = "v1.15.0"; // unsupported minor
       raw.cilium.acceleration = "native"; // XDP on the Mac mini NIC
       const problems = problemsOf(raw);
       assert.equal(problems.length, 3, problems.join("\n"));
@@ -229,7 +261,7 @@ describe("config: parseStackConfig", () => {
         ),
       );
       assert.ok(
-        problems.some((p) => p.startsWith('homeops:talos.version = "v1.12.0": Talos minor v1.12 is not supported')),
+        problems.some((p) => p.startsWith('homeops:talos.version = "v1.15.0": Talos minor v1.15 is not supported')),
       );
       assert.ok(problems.some((p) => p.startsWith('homeops:cilium.acceleration = "native": must be "disabled"')));
     });

@@ -56,7 +56,7 @@ const CONNECT_CREDENTIALS =
   '{"verifier":{"salt":"POLICYTESTSALT"},"encCredentials":{"data":"POLICYTESTDATA"},"version":"2"}';
 
 const APPLY_SCRIPT =
-  '#!/bin/sh\n"$TALOSCTL" gen config "$CLUSTER_NAME" "$CLUSTER_ENDPOINT" --talos-version "$TALOS_MINOR"\n';
+  '#!/bin/sh\n"$TALOSCTL" gen config "$CLUSTER_NAME" "$CLUSTER_ENDPOINT" --talos-version "$TALOS_CONTRACT"\n';
 /** The current reset mechanism: the delete script resets only a node the run-time list names. */
 const RESET_SCRIPT =
   '#!/bin/sh\ncase " $RESET_ON_DESTROY " in\n  *" $NODE_HOSTNAME "*) ;;\n  *) exit 0 ;;\nesac\nrun "$TALOSCTL" "reset" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--system-labels-to-wipe" "STATE" "--reboot" >/dev/null 2>"$WORK/reset.err" || exit 1\n';
@@ -82,6 +82,7 @@ function applyCommand(env: Record<string, unknown> = {}, extra: Record<string, u
       CLUSTER_NAME: "home-ops",
       KUBERNETES_VERSION: "1.31.1",
       TALOS_MINOR: "v1.10",
+      TALOS_CONTRACT: "v1.10",
       INSTALL_IMAGE: IMAGE,
       NODE_HOSTNAME: "mini02",
       NODE_ADDRESS: "172.29.51.12",
@@ -123,6 +124,15 @@ describe("policy: talos-version-pinned", () => {
     assert.deepEqual(validateTalosPin(COMMAND, applyCommand()), []);
   });
 
+  it("passes home-ops upgraded to v1.14.1 that keeps its v1.10 contract (the contract does not follow the version)", () => {
+    const image = `factory.talos.dev/metal-installer/${SCHEMATIC_ID}:v1.14.1`;
+    assert.deepEqual(validateTalosPin(COMMAND, applyCommand({ INSTALL_IMAGE: image, TALOS_MINOR: "v1.14" })), []);
+    assert.deepEqual(
+      validateTalosPin(COMMAND, applyCommand({ INSTALL_IMAGE: image, TALOS_MINOR: "v1.14", TALOS_CONTRACT: "v1.14" })),
+      [],
+    );
+  });
+
   it("ignores commands that configure no node, and other resource types", () => {
     assert.deepEqual(validateTalosPin(COMMAND, schematicCommand()), []);
     assert.deepEqual(validateTalosPin(RELEASE, { environment: { TALOS_MINOR: "" } }), []);
@@ -133,12 +143,17 @@ describe("policy: talos-version-pinned", () => {
     ["a minor-only tag", { INSTALL_IMAGE: IMAGE.replace(":v1.10.5", ":v1.10") }, /does not pin a Talos version/],
     ["no tag", { INSTALL_IMAGE: IMAGE.replace(":v1.10.5", "") }, /does not pin a Talos version/],
     ["an unknown image", { INSTALL_IMAGE: UNKNOWN }, /must be a plain, known installer image/],
-    ["no config contract", { TALOS_MINOR: undefined }, /TALOS_MINOR \(the config contract/],
-    ["an empty config contract", { TALOS_MINOR: "" }, /TALOS_MINOR \(the config contract/],
+    ["no installed minor", { TALOS_MINOR: undefined }, /TALOS_MINOR must be set to the minor of the installed/],
+    ["an empty installed minor", { TALOS_MINOR: "" }, /TALOS_MINOR must be set to the minor of the installed/],
+    ["another installed minor", { TALOS_MINOR: "v1.11" }, /'v1.11' is not the minor of the Talos version v1.10.5/],
+    ["no config contract", { TALOS_CONTRACT: undefined }, /TALOS_CONTRACT \(the config contract.*must be set/],
+    ["an empty config contract", { TALOS_CONTRACT: "" }, /TALOS_CONTRACT \(the config contract.*must be set/],
+    ["an unsupported contract", { TALOS_CONTRACT: "v1.9" }, /'v1.9' is not a supported contract/],
+    ["a full version as the contract", { TALOS_CONTRACT: "v1.10.5" }, /'v1.10.5' is not a supported contract/],
     [
-      "another minor as the contract",
-      { TALOS_MINOR: "v1.11" },
-      /'v1.11' is not the minor of the Talos version v1.10.5/,
+      "a contract newer than the installed minor",
+      { TALOS_CONTRACT: "v1.11" },
+      /'v1.11' is newer than the installed Talos v1.10/,
     ],
   ] as const) {
     it(`fails ${label}`, () => {
@@ -154,11 +169,18 @@ describe("policy: installer-image-from-schematic (stack)", () => {
     assert.deepEqual(validateInstallerImages(stack(applyCommand(), applyCommand(), applyCommand())), []);
   });
 
+  it("passes v1.14's metal installer of the schematic (the form v1.14 publishes)", () => {
+    const image = `factory.talos.dev/metal-installer/${SCHEMATIC_ID}:v1.14.1`;
+    const patch = `machine:\n  install:\n    image: ${image}\n`;
+    assert.deepEqual(validateInstallerImages(stack(applyCommand({ INSTALL_IMAGE: image, NODE_PATCH: patch }))), []);
+  });
+
   const wrongImages: [string, string][] = [
     ["ghcr.io's installer (drops every extension)", "ghcr.io/siderolabs/installer:v1.10.5"],
     ["another schematic's image", `factory.talos.dev/installer/${OTHER_ID}:v1.10.5`],
     ["a latest tag", `factory.talos.dev/installer/${SCHEMATIC_ID}:latest`],
-    ["the metal installer path", `factory.talos.dev/metal-installer/${SCHEMATIC_ID}:v1.10.5`],
+    ["the metal installer path before v1.14", `factory.talos.dev/metal-installer/${SCHEMATIC_ID}:v1.10.5`],
+    ["the generic installer path on v1.14", `factory.talos.dev/installer/${SCHEMATIC_ID}:v1.14.1`],
   ];
   for (const [label, image] of wrongImages) {
     it(`fails ${label} in INSTALL_IMAGE, blaming the resource`, () => {
@@ -178,7 +200,7 @@ describe("policy: installer-image-from-schematic (stack)", () => {
     assert.deepEqual(
       violations.map((v) => v.message),
       [
-        `talos-apply-0: environment.NODE_PATCH names installer image 'ghcr.io/siderolabs/talos:v1.10.5'; expected factory.talos.dev/installer/${SCHEMATIC_ID}:<vX.Y.Z>`,
+        `talos-apply-0: environment.NODE_PATCH names installer image 'ghcr.io/siderolabs/talos:v1.10.5'; expected factory.talos.dev/installer/${SCHEMATIC_ID}:<vX.Y.Z> (metal-installer from v1.14)`,
       ],
     );
   });
@@ -660,7 +682,7 @@ describe("policy: the pack's wiring (@pulumi/policy analyze handlers)", () => {
     assert.deepEqual(
       found.map((d) => d.split("\n")[0]),
       [
-        "talos-version-pinned: Node configs pin a full Talos version and its minor as the config contract (TALOS_MINOR)",
+        "talos-version-pinned: Node configs pin a full Talos version (TALOS_MINOR its minor) and a config contract not newer than it (TALOS_CONTRACT)",
       ],
     );
   });
@@ -693,7 +715,7 @@ describe("policy: the pack's wiring (@pulumi/policy analyze handlers)", () => {
         [
           "installer-image-from-schematic",
           `urn:pulumi:home-ops::homeops::${COMMAND}::apply`,
-          `apply: environment.INSTALL_IMAGE names installer image 'ghcr.io/siderolabs/installer:v1.10.5'; expected factory.talos.dev/installer/${SCHEMATIC_ID}:<vX.Y.Z>`,
+          `apply: environment.INSTALL_IMAGE names installer image 'ghcr.io/siderolabs/installer:v1.10.5'; expected factory.talos.dev/installer/${SCHEMATIC_ID}:<vX.Y.Z> (metal-installer from v1.14)`,
         ],
       ],
     );
