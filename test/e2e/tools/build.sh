@@ -5,6 +5,9 @@
 #   pulumi-resource-command  command provider 1.2.1 (a stand-in: see command/main.go)
 #   talosctl-v1.10           talosctl v1.10.5
 #   talosctl-v1.11           talosctl v1.11.5
+#   talosctl-v1.12           talosctl v1.12.6 (one dependency replaced: talosctl-v1.12/go.mod)
+#   talosctl-v1.13           talosctl v1.13.9 (three dependencies replaced: talosctl-v1.13/go.mod)
+#   talosctl-v1.14           talosctl v1.14.1 (four dependencies replaced: talosctl-v1.14/go.mod)
 # Each tool is keyed by its module files, its ldflags and the Go version: a second run builds
 # nothing. HOMEOPS_TOOLS_CACHE overrides the cache (default: $XDG_CACHE_HOME or ~/.cache).
 set -euo pipefail
@@ -18,6 +21,9 @@ TOOLS=(
   "pulumi-resource-command|command|.|-X main.Version=v1.2.1"
   "talosctl-v1.10|talosctl-v1.10|github.com/siderolabs/talos/cmd/talosctl|"
   "talosctl-v1.11|talosctl-v1.11|github.com/siderolabs/talos/cmd/talosctl|"
+  "talosctl-v1.12|talosctl-v1.12|github.com/siderolabs/talos/cmd/talosctl|"
+  "talosctl-v1.13|talosctl-v1.13|github.com/siderolabs/talos/cmd/talosctl|"
+  "talosctl-v1.14|talosctl-v1.14|github.com/siderolabs/talos/cmd/talosctl|"
 )
 
 go_version=$(go env GOVERSION)
