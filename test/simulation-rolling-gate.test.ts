@@ -34,7 +34,8 @@ const DELAYS = {
   etcdJoin: 300,
   apiServer: 200,
   cri: 100,
-  staticPodPickup: 300,
+  // The kubelet polls its static pod URL every 20 s (httpCheckFrequency): the pod goes away well after the apply answered.
+  staticPodPickup: 2000,
   staticPodRestart: 1200,
   kubeletRestart: 400,
 };
