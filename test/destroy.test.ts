@@ -114,7 +114,7 @@ describe("destroy and deleted nodes (simulated)", function () {
   });
 
   it("every control plane listed, deletes at once: reset one at a time under the rolling lock, each after the previous answered in maintenance mode; graceful while other etcd members remain, the last member not", async () => {
-    const w = worlds.open(withTimeouts(fastConfig(), { nodeReady: 30, apiReady: 30, health: 30 }), { reboot: 1000 });
+    const w = worlds.open(withTimeouts(fastConfig(), { nodeReady: 60, apiReady: 60, health: 60 }), { reboot: 1000 });
     succeeded(await w.up());
     w.cfg = resetting(w.cfg, ["mini01", "mini02", "mini03"]);
     assert.deepEqual((await w.up()).ran, []);
@@ -152,7 +152,10 @@ describe("destroy and deleted nodes (simulated)", function () {
     const renamed = { mini02: "mini1", mini03: "mini10" } as Record<string, string>;
     const cfg = fastConfig();
     const nodes = cfg.nodes.map((n) => ({ ...n, hostname: renamed[n.hostname] ?? n.hostname }));
-    const w = worlds.open(resetting({ ...cfg, nodes }, ["mini10"]), { reboot: 500 });
+    const w = worlds.open(
+      withTimeouts(resetting({ ...cfg, nodes }, ["mini10"]), { nodeReady: 60, apiReady: 60, health: 60 }),
+      { reboot: 500 },
+    );
     succeeded(await w.up());
     const r = await w.destroy();
     assert.equal(r.failed, undefined, r.failed);

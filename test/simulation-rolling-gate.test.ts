@@ -44,7 +44,7 @@ const DELAYS = {
  * Waits generous enough for a loaded machine (a wait that succeeds ends when its condition holds);
  * the refusals wait out `health`, kept short where a test waits for one.
  */
-const roomy = (health = 30) => withTimeouts(fastConfig(), { nodeReady: 30, apiReady: 30, health });
+const roomy = (health = 60) => withTimeouts(fastConfig(), { nodeReady: 60, apiReady: 60, health });
 
 /** A Kubernetes patch release: new images for every control-plane pod and the kubelet, applied live. */
 function withKubernetesPatch(cfg: StackConfig): StackConfig {
@@ -180,7 +180,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
     const worlds = perTest();
 
     it("a cluster that ran before and no etcd answers: the gate waits, then refuses (the node is not changed)", async () => {
-      const w = worlds.open(roomy(8), DELAYS);
+      const w = worlds.open(roomy(20), DELAYS);
       succeeded(await w.up({ options: LONG_STEPS }));
       // Every control plane's etcd is slow: no probe answers within its bound.
       w.faults([{ tool: "talosctl", command: "etcd members", kind: "timeout" }]);
@@ -191,7 +191,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
       assert.ok(r.failed, "the run failed");
       assert.match(
         r.failed.message,
-        /an answering etcd before mini0\d changes \(the stack's last update completed the cluster phase.*not reached within 8 s: no control plane's etcd serves members/,
+        /an answering etcd before mini0\d changes \(the stack's last update completed the cluster phase.*not reached within 20 s: no control plane's etcd serves members/,
       );
       assert.deepEqual(
         w.cfg.nodes.flatMap((n) => appliesTo(w.calls().slice(mark), n.address).all),
@@ -213,7 +213,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
     });
 
     it("refuses to start a node's change while another control plane is down (power off): no apply, a clear message", async () => {
-      const w = worlds.open(roomy(8), DELAYS);
+      const w = worlds.open(roomy(20), DELAYS);
       succeeded(await w.up({ options: LONG_STEPS }));
       fakeWorld.powerOff(w.dir, N3);
       const mark = w.calls().length;
@@ -226,7 +226,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
       assert.ok(r.failed, "the run failed");
       assert.match(
         r.failed.message,
-        /every other node healthy before mini0[12] changes not reached within 8 s: 172\.29\.51\.13: .*connection refused/,
+        /every other node healthy before mini0[12] changes not reached within 20 s: 172\.29\.51\.13: .*connection refused/,
       );
       assert.deepEqual(
         [N1, N2].flatMap((a) => appliesTo(w.calls().slice(mark), a).all),
@@ -236,7 +236,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
     });
 
     it("refuses while another control plane's API server is down though its etcd serves (its kube-apiserver not back)", async () => {
-      const w = worlds.open(roomy(8), DELAYS);
+      const w = worlds.open(roomy(20), DELAYS);
       succeeded(await w.up({ options: LONG_STEPS }));
       // mini02's kube-apiserver is being replaced and does not come back within the wait.
       fakeWorld.updateState(w.dir, (s) => {
@@ -256,7 +256,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
       assert.ok(r.failed, "the run failed");
       assert.match(
         r.failed.message,
-        /every other node healthy before mini0[13] changes not reached within 8 s: kube-apiserver on 172\.29\.51\.12: The connection to the server 172\.29\.51\.12:6443 was refused/,
+        /every other node healthy before mini0[13] changes not reached within 20 s: kube-apiserver on 172\.29\.51\.12: The connection to the server 172\.29\.51\.12:6443 was refused/,
       );
       assert.deepEqual(
         [N1, N3].flatMap((a) => appliesTo(w.calls().slice(mark), a).all),
