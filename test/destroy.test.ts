@@ -113,7 +113,8 @@ describe("destroy and deleted nodes (simulated)", function () {
     assert.deepEqual(cluster.members.map((m) => m.name).sort(), ["mini01", "mini02"], "mini03 left etcd");
   });
 
-  it("every control plane listed, deletes at once: reset one at a time under the rolling lock, each after the previous answered in maintenance mode; graceful while other etcd members remain, the last member not", async () => {
+  it("every control plane listed, deletes at once: reset one at a time under the rolling lock, each after the previous answered in maintenance mode; graceful while other etcd members remain, the last member not", async function () {
+    this.timeout(900000);
     const w = worlds.open(withTimeouts(fastConfig(), { nodeReady: 60, apiReady: 60, health: 60 }), { reboot: 1000 });
     succeeded(await w.up());
     w.cfg = resetting(w.cfg, ["mini01", "mini02", "mini03"]);
@@ -148,7 +149,8 @@ describe("destroy and deleted nodes (simulated)", function () {
     }
   });
 
-  it("the reset list is matched by the exact hostname: listing mini10 resets mini10 and never mini1", async () => {
+  it("the reset list is matched by the exact hostname: listing mini10 resets mini10 and never mini1", async function () {
+    this.timeout(900000);
     const renamed = { mini02: "mini1", mini03: "mini10" } as Record<string, string>;
     const cfg = fastConfig();
     const nodes = cfg.nodes.map((n) => ({ ...n, hostname: renamed[n.hostname] ?? n.hostname }));
