@@ -218,9 +218,10 @@ function settle(state, cfg, now) {
 
 /**
  * Every moment two or more of `list`'s intervals ({from, to, name}) of one group were open
- * together: [{group, from, to, names}] (to: null = still ongoing).
+ * together (`byName`: two or more distinct names): [{group, from, to, names}] (to: null = still
+ * ongoing).
  */
-function overlaps(list, groupOf) {
+function overlaps(list, groupOf, byName) {
   const out = [];
   const byGroup = {};
   for (const d of list) (byGroup[groupOf(d)] = byGroup[groupOf(d)] || []).push(d);
@@ -229,8 +230,9 @@ function overlaps(list, groupOf) {
     const downAt = (t) => items.filter((d) => d.from <= t && (d.to == null || t < d.to));
     let open = null;
     for (const t of points) {
-      const names = [...new Set(downAt(t).map((d) => d.name))].sort();
-      if (names.length >= 2) {
+      const down = downAt(t);
+      const names = [...new Set(down.map((d) => d.name))].sort();
+      if ((byName ? names.length : down.length) >= 2) {
         if (!open || open.names.join() !== names.join()) {
           if (open) open.to = t;
           open = { group, from: t, to: null, names };
@@ -429,6 +431,7 @@ function apiServerOverlaps(state) {
   return overlaps(
     (state.apiDowntime || []).map((d) => ({ ...d, name: d.hostname })),
     () => "cluster",
+    true,
   ).map((o) => ({ from: o.from, to: o.to, nodes: o.names }));
 }
 
@@ -438,7 +441,7 @@ function apiServerOverlaps(state) {
  */
 function controlPlaneOverlaps(state) {
   const list = [...(state.apiDowntime || []), ...(state.downtime || [])].map((d) => ({ ...d, name: d.hostname }));
-  return overlaps(list, () => "cluster").map((o) => ({ from: o.from, to: o.to, nodes: o.names }));
+  return overlaps(list, () => "cluster", true).map((o) => ({ from: o.from, to: o.to, nodes: o.names }));
 }
 
 module.exports = {
