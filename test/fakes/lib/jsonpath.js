@@ -59,7 +59,8 @@ function parsePath(expr) {
       // A field name ends at an unescaped "." or "["; "\\." is a literal dot (client-go
       // util/jsonpath parser.go parseField: `{.metadata.annotations.talos\.dev/config-version}`).
       let j = i;
-      while (j < expr.length && expr[j] !== "." && expr[j] !== "[") j += expr[j] === "\\" && expr[j + 1] === "." ? 2 : 1;
+      while (j < expr.length && expr[j] !== "." && expr[j] !== "[")
+        j += expr[j] === "\\" && expr[j + 1] === "." ? 2 : 1;
       const name = expr.slice(i, j).replace(/\\\./g, ".");
       if (name) segs.push({ s: "field", v: name });
       i = j;

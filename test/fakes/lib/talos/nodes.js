@@ -293,7 +293,11 @@ function quorumViolations(state) {
 const COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 
 const at = (obj, path) => path.split(".").reduce((o, k) => (o && typeof o === "object" ? o[k] : undefined), obj);
-const digest = (v) => crypto.createHash("sha256").update(JSON.stringify(v === undefined ? null : v)).digest("hex");
+const digest = (v) =>
+  crypto
+    .createHash("sha256")
+    .update(JSON.stringify(v === undefined ? null : v))
+    .digest("hex");
 const withoutKey = (obj, key) => {
   if (!obj || typeof obj !== "object") return obj;
   const copy = { ...obj };
