@@ -200,8 +200,10 @@ describe("simulated execution: the rolling gate holds every change", function ()
         "no node was changed",
       );
       assert.equal(w.node("mini01").changedApplies, before);
-      // Once etcd answers, the same change goes through.
+      // Once etcd answers, the same change goes through (with a wait long enough for the
+      // kubelet's 20 s pickup: a run-time setting, which re-runs nothing by itself).
       w.faults([]);
+      w.cfg = withTimeouts(w.cfg, { health: 60 });
       succeeded(await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS }));
       assert.deepEqual(fakeWorld.controlPlaneOverlaps(w.world()), []);
     });
