@@ -206,6 +206,8 @@ module.exports = {
   appendCall: store.appendCall,
   readUsageErrors: store.readUsageErrors,
   quorumViolations: nodes.quorumViolations,
+  apiServerOverlaps: nodes.apiServerOverlaps,
+  controlPlaneOverlaps: nodes.controlPlaneOverlaps,
   powerOff,
   powerOn,
   toMaintenance,

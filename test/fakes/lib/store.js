@@ -25,6 +25,12 @@ const DEFAULT_DELAYS = {
   /** How long the etcd client retries "no leader" / "not supported for learner" (real: ~2.5 s). */
   etcdRetry: 0,
   apiServer: 0,
+  /** After a live apply that changes a control-plane static pod, until the kubelet replaces it (the old pod stops). */
+  staticPodPickup: 0,
+  /** From then until the new static pod is Ready (its API server serving). */
+  staticPodRestart: 0,
+  /** After a live apply that changes the kubelet's spec, until the restarted kubelet is healthy. */
+  kubeletRestart: 0,
   ciliumRollout: 0,
   esoReady: 0,
   connectReady: 0,
@@ -163,6 +169,7 @@ function emptyState(config) {
     nodes,
     etcd: { clusters: {}, seq: 0 },
     downtime: [],
+    apiDowntime: [],
     cluster: { bootstrapCount: 0, bootstrapAlreadyExists: 0 },
     k8s: { objects: [] },
     op: { items },
