@@ -141,11 +141,13 @@ describe("fakes: argv, faults, logs", function () {
         "timeout",
       );
       assert.ok(t.ms >= 300, `hung ${t.ms} ms`);
-      const killed = await w.execThenTerm(
-        "talosctl",
-        ["apply-config", ...at(N1), "--insecure", "--file", w.file("mini01.yaml")],
-        300,
-      );
+      const killed = await w.execThenTerm("talosctl", [
+        "apply-config",
+        ...at(N1),
+        "--insecure",
+        "--file",
+        w.file("mini01.yaml"),
+      ]);
       assert.equal(
         killed.stderr,
         "Signal received, aborting, press Ctrl+C once again to abort immediately...\nerror applying new configuration: rpc error: code = Canceled desc = context canceled\n",
