@@ -8,8 +8,19 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as fake from "./lib/state";
+import { scaledMs } from "../helpers/calibration";
 
 export { fake };
+
+/**
+ * A time on a test's timeline (a fake's delay, a sleep, a wait's bound, a margin), in ms on an
+ * idle machine, scaled by how slow the machine is now (helpers/calibration.ts). Every time a test
+ * weighs against another is scaled alike, so their relation holds and the margin for process
+ * start-up grows with the load.
+ */
+export const T = (ms: number): number => scaledMs(ms);
+/** T(ms) as a Go duration, for a fake's --timeout / --wait-timeout. */
+export const dur = (ms: number): string => `${T(ms)}ms`;
 
 export interface Result {
   code: number;
@@ -173,7 +184,7 @@ export class World {
 
   /** Poll a condition of the world (bounded). */
   async until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + T(timeoutMs);
     while (!cond()) {
       if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
       await sleep(20);
