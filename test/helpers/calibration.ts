@@ -184,3 +184,22 @@ export function describeCalibration(c: Calibration = current()): string {
     `load ${c.loadAtStart.join(" ")} on ${os.cpus().length} cores`
   );
 }
+
+/**
+ * Stack timeouts given in seconds for an idle machine (`homeops:timeouts`), scaled: whole seconds
+ * as the schema wants, the poll interval to 0.01 s.
+ */
+export function scaledTimeouts<T extends Partial<Record<string, number>>>(timeouts: T): T {
+  const k = timeScale();
+  return Object.fromEntries(
+    Object.entries(timeouts).map(([key, v]) => [
+      key,
+      key === "poll" ? Math.round((v as number) * k * 100) / 100 : Math.ceil((v as number) * k),
+    ]),
+  ) as T;
+}
+
+/** The fakes' delays (ms on an idle machine), scaled. */
+export function scaledDelays<T extends Partial<Record<string, number>>>(delaysMs: T): T {
+  return Object.fromEntries(Object.entries(delaysMs).map(([k, v]) => [k, scaledMs(v as number)])) as T;
+}
