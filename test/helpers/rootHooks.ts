@@ -16,6 +16,9 @@ calibrate();
 const baseTimeout = new WeakMap<Runnable, number>();
 let applied = 1;
 
+/** The time scale mocha's timeouts carry now (the largest the run has met). */
+export const appliedScale = (): number => applied;
+
 function rootOf(r: Runnable): Suite {
   let s = r.parent!;
   while (s.parent) s = s.parent;
