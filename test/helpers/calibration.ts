@@ -15,8 +15,9 @@
  * reference: what every fake call pays before doing anything), REFERENCE_CALL_MS on an idle
  * machine. Its CPU time (user+sys) on this 2-core machine is 0.18-0.22 s whatever the load, which
  * is its wall time when nothing competes; under load 8-15 the wall time was 0.5-1.5 s.
- * k = max(1, p80 of the recent samples / REFERENCE_CALL_MS), capped at MAX_SCALE. Five samples at
- * the start of the run (synchronous, so test files that build configs when they load see it),
+ * k = max(1, the slowest of the last WINDOW samples / REFERENCE_CALL_MS), capped at MAX_SCALE (the
+ * load on a shared machine comes in bursts: the slowest recent call, not a typical one, is what a
+ * bound must survive). Five samples at the start of the run (synchronous, so test files that build configs when they load see it),
  * then one more before a test when the last is older than RECHECK_MS (root hook in
  * test/setup.ts): a run that meets a Go build half-way scales from then on.
  *
@@ -35,7 +36,7 @@ export const REFERENCE_CALL_MS = 200;
 export const MAX_SCALE = 30;
 const INITIAL_SAMPLES = 5;
 const WINDOW = 8;
-const RECHECK_MS = 15000;
+const RECHECK_MS = 10000;
 
 export interface Calibration {
   /** The current time scale (≥ 1). */
@@ -80,9 +81,9 @@ export function quantile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
 }
 
-/** k from probe samples (pure): p80 over the reference, at least 1, at most MAX_SCALE. */
+/** k from probe samples (pure): the slowest over the reference, at least 1, at most MAX_SCALE. */
 export function scaleOf(probeMs: readonly number[]): number {
-  const k = quantile(probeMs, 0.8) / REFERENCE_CALL_MS;
+  const k = quantile(probeMs, 1) / REFERENCE_CALL_MS;
   if (!Number.isFinite(k)) return 1;
   return Math.min(MAX_SCALE, Math.max(1, Math.round(k * 10) / 10));
 }
@@ -179,7 +180,7 @@ export async function recheck(): Promise<number> {
 export function describeCalibration(c: Calibration = current()): string {
   if (c.fixed) return `time scale ${c.scale} (fixed by HOMEOPS_TEST_TIME_SCALE)`;
   return (
-    `time scale ${c.scale}: fake talosctl call p80 ${quantile(c.samples, 0.8)} ms of [${c.samples.join(", ")}] ` +
+    `time scale ${c.scale}: fake talosctl call at most ${quantile(c.samples, 1)} ms of [${c.samples.join(", ")}] ` +
     `(idle ${REFERENCE_CALL_MS} ms), sh start p80 ${c.shellStartMs} ms, ` +
     `load ${c.loadAtStart.join(" ")} on ${os.cpus().length} cores`
   );

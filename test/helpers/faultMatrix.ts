@@ -416,7 +416,7 @@ export async function runCell(
   opts: CellOptions = {},
 ): Promise<Outcome> {
   const t0 = Date.now();
-  // The cells themselves load the machine: measure again (at most every 15 s) before each.
+  // The cells themselves load the machine: measure again (at most every 10 s) before each.
   const scale = await recheck();
   const w = matrixWorld(cell.row.target?.start ?? "seeded", bundle);
   let outcome: Outcome;
