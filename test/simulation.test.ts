@@ -31,6 +31,10 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     succeeded(r);
     assert.deepEqual([...r.ran].sort(), w.plan.steps.map((s) => s.id).sort());
     const calls = w.calls();
+    assert.ok(
+      callsOf(calls, "talosctl", "etcd members").some((c) => c.killed === "SIGTERM"),
+      "a probe of an etcd not serving yet hung until the scripts' bound (PROBE_TIMEOUT) ended it",
+    );
     for (const n of w.cfg.nodes) {
       const a = appliesTo(calls, n.address);
       assert.deepEqual(

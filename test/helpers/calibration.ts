@@ -33,7 +33,7 @@ const fakeWorld = require("../fakes/lib/state.js");
 
 /** The probe's wall time on an idle machine (its CPU time, see above). */
 export const REFERENCE_CALL_MS = 200;
-export const MAX_SCALE = 30;
+export const MAX_SCALE = 100;
 const INITIAL_SAMPLES = 5;
 const WINDOW = 8;
 const RECHECK_MS = 10000;

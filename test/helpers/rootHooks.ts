@@ -57,6 +57,12 @@ export const mochaHooks = {
     const k = await recheck();
     if (k > applied) rescale(rootOf(this.currentTest!), k);
   },
+  /** A failure is printed when it happens (a loaded run is long; the reporter waits for the end). */
+  afterEach(this: Context): void {
+    const t = this.currentTest as (Test & { err?: Error }) | undefined;
+    if (t?.state === "failed")
+      console.log(`\n  FAILED (time scale ${current().scale}): ${t.fullTitle()}\n${String(t.err?.stack ?? t.err)}\n`);
+  },
   afterAll(): void {
     const h = current().history;
     console.log(
