@@ -84,7 +84,7 @@ export class SimWorld {
   state: SimState = newState();
   /** The engine's kill of a step that outlives every bound (a stuck test), scaled. */
   readonly stepTimeoutMs = scaledMs(60000);
-  /** `delaysMs`: idle figures, scaled here (scaledDelays). */
+  /** `delaysMs` as given (perTest().open scales a test's; the benchmark's are its model). */
   constructor(
     public cfg: StackConfig,
     delaysMs: Partial<Fake.FakeDelays> = {},
@@ -97,7 +97,7 @@ export class SimWorld {
     fakeWorld.initFakeWorld(this.dir, {
       talosVersion: TALOSCTL_VERSION_OF_MINOR[cfg.talos.minor],
       nodes: cfg.nodes.map((n) => ({ address: n.address, hostname: n.hostname })),
-      delaysMs: scaledDelays(delaysMs),
+      delaysMs,
       faults: [],
       ...extra,
     });
@@ -204,8 +204,9 @@ export const REAL_NODE_HANG_MS = 3600000;
 
 /**
  * One SimWorld per test of the calling suite (call it in a describe): `worlds.open(cfg)` makes
- * the test's world (QUICK_NODE_HANG_MS unless `extra` says otherwise), removed after the test,
- * which fails if a script left files in its TMPDIR.
+ * the test's world (QUICK_NODE_HANG_MS unless `extra` says otherwise; `delaysMs` idle figures,
+ * scaled to the machine like fastConfig's timeouts), removed after the test, which fails if a
+ * script left files in its TMPDIR.
  */
 export function perTest(): { open: (...args: ConstructorParameters<typeof SimWorld>) => SimWorld } {
   let current: SimWorld | undefined;
@@ -216,7 +217,7 @@ export function perTest(): { open: (...args: ConstructorParameters<typeof SimWor
   });
   return {
     open: (cfg, delaysMs = {}, extra = {}) =>
-      (current = new SimWorld(cfg, delaysMs, { nodeHangMs: QUICK_NODE_HANG_MS, ...extra })),
+      (current = new SimWorld(cfg, scaledDelays(delaysMs), { nodeHangMs: QUICK_NODE_HANG_MS, ...extra })),
   };
 }
 
