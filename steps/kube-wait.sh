@@ -43,6 +43,8 @@ stop_timer() {
 # claimed first is theirs to end.
 stop_call() {
   claim "$WORK/claim.$1" || return 0
+  # (a run_for that has just finished removes call.<pid> before its claim: then this claim is late)
+  [ -e "$WORK/call.$1" ] || return 0
   claim "$WORK/armed.$1" || stop_timer "$1"
   kill -TERM "$1" 2>/dev/null || :
 }
@@ -61,9 +63,13 @@ stop_calls() {
   stop_calls
   rm -rf "$WORK"
 ) &
+# finish: the EXIT trap. It exits with the status it was called with: mksh would otherwise exit
+# with the trap's own status when a signal's trap called exit (exit 130 became 0).
 finish() {
+  finish_status=$?
   stop_calls
   rm -rf "$WORK"
+  exit "$finish_status"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM HUP PIPE
@@ -122,6 +128,7 @@ run_for() {
   if [ -e "$WORK/timed-out.$child" ]; then
     printf 'homeops: %s %s timed out after %s s\n' "${1##*/}" "${2:-}" "$limit" >&2
   fi
+  # call.<pid> goes first (see stop_call)
   rm -f "$WORK/call.$child" "$WORK/sleep.$child" "$WORK/claim.$child" "$WORK/armed.$child" "$WORK/timed-out.$child"
   return "$status"
 }
