@@ -123,36 +123,60 @@ echo "quick $(run_for 1 echo done)"
     assert.deepEqual(r.scratchLeft, []);
   });
 
-  it("the script SIGKILLed mid-call (the provider's cancel): the watchdog ends every call and its timer, releases the step's output and removes the scratch directory within about a second", async function () {
-    const boundMs = 2500 + 100 * forkMs;
-    this.timeout(4 * boundMs + 30000);
-    // A call in the background with its output redirected (the timer then holds the shell's saved
-    // copy of the step's stdout/stderr), one in a command substitution, one plain.
-    const body = `run sleep 601 >"$WORK/bg.out" 2>"$WORK/bg.err" &
+  /** Three calls in flight: in the background with its output redirected (its timer then holds the
+   * shell's saved copy of the step's stdout/stderr), in a command substitution, plain. */
+  const threeCalls = `run sleep 601 >"$WORK/bg.out" 2>"$WORK/bg.err" &
 x=$(run sleep 602 2>"$WORK/sub.err") &
 run sleep 603
 `;
-    let killedAt = 0;
+  /** Once the three tools run and so do three timers (sleeps of the call timeout, 600 s). */
+  const inFlight = (procs: string[]): boolean => {
+    const argv = procs.map((p) => p.slice(p.indexOf(" ") + 1));
+    const tools = ["sleep 601", "sleep 602", "sleep 603"].every((t) => argv.includes(t));
+    return tools && argv.filter((a) => a === "sleep 600").length >= 3;
+  };
+
+  it("the script SIGKILLed mid-call (the provider's cancel): the watchdog ends every call and its timer, releases the step's output and removes the scratch directory within about a second", async function () {
+    const boundMs = 2500 + 100 * forkMs;
+    this.timeout(4 * boundMs + 30000);
+    let killed = false;
     const r = await runScriptUnder({
       shell: sh,
       prelude: PRELUDE,
-      body,
+      body: threeCalls,
       callTimeout: 600,
       budgetMs: 4 * boundMs + 10000,
-      // Once the three tools run and so do three timers (their sleeps of the call timeout).
-      killWhen: (procs) => {
-        const argv = procs.map((p) => p.slice(p.indexOf(" ") + 1));
-        const tools = ["sleep 601", "sleep 602", "sleep 603"].every((t) => argv.includes(t));
-        if (!tools || argv.filter((a) => a === "sleep 600").length < 3) return false;
-        killedAt = Date.now();
-        return true;
-      },
+      killWhen: (procs) => (killed = inFlight(procs)),
       settleMs: boundMs,
     });
-    assert.ok(killedAt > 0, "the three calls were started");
+    assert.ok(killed, "the three calls were started");
     assert.equal(r.signal, "SIGKILL");
     assert.deepEqual(r.leftovers, [], `every tool, timer and sleep ended within ${boundMs} ms`);
     assert.ok(r.pipesOpenMs < boundMs, `the step's output stayed open ${r.pipesOpenMs} ms after the kill`);
+    assert.deepEqual(r.scratchLeft, [], "the scratch directory is removed");
+    assert.deepEqual(r.strayKills, [], "signals to PIDs no longer ours");
+  });
+
+  it("the script interrupted mid-call (SIGTERM to the shell): the EXIT trap ends every call and its timer and removes the scratch directory; exit 130, no notice", async function () {
+    const boundMs = 2500 + 100 * forkMs;
+    this.timeout(4 * boundMs + 30000);
+    let killed = false;
+    const r = await runScriptUnder({
+      shell: sh,
+      prelude: PRELUDE,
+      body: threeCalls,
+      callTimeout: 600,
+      budgetMs: 4 * boundMs + 10000,
+      killWhen: (procs) => (killed = inFlight(procs)),
+      killSignal: "SIGTERM",
+      settleMs: boundMs,
+    });
+    assert.ok(killed, "the three calls were started");
+    assert.equal(r.overBudget, false, "ended by its trap");
+    assert.equal(r.code, 130, r.stderr);
+    assert.equal(r.stderr, "", "no job notice, no timeout report");
+    assert.ok(r.pipesOpenMs < boundMs, `the step's output stayed open ${r.pipesOpenMs} ms after the script ended`);
+    assert.deepEqual(r.leftovers, [], `every tool, timer and sleep ended within ${boundMs} ms`);
     assert.deepEqual(r.scratchLeft, [], "the scratch directory is removed");
     assert.deepEqual(r.strayKills, [], "signals to PIDs no longer ours");
   });

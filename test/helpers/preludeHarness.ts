@@ -132,10 +132,12 @@ export interface ScriptOptions {
   /** The harness ends the script (SIGKILL to its process group) after this long. */
   readonly budgetMs: number;
   /**
-   * SIGKILL to the shell alone (the provider's cancel) once `killWhen` holds, polled with the
+   * A signal to the shell alone (SIGKILL: the provider's cancel) once `killWhen` holds, polled with the
    * script's live processes ("pid argv").
    */
   readonly killWhen?: (processes: string[]) => boolean;
+  /** The signal `killWhen` sends (default SIGKILL). */
+  readonly killSignal?: NodeJS.Signals;
   /** How long processes of the script may outlive it (the watchdog's period) before they count. */
   readonly settleMs?: number;
   readonly env?: Record<string, string>;
@@ -251,7 +253,7 @@ export async function runScriptUnder(opts: ScriptOptions): Promise<ScriptRun> {
   if (opts.killWhen) {
     const poll = (): void => {
       if (exitedAt) return;
-      if (opts.killWhen!(markedProcesses(mark))) child.kill("SIGKILL");
+      if (opts.killWhen!(markedProcesses(mark))) child.kill(opts.killSignal ?? "SIGKILL");
       else killer = setTimeout(poll, 10);
     };
     killer = setTimeout(poll, 10);
