@@ -45,7 +45,8 @@ function asSh(target: string, linkDir: string, name: string): string {
   const dir = path.join(linkDir, name);
   fs.mkdirSync(dir, { recursive: true });
   const link = path.join(dir, "sh");
-  if (!fs.existsSync(link)) fs.symlinkSync(target, link);
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync(target, link);
   return link;
 }
 
