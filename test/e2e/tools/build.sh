@@ -55,6 +55,38 @@ ALIASES=(
   "kubectl|kube"
 )
 
+# Arguments: none builds every tool. `--download` only fetches every module into the module cache
+# (network-bound: CI runs it beside `npm ci`) and prints nothing. TOOL names build only those (and
+# their aliases) and print a directory holding just them (CI builds what `npm test` needs first, then
+# the rest beside it).
+download_only=false
+only=()
+for arg in "$@"; do
+  case $arg in
+    --download) download_only=true ;;
+    -*) echo "build.sh: unknown option $arg" >&2; exit 64 ;;
+    *) only+=("$arg") ;;
+  esac
+done
+selected() { # name -> true when it is to be built
+  [ ${#only[@]} -eq 0 ] && return 0
+  local o
+  for o in "${only[@]}"; do [ "$o" = "$1" ] && return 0; done
+  return 1
+}
+for o in "${only[@]}"; do
+  printf '%s\n' "${TOOLS[@]}" | grep -q "^$o|" || { echo "build.sh: no tool named $o" >&2; exit 64; }
+done
+
+if $download_only; then
+  for spec in "${TOOLS[@]}"; do
+    IFS='|' read -r name dir _ <<<"$spec"
+    selected "$name" || continue
+    (cd "$here/$dir" && go mod download) || { echo "build.sh: go mod download failed for $name" >&2; exit 1; }
+  done
+  exit 0
+fi
+
 go_version=$(go env GOVERSION)
 platform="$(go env GOOS)/$(go env GOARCH)"
 key_of() { # module dir, ldflags[, prepare] -> content key
@@ -70,6 +102,7 @@ mkdir -p "$cache"
 links=()
 for spec in "${TOOLS[@]}"; do
   IFS='|' read -r name dir pkg ldflags prepare <<<"$spec"
+  selected "$name" || continue
   key=$(key_of "$dir" "$ldflags" "$prepare")
   built="$cache/$name-$key/$name"
   if [ ! -x "$built" ]; then
