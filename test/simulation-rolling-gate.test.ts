@@ -192,7 +192,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
       assert.ok(r.failed, "the run failed");
       assert.match(
         r.failed.message,
-        /an answering etcd before mini0\d changes \(the stack's last update completed the cluster phase.*not reached within 20 s: no control plane's etcd serves members/,
+        /an answering etcd before mini0\d changes \(the stack's last update completed the cluster phase.*not reached within \d+ s: no control plane's etcd serves members/,
       );
       assert.deepEqual(
         w.cfg.nodes.flatMap((n) => appliesTo(w.calls().slice(mark), n.address).all),
@@ -229,7 +229,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
       assert.ok(r.failed, "the run failed");
       assert.match(
         r.failed.message,
-        /every other node healthy before mini0[12] changes not reached within 20 s: 172\.29\.51\.13: .*connection refused/,
+        /every other node healthy before mini0[12] changes not reached within \d+ s: 172\.29\.51\.13: .*connection refused/,
       );
       assert.deepEqual(
         [N1, N2].flatMap((a) => appliesTo(w.calls().slice(mark), a).all),
@@ -259,7 +259,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
       assert.ok(r.failed, "the run failed");
       assert.match(
         r.failed.message,
-        /every other node healthy before mini0[13] changes not reached within 20 s: kube-apiserver on 172\.29\.51\.12: The connection to the server 172\.29\.51\.12:6443 was refused/,
+        /every other node healthy before mini0[13] changes not reached within \d+ s: kube-apiserver on 172\.29\.51\.12: The connection to the server 172\.29\.51\.12:6443 was refused/,
       );
       assert.deepEqual(
         [N1, N3].flatMap((a) => appliesTo(w.calls().slice(mark), a).all),
