@@ -315,6 +315,11 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
     storeReady: seconds(300),
     fluxReady: seconds(600),
     poll: seconds(5).describe("Poll interval of every wait; shorter than every timeout."),
+    probe: integer(1, 600, " (seconds)")
+      .optional()
+      .describe(
+        "Bound of one etcd probe (default: nodeReady / 10, from 1 to 5). A serving etcd answers at once; a stopped one blocks until this bound. Raise it for a slow link to the nodes.",
+      ),
   })
     .prefault({})
     .describe("Bounded waits, in seconds."),

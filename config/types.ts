@@ -161,6 +161,8 @@ export interface StackConfig {
     readonly fluxReady: number;
     /** Poll interval of every wait. */
     readonly poll: number;
+    /** Bound of one etcd probe (default: nodeReady / 10, from 1 to 5). */
+    readonly probe?: number;
   };
   readonly operations: {
     /** Nodes that `pulumi destroy` may reset (wiping STATE and EPHEMERAL only). Empty = never. */
