@@ -2,14 +2,17 @@
 import { redactSdkDebugLog } from "./components/debugLogRedaction";
 import { loadStackConfig, loadStackSecrets } from "./config/pulumi";
 import { deployStack } from "./components/stack";
-import { phasesDeclaredBefore } from "./components/previousDeployment";
+import { previousDeployment } from "./components/previousDeployment";
 
 export = async (): Promise<Record<string, unknown>> => {
   redactSdkDebugLog();
   const config = loadStackConfig();
+  const previous = await previousDeployment();
   const { outputs } = deployStack(config, loadStackSecrets(), {
     projectDir: process.cwd(),
-    declaredBefore: await phasesDeclaredBefore(),
+    declaredBefore: previous.phasesDeclared,
+    completedBefore: previous.phasesCompleted,
+    fluxHandOffBefore: previous.fluxHandOff,
   });
   return outputs;
 };

@@ -8,6 +8,7 @@ import * as command from "@pulumi/command";
 import { talosctlMismatch } from "../talos/credentials";
 import { Phase, PHASES, StackConfig } from "../config/types";
 import { buildPlan, phasesThrough, Plan } from "../plan";
+import { handOffState } from "../plan/handOff";
 import { installerImage } from "../talos/schematic";
 import { StepContext } from "./steps";
 import { TalosPhase } from "./talosPhase";
@@ -32,6 +33,10 @@ export interface DeployOptions {
    * declaring, so lowering `stopAfter` would otherwise delete phases an earlier `up` built.
    */
   readonly declaredBefore?: readonly string[];
+  /** Phases the last successful update completed (its `phasesCompleted` output). */
+  readonly completedBefore?: readonly string[];
+  /** Setting values at the hand-off to Flux (its `fluxHandOff` output). */
+  readonly fluxHandOffBefore?: Readonly<Record<string, string>>;
 }
 
 /** The phases to declare: those `stopAfter` lets run, extended to any declared before. */
@@ -107,6 +112,8 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
         "they stay declared (stopAfter never deletes what an earlier up built). To remove them on purpose, use pulumi destroy --target.",
     );
   }
+  const handOff = handOffState(plan, options.completedBefore ?? [], options.fluxHandOffBefore ?? {});
+  for (const warning of handOff.warnings) void pulumi.log.warn(warning);
   assertStepFilesCurrent(options.projectDir);
   writeRuntimeSettings(options.projectDir, plan);
   const active = (p: Phase) => plan.phases.includes(p);
@@ -117,6 +124,9 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     secretValues: {},
     onePasswordEnv,
     preflight: talosctlPreflight(cfg),
+    settings: plan.settings,
+    adoptHelmReleases: cfg.operations.adoptHelmReleases,
+    handedOff: handOff.handedOff,
   };
 
   const talos = new TalosPhase("talos", { config: cfg, plan, context });
@@ -163,6 +173,7 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     longhornSsdMountPath: cfg.usbSsd.mountPath,
     phasesDeclared: plan.phases,
     phasesCompleted: pulumi.all(readies),
+    fluxHandOff: handOff.record,
     talosconfigExpiry: talos.talosconfigExpiry,
     kubeconfigExpiry: cluster ? cluster.kubeconfigExpiry : null,
     talosconfig: talos.talosconfig,

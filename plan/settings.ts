@@ -44,7 +44,6 @@ export function runtimeSettings(cfg: StackConfig): Record<string, string> {
     NODE_ADDRESSES: addresses(),
     CONTROL_PLANE_ADDRESSES: addresses("controlplane"),
     RESET_ON_DESTROY: cfg.operations.resetOnDestroy.join(" "),
-    ADOPT_HELM_RELEASES: cfg.operations.adoptHelmReleases.join(" "),
   };
 }
 

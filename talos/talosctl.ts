@@ -169,22 +169,6 @@ export function allTalosctlInvocations(): Arg[][] {
 export const kubectl = {
   readyz: (): Arg[] => ["--kubeconfig", FILES.kubeconfig, "get", "--raw", "/readyz"],
   nodeNames: (): Arg[] => ["--kubeconfig", FILES.kubeconfig, "get", "nodes", "-o", "name"],
-  /**
-   * The storage Secrets of a Helm release (Helm v3 labels them owner=helm, name=<release>:
-   * helm pkg/storage/driver/secrets.go).
-   */
-  helmReleaseSecrets: (): Arg[] => [
-    "--kubeconfig",
-    FILES.kubeconfig,
-    "get",
-    "secrets",
-    "--namespace",
-    "${RELEASE_NAMESPACE}",
-    "--selector",
-    "owner=helm,name=${RELEASE_NAME}",
-    "--output",
-    "name",
-  ],
   /** One bounded attempt of a condition wait on one object (or `nodes --all`). */
   waitOnce: (): Arg[] => [
     "--kubeconfig",
