@@ -86,7 +86,7 @@ export function adoptCommand(stepId: string, adoptList: readonly string[]): stri
 }
 
 /** The recovery of a lost state after the hand-off to Flux. */
-export const HANDED_OFF_COMMAND = "pulumi config set homeops:operations.handedOffToFlux true && pulumi up";
+export const HANDED_OFF_COMMAND = "pulumi config set --path homeops:operations.handedOffToFlux true && pulumi up";
 
 function latestRecord(records: readonly HelmRecord[]): HelmRecord | undefined {
   return [...records].sort((a, b) => a.revision - b.revision).pop();
