@@ -10,8 +10,8 @@ export = async (): Promise<Record<string, unknown>> => {
   const previous = await previousDeployment();
   const { outputs } = deployStack(config, loadStackSecrets(), {
     projectDir: process.cwd(),
-    declaredBefore: previous.phasesDeclared,
-    completedBefore: previous.phasesCompleted,
+    declaredBefore: previous.declared,
+    completedBefore: previous.completed,
     fluxHandOffBefore: previous.fluxHandOff,
   });
   return outputs;

@@ -1,11 +1,13 @@
-/** What the stack's last successful update declared, read from its own outputs. */
+/** What the stack's last successful update declared and completed, read from its own outputs. */
 import * as pulumi from "@pulumi/pulumi";
 
-export interface PreviousDeployment {
-  /** Its `phasesDeclared` output (empty on a new stack). */
-  readonly phasesDeclared: string[];
-  /** Its `phasesCompleted` output: `gitops` there means Flux owns what it takes over. */
-  readonly phasesCompleted: string[];
+/** The phases an earlier update of this stack declared and completed (empty on a new stack). */
+export interface PreviousPhases {
+  readonly declared: string[];
+  readonly completed: string[];
+}
+
+export interface PreviousDeployment extends PreviousPhases {
   /**
    * Setting → value at the hand-off to Flux: its `fluxHandOff` output, or, from an update made
    * before that output existed, the versions it exported (what it applied).
@@ -13,13 +15,16 @@ export interface PreviousDeployment {
   readonly fluxHandOff: Record<string, string>;
 }
 
-const strings = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((p): p is string => typeof p === "string") : [];
+/** A list of strings from a stack output (anything else: none). */
+export function phaseList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((p): p is string => typeof p === "string") : [];
+}
 
 /**
  * The outputs of this stack's last successful update, through a StackReference to the stack
  * itself (empty on a new stack). Read before any phase is declared, so `stopAfter` can never make
- * the program stop declaring what an earlier update built.
+ * the program stop declaring what an earlier update built, the rolling gate knows whether the
+ * cluster ran before (plan/settings.ts stackHistory), and the hand-off to Flux is known.
  */
 export async function previousDeployment(): Promise<PreviousDeployment> {
   const self = new pulumi.StackReference("previous-deployment", {
@@ -37,10 +42,11 @@ export async function previousDeployment(): Promise<PreviousDeployment> {
     if (typeof esoVersion === "string") fluxHandOff["homeops:externalSecrets.version"] = esoVersion;
     if (typeof connectVersion === "string") fluxHandOff["homeops:connect.version"] = connectVersion;
   }
-  return { phasesDeclared: strings(declared), phasesCompleted: strings(completed), fluxHandOff };
+  return { declared: phaseList(declared), completed: phaseList(completed), fluxHandOff };
 }
 
-/** The `phasesDeclared` output of this stack's last successful update. */
-export async function phasesDeclaredBefore(): Promise<string[]> {
-  return (await previousDeployment()).phasesDeclared;
+/** The `phasesDeclared` and `phasesCompleted` outputs of this stack's last successful update. */
+export async function previousPhases(): Promise<PreviousPhases> {
+  const { declared, completed } = await previousDeployment();
+  return { declared, completed };
 }

@@ -161,6 +161,32 @@ export const checkTalosVersion: Explain<string> = (value) => {
   return undefined;
 };
 
+/** Editors see the supported contracts as an enum; the check explains which part is wrong. */
+export const SUPPORTED_TALOS_CONTRACTS: readonly string[] = SUPPORTED_TALOS_MINORS;
+
+const TALOS_MINOR_TEXT = /^v?([0-9]+)\.([0-9]+)(\.[0-9]+)?$/;
+
+/**
+ * A config contract (`talosctl gen config --talos-version`) is a supported minor, `vX.Y`. Which one
+ * is the operator's to state (the minor the cluster was created with); config/talosRules.ts checks
+ * it against talos.version.
+ */
+export const checkTalosContract: Explain<string> = (value) => {
+  const supported = SUPPORTED_TALOS_MINORS.join(", ");
+  const match = TALOS_MINOR_TEXT.exec(value);
+  if (match === null) {
+    return `must be a Talos minor "vX.Y", the minor the cluster was created with, e.g. v1.10 (supported: ${supported})`;
+  }
+  const minor = `v${match[1]}.${match[2]}`;
+  if (value !== minor) {
+    return `write the minor only, as ${minor}: the config contract is a minor (talosctl gen config --talos-version ${minor})`;
+  }
+  if (!(SUPPORTED_TALOS_MINORS as readonly string[]).includes(minor)) {
+    return `contract ${minor} is not supported: this program renders machine configs only for the contracts ${supported}`;
+  }
+  return undefined;
+};
+
 export const checkKubernetesVersion: Explain<string> = (value) =>
   KUBERNETES_VERSION.test(value) && semver.valid(value.slice(1)) !== null
     ? undefined

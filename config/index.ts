@@ -64,7 +64,11 @@ function toStackConfig(parsed: ParsedConfig, stack: string): StackConfig {
     stack,
     cluster,
     nodes: parsed.nodes.map((node) => effectiveNode(node, parsed)),
-    talos: { ...parsed.talos, minor: talosMinorOf(parsed.talos.version) },
+    talos: {
+      ...parsed.talos,
+      minor: talosMinorOf(parsed.talos.version),
+      contract: parsed.talos.contract as TalosMinor,
+    },
     kubernetes: parsed.kubernetes,
     network: {
       nodeSubnet: network.nodeSubnet,

@@ -3,11 +3,13 @@
  * that passed its own checks; `undefined` where a value is missing or bad, already reported). A
  * rule only judges values that are individually good, so one mistake is reported once.
  */
+import { incompatibilities } from "./compatibility";
 import { checkSchematicKernelArg } from "./fields";
 import { Cidr, cidrContains, cidrsOverlap, normalizedIPv6, validCidr } from "./network";
 import { keyPath, Loose, PathSegment, Report, showValue } from "./problems";
 import type { ParsedConfig, ParsedNode } from "./schema";
 import type { RawConfig } from "./types";
+import { checkTalosRules } from "./talosRules";
 
 export type ConfigView = Loose<ParsedConfig>;
 
@@ -341,6 +343,25 @@ function checkResetOnDestroy(nodes: readonly NodeEntry[] | undefined, view: Conf
   }
 }
 
+/**
+ * Pinned versions that cannot run together, or that compatibility.json does not know yet
+ * (config/compatibility.ts): refused before anything runs, naming both keys and a version that fits.
+ */
+function checkVersionCompatibility(view: ConfigView, report: Report): void {
+  const versions = {
+    kubernetes: view.kubernetes?.version,
+    cilium: view.cilium?.version,
+    externalSecrets: view.externalSecrets?.version,
+    connect: view.connect?.version,
+    flux: view.flux?.version,
+    fluxOperator: view.flux?.operatorVersion,
+  };
+  for (const problem of incompatibilities(versions)) {
+    if (problem.severity === "warn") report.warn(problem.key, problem.value, problem.message);
+    else report.invalid(problem.key, problem.value, problem.message);
+  }
+}
+
 /** Every cross-field rule over the view (and, for one hint, the raw config), in the order of the file. */
 export function checkCrossFieldRules(view: ConfigView, raw: RawConfig, report: Report): void {
   const nodes = nodesOf(view);
@@ -357,4 +378,6 @@ export function checkCrossFieldRules(view: ConfigView, raw: RawConfig, report: R
   checkGitops(view, report);
   checkTimeouts(view, report);
   checkResetOnDestroy(nodes, view, report);
+  checkVersionCompatibility(view, report);
+  checkTalosRules(view, report);
 }

@@ -35,6 +35,7 @@ import {
   checkPrefixedVersion,
   checkSchematicKernelArg,
   checkRepositoryPath,
+  checkTalosContract,
   checkTalosVersion,
   DNS_NAME,
   DURATION_RULE,
@@ -50,6 +51,7 @@ import {
   RFC1123_LABEL,
   rule,
   section,
+  SUPPORTED_TALOS_CONTRACTS,
   SUPPORTED_TALOS_VERSION_PATTERN,
   SYSCTL_NAME,
   text,
@@ -160,10 +162,23 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
       version: text("set the Talos release, e.g. v1.10.5")
         .check(rule(checkTalosVersion))
         .meta({ pattern: SUPPORTED_TALOS_VERSION_PATTERN, description: "Full Talos release, e.g. v1.10.5." }),
+      contract: text(
+        "set the machine-config contract: the Talos minor this cluster was created with (for home-ops v1.10); " +
+          "a new cluster takes the minor of talos.version. It is never derived from talos.version: " +
+          "moving it on a running cluster changes the generated config (siderolabs/talos #13885)",
+      )
+        .check(rule(checkTalosContract))
+        .meta({
+          enum: SUPPORTED_TALOS_CONTRACTS,
+          description:
+            "The machine-config contract (talosctl gen config --talos-version): the Talos minor the cluster was created with, e.g. v1.10. Required; never newer than the minor of version; change it only on purpose.",
+        }),
       talosctl: nonEmptyText().default("talosctl").describe("talosctl executable (PATH lookup by default)."),
     },
-    "set talos.version, e.g. { version: v1.10.5 }",
-  ).describe("Talos release (its minor selects the machine-config variant) and the talosctl to run."),
+    "set talos.version and talos.contract, e.g. { version: v1.10.5, contract: v1.10 }",
+  ).describe(
+    "Talos release (its minor selects the schema, CLI and installer image), the pinned machine-config contract, and the talosctl to run.",
+  ),
   kubernetes: section(
     { version: text("set the Kubernetes release, e.g. v1.31.1").check(rule(checkKubernetesVersion)) },
     "set kubernetes.version, e.g. { version: v1.31.1 }",
@@ -272,7 +287,7 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
   flux: section(
     {
       version: text("set the Flux release, e.g. v2.8.1").check(rule(checkPrefixedVersion)),
-      operatorVersion: chartVersion("set the Flux operator chart version, e.g. 0.33.0", "0.33.0"),
+      operatorVersion: chartVersion("set the Flux operator chart version, e.g. 0.43.0", "0.43.0"),
     },
     "set flux.version and flux.operatorVersion",
   ).describe("Flux release and flux-operator chart version."),

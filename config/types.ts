@@ -8,9 +8,17 @@
 export const PHASES = ["talos", "cluster", "cni", "secrets", "gitops"] as const;
 export type Phase = (typeof PHASES)[number];
 
-/** Talos minors whose machine-config schema and CLI reference this program carries contracts for. */
-export const SUPPORTED_TALOS_MINORS = ["v1.10", "v1.11"] as const;
+/**
+ * Talos minors whose machine-config schema and CLI reference this program carries contracts for
+ * (../shared/contracts/talos), oldest first. Each is also a possible config contract.
+ */
+export const SUPPORTED_TALOS_MINORS = ["v1.10", "v1.11", "v1.12", "v1.13", "v1.14"] as const;
 export type TalosMinor = (typeof SUPPORTED_TALOS_MINORS)[number];
+
+/** `a` is `b` or newer (both supported minors). */
+export function talosMinorAtLeast(a: TalosMinor, b: TalosMinor): boolean {
+  return SUPPORTED_TALOS_MINORS.indexOf(a) >= SUPPORTED_TALOS_MINORS.indexOf(b);
+}
 
 export type NodeRole = "controlplane" | "worker";
 
@@ -59,8 +67,15 @@ export interface StackConfig {
   readonly talos: {
     /** Full Talos version, e.g. `v1.10.5`. */
     readonly version: string;
-    /** Its minor, which selects the schema/CLI contract and the rendering variant. */
+    /** Its minor: the schema and talosctl CLI the stack is checked against, the installer image form. */
     readonly minor: TalosMinor;
+    /**
+     * The machine-config contract (`talosctl gen config --talos-version`): the minor the cluster was
+     * created with, never newer than `minor`. It fixes the shape of the rendered documents and never
+     * moves with `version` (moving it on a running cluster renamed etcd's secretbox key and broke the
+     * API server: siderolabs/talos #13885, #13887).
+     */
+    readonly contract: TalosMinor;
     /** talosctl executable (PATH lookup by default). */
     readonly talosctl: string;
   };

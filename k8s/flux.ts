@@ -60,6 +60,28 @@ export function gitUsesCredentials(cfg: StackConfig): boolean {
   return cfg.gitops.auth !== "none";
 }
 
+/**
+ * The FluxInstance's distribution: an exact version and the image registry, and deliberately no
+ * `artifact`. Without it the operator builds Flux from the manifests baked into its image
+ * (controlplaneio-fluxcd/flux-operator @ v0.33.0 : internal/controller/fluxinstance_controller.go
+ * `fetch` returns the storage path /data, copied from config/data/), so the flux-operator chart
+ * version alone decides which Flux versions exist, and config validation checks that pair offline
+ * (compatibility.json "flux-operator-carries-flux"). With `artifact` the operator pulls
+ * `oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests` (tag `latest` unless one is named;
+ * its tags are `<release>-<unix time>` retagged `latest`, .github/workflows/push-manifests.yaml) on
+ * every reconcile and polls it every 10 minutes (fluxinstance_artifact_controller.go,
+ * `reconcileArtifactEvery`), re-building when its digest changes; a failed pull marks the
+ * instance Ready=False ArtifactFailed with no fallback to the embedded manifests (`fetch`, same
+ * file; still so @ v0.58.1): what gets installed would depend on a mutable tag at reconcile time,
+ * an air-gapped or registry-less moment stops reconciling, and from v0.54.0 the artifact cannot add
+ * a Flux minor the image does not carry anyway (internal/builder/semver.go
+ * `MatchVersionWithEmbedded`, commit 79a3905). A pinned exact version is `=` in MatchVersion: the
+ * operator must carry exactly it ("2.6.x" would pick the newest 2.6 it carries, silently).
+ */
+export function fluxDistribution(cfg: StackConfig): { readonly version: string; readonly registry: string } {
+  return { version: fluxDistributionVersion(cfg), registry: FLUX.registry };
+}
+
 export function fluxInstance(cfg: StackConfig): KubernetesObject {
   return {
     apiVersion: "fluxcd.controlplane.io/v1",
@@ -67,7 +89,7 @@ export function fluxInstance(cfg: StackConfig): KubernetesObject {
     // The operator reconciles only an instance named "flux" in its own namespace.
     metadata: { name: FLUX.instanceName, namespace: FLUX.namespace },
     spec: {
-      distribution: { version: fluxDistributionVersion(cfg), registry: FLUX.registry },
+      distribution: { ...fluxDistribution(cfg) },
       components: [...FLUX_COMPONENTS],
       cluster: { type: "kubernetes", networkPolicy: true, domain: cfg.cluster.dnsDomain },
       sync: {

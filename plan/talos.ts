@@ -16,6 +16,7 @@ export function nodeConfigInputs(cfg: StackConfig, node: NodeConfig): Record<str
     DNS_DOMAIN: cfg.cluster.dnsDomain,
     KUBERNETES_VERSION: cfg.kubernetes.version.replace(/^v/, ""),
     TALOS_MINOR: cfg.talos.minor,
+    TALOS_CONTRACT: cfg.talos.contract,
     INSTALL_IMAGE: installerImage(cfg),
     NODE_ROLE: node.role,
     NODE_HOSTNAME: node.hostname,

@@ -4,10 +4,15 @@
  * renames an env variable, change it here and nowhere else.
  */
 export const ENV = {
-  /** Per-node apply: the installer image, `factory.talos.dev/installer/<schematic id>:<talos version>`. */
+  /**
+   * Per-node apply: the installer image, `factory.talos.dev/installer/<schematic id>:<talos version>`
+   * (`metal-installer` from Talos v1.14: talos/schematic.ts installerRepository).
+   */
   installImage: "INSTALL_IMAGE",
-  /** Per-node apply: the config contract given to `talosctl gen config --talos-version`. */
+  /** Per-node apply: the Talos minor of the installed version (the installer image's tag). */
   talosMinor: "TALOS_MINOR",
+  /** Per-node apply: the pinned config contract given to `talosctl gen config --talos-version`. */
+  talosContract: "TALOS_CONTRACT",
   /** Schematic registration: the schematic ID computed offline. */
   schematicId: "SCHEMATIC_ID",
   /**
@@ -34,6 +39,3 @@ export const TYPES = {
   helmRelease: "kubernetes:helm.sh/v3:Release",
   kubernetesProvider: "pulumi:providers:kubernetes",
 } as const;
-
-/** The one factory the installer image may come from. */
-export const INSTALLER_REPOSITORY = "factory.talos.dev/installer";

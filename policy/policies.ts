@@ -50,12 +50,12 @@ export function homeOpsPolicies(reset: ResetSettings, readScript: ScriptReader):
     ),
     stackPolicy(
       "installer-image-from-schematic",
-      "Every installer image is factory.talos.dev/installer/<the stack's schematic ID>:<vX.Y.Z>",
+      "Every installer image is factory.talos.dev/installer/<the stack's schematic ID>:<vX.Y.Z> (metal-installer from Talos v1.14)",
       validateInstallerImages,
     ),
     resourcePolicy(
       "talos-version-pinned",
-      "Node configs pin a full Talos version and its minor as the config contract (TALOS_MINOR)",
+      "Node configs pin a full Talos version (TALOS_MINOR its minor) and a config contract not newer than it (TALOS_CONTRACT)",
       validateTalosPin,
     ),
     resourcePolicy(

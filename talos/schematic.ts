@@ -12,7 +12,8 @@
  *   of the ID.
  */
 import { createHash } from "crypto";
-import type { StackConfig } from "../config/types";
+import { talosMinorAtLeast } from "../config/types";
+import type { StackConfig, TalosMinor } from "../config/types";
 
 /** The subset of Image Factory's schematic this program produces. */
 export interface ImageFactorySchematic {
@@ -120,9 +121,21 @@ export function schematicId(cfg: StackConfig): string {
 }
 
 /**
- * The installer image for install and upgrade. Always the factory installer of the stack's
- * schematic: `ghcr.io/siderolabs/installer`/`talos` would silently drop every extension.
+ * Image Factory's installer repository for a Talos minor. Up to v1.13 the documented form is
+ * `factory.talos.dev/installer/<id>:<version>` (docs v1.12/v1.13 learn-more/image-factory.mdx);
+ * v1.14 no longer publishes a generic installer and defaults to the platform's own,
+ * `factory.talos.dev/metal-installer/<id>:<version>` (CHANGELOG 1.14.0 "Default Installer Image";
+ * talos @ v1.14.1 : pkg/images/images.go NewInstallerImageRepository). contracts/NOTES.md §7.8.
+ */
+export function installerRepository(minor: TalosMinor): string {
+  return talosMinorAtLeast(minor, "v1.14") ? "factory.talos.dev/metal-installer" : "factory.talos.dev/installer";
+}
+
+/**
+ * The installer image for install and upgrade: the factory installer of the stack's schematic at
+ * the stack's Talos version (`ghcr.io/siderolabs/installer`/`talos` would silently drop every
+ * extension), in the repository form of that version's minor.
  */
 export function installerImage(cfg: StackConfig): string {
-  return `factory.talos.dev/installer/${schematicId(cfg)}:${cfg.talos.version}`;
+  return `${installerRepository(cfg.talos.minor)}/${schematicId(cfg)}:${cfg.talos.version}`;
 }

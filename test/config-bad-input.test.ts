@@ -1,11 +1,12 @@
 import { strict as assert } from "assert";
 import { parseStackConfig } from "../config/index";
-import { BAD_INPUTS, HOME_OPS_RAW_CONFIG, problemsOf } from "./helpers/badInputs";
+import { BAD_INPUTS, FLUX_FLOOR_WARNING_PREFIX, HOME_OPS_RAW_CONFIG, problemsOf } from "./helpers/badInputs";
 
 describe("parseStackConfig rejects invalid stack config", () => {
   it("the catalogue's base config is valid (so every rejection below is caused by its mutation)", () => {
     const { warnings } = parseStackConfig(HOME_OPS_RAW_CONFIG, "home-ops");
-    assert.deepEqual(warnings, []);
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.ok(warnings[0].startsWith(FLUX_FLOOR_WARNING_PREFIX), warnings[0]);
   });
 
   it("the catalogue has at least 30 distinct entries", () => {

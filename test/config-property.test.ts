@@ -13,7 +13,7 @@ import { ConfigError, RawConfig, StackConfig } from "../config/types";
 import { renderNodeDocuments } from "../talos/machineconfig";
 import { mutatedHomeOpsConfig, mutationArbitrary } from "./helpers/configMutations";
 import { pulumiConfigRefusal, stackFileOf, stackFileSchemaErrors } from "./helpers/stackFileSchema";
-import { validateTalosDocument } from "./helpers/talosSchema";
+import { validateTalosDocument, validateV1Alpha1Patch } from "./helpers/talosSchema";
 
 const SEED = 20261202;
 const RUNS = 400;
@@ -57,7 +57,10 @@ describe("config: property test over mutations of the real stack file (fast-chec
         assert.deepEqual(stackFileSchemaErrors(stackFileOf(raw)), [], "the JSON Schema refuses an accepted config");
         assert.equal(pulumiConfigRefusal(declarations, stackFileOf(raw).config), undefined);
         for (const node of config.nodes) {
-          for (const document of renderNodeDocuments(config, node)) {
+          const [patch, ...documents] = renderNodeDocuments(config, node);
+          // The pinned contract (v1.10) keeps its legacy fields on a v1.11 node: checked honestly.
+          assert.deepEqual(validateV1Alpha1Patch(config.talos.minor, patch).errors, [], `${node.hostname}`);
+          for (const document of documents) {
             assert.deepEqual(validateTalosDocument(config.talos.minor, document), [], `${node.hostname}`);
           }
         }

@@ -121,7 +121,9 @@ describe("config: layering", () => {
       const imports = [...source.matchAll(/from "([^"]+)"/g)].map((match) => match[1]);
       const upward = imports
         .filter((specifier) => specifier.startsWith("."))
-        .filter((specifier) => !specifier.startsWith("./"));
+        .filter((specifier) => !specifier.startsWith("./"))
+        // Data, not a layer: the compatibility table lives next to renovate.json.
+        .filter((specifier) => specifier !== "../compatibility.json");
       assert.deepEqual(upward, [], `config/${file} imports from outside config/`);
     }
   });

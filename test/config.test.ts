@@ -4,7 +4,14 @@ import * as path from "path";
 import { parseStackConfig, SECRET_CONFIG_KEYS } from "../config/index";
 import { rawConfigFromPulumiConfig, rawConfigFromStackFile, secureKeysOf, stackNameFromFile } from "../config/load";
 import { ConfigError, RawConfig, StackConfig } from "../config/types";
-import { asPulumiAllConfig, HOME_OPS_RAW_CONFIG, homeOpsRawConfig, problemsOf } from "./helpers/badInputs";
+import {
+  asPulumiAllConfig,
+  FLUX_FLOOR_WARNING_PREFIX,
+  HOME_OPS_RAW_CONFIG,
+  homeOpsRawConfig,
+  problemsOf,
+  withoutFluxFloorWarning,
+} from "./helpers/badInputs";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 
 const STACK_FILE = path.join(__dirname, "..", "Pulumi.home-ops.yaml");
@@ -18,17 +25,18 @@ const HOME_OPS_SYSCTLS = EXPECTED_HOME_OPS.nodes[0].sysctls;
 
 describe("config: parseStackConfig", () => {
   describe("the real stack file Pulumi.home-ops.yaml", () => {
-    it("parses to exactly the expected StackConfig, with no warnings", () => {
+    it("parses to exactly the expected StackConfig, with one warning: Flux 2.8 on Kubernetes 1.31", () => {
       const raw = rawConfigFromStackFile(fs.readFileSync(STACK_FILE, "utf8"));
       const { config, warnings } = parseStackConfig(raw, stackNameFromFile(STACK_FILE));
       assert.deepStrictEqual(config, EXPECTED_HOME_OPS);
-      assert.deepStrictEqual(warnings, []);
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.ok(warnings[0].startsWith(FLUX_FLOOR_WARNING_PREFIX), warnings[0]);
     });
 
     it("HOME_OPS_RAW_CONFIG parses to the expected StackConfig", () => {
       const { config, warnings } = parseStackConfig(HOME_OPS_RAW_CONFIG, "home-ops");
       assert.deepStrictEqual(config, EXPECTED_HOME_OPS);
-      assert.deepStrictEqual(warnings, []);
+      assert.deepStrictEqual(withoutFluxFloorWarning(warnings), []);
     });
   });
 
@@ -62,7 +70,12 @@ describe("config: parseStackConfig", () => {
           ["controlplane", false],
         ],
       );
-      assert.deepStrictEqual(config.talos, { version: "v1.10.5", minor: "v1.10", talosctl: "talosctl" });
+      assert.deepStrictEqual(config.talos, {
+        version: "v1.10.5",
+        minor: "v1.10",
+        contract: "v1.10",
+        talosctl: "talosctl",
+      });
       assert.deepStrictEqual(config.machine, {
         encryptSystemDisk: true,
         udevRules: [],
@@ -119,6 +132,33 @@ describe("config: parseStackConfig", () => {
       assert.equal(config.usbSsd.mountPath, "/var/mnt/fast-disk");
     });
 
+    it("keeps the pinned contract when the Talos version moves (home-ops on v1.14 stays on contract v1.10)", () => {
+      const raw = minimalRaw();
+      raw.talos.version = "v1.14.1";
+      raw.kubernetes.version = "v1.33.0";
+      raw.cilium.version = "1.18.0"; // Cilium 1.17 stops at Kubernetes 1.32 (compatibility.json)
+      const { config } = parseStackConfig(raw, "home-ops");
+      assert.equal(config.talos.minor, "v1.14");
+      assert.equal(config.talos.contract, "v1.10");
+    });
+
+    it("accepts every supported minor with its own contract and a Kubernetes release it runs", () => {
+      // Kubernetes releases each minor runs, with a Cilium that runs on them (compatibility.json).
+      const kubernetes = {
+        "v1.12.6": ["v1.30.0", "1.17.6"],
+        "v1.13.9": ["v1.32.0", "1.17.6"],
+        "v1.14.1": ["v1.33.0", "1.18.0"],
+      } as const;
+      for (const [version, [kube, cilium]] of Object.entries(kubernetes)) {
+        const raw = minimalRaw();
+        raw.talos = { version, contract: version.split(".").slice(0, 2).join(".") };
+        raw.kubernetes.version = kube;
+        raw.cilium.version = cilium;
+        const { config } = parseStackConfig(raw, "home-ops");
+        assert.equal(config.talos.contract, config.talos.minor, version);
+      }
+    });
+
     it("keeps gitops credentials and the 1Password account only where they apply", () => {
       const raw = homeOpsRawConfig();
       raw.gitops = {
@@ -171,7 +211,8 @@ describe("config: parseStackConfig", () => {
     it("warns (does not fail) on an even number of control planes", () => {
       const raw = homeOpsRawConfig();
       raw.nodes[2].role = "worker";
-      const { config, warnings } = parseStackConfig(raw, "home-ops");
+      const { config, warnings: all } = parseStackConfig(raw, "home-ops");
+      const warnings = withoutFluxFloorWarning(all);
       assert.equal(config.nodes.length, 3);
       assert.equal(warnings.length, 1);
       assert.match(warnings[0], /^homeops:nodes = \["mini01","mini02"\]: 2 control-plane nodes/);
@@ -181,7 +222,7 @@ describe("config: parseStackConfig", () => {
     it("warns on four control planes too", () => {
       const raw = homeOpsRawConfig();
       raw.nodes.push({ hostname: "mini04", address: "172.29.51.14" });
-      const { warnings } = parseStackConfig(raw, "home-ops");
+      const warnings = withoutFluxFloorWarning(parseStackConfig(raw, "home-ops").warnings);
       assert.equal(warnings.length, 1);
       assert.match(warnings[0], /4 control-plane nodes/);
     });
@@ -189,7 +230,7 @@ describe("config: parseStackConfig", () => {
     it("warns on a single node", () => {
       const raw = homeOpsRawConfig();
       raw.nodes = [raw.nodes[0]];
-      const { warnings } = parseStackConfig(raw, "home-ops");
+      const warnings = withoutFluxFloorWarning(parseStackConfig(raw, "home-ops").warnings);
       assert.deepStrictEqual(warnings, [
         'homeops:nodes = ["mini01"]: a single node: no redundancy, the cluster is down whenever it is',
       ]);
@@ -198,7 +239,7 @@ describe("config: parseStackConfig", () => {
     it("warns when the endpoint points at a node address instead of the VIP", () => {
       const raw = homeOpsRawConfig();
       raw.cluster.endpoint = "https://172.29.51.11:6443";
-      const { warnings } = parseStackConfig(raw, "home-ops");
+      const warnings = withoutFluxFloorWarning(parseStackConfig(raw, "home-ops").warnings);
       assert.equal(warnings.length, 1);
       assert.ok(
         warnings[0].startsWith('homeops:cluster.endpoint = "https://172.29.51.11:6443": points at a single node'),
@@ -210,7 +251,7 @@ describe("config: parseStackConfig", () => {
     it("reports every problem together: three problems, three messages", () => {
       const raw = homeOpsRawConfig();
       raw.nodes[1].address = "172.29.51.11"; // duplicate address
-      raw.talos.version = "v1.12.0"; // unsupported minor
+      raw.talos.version = "v1.15.0"; // unsupported minor
       raw.cilium.acceleration = "native"; // XDP on the Mac mini NIC
       const problems = problemsOf(raw);
       assert.equal(problems.length, 3, problems.join("\n"));
@@ -220,7 +261,7 @@ describe("config: parseStackConfig", () => {
         ),
       );
       assert.ok(
-        problems.some((p) => p.startsWith('homeops:talos.version = "v1.12.0": Talos minor v1.12 is not supported')),
+        problems.some((p) => p.startsWith('homeops:talos.version = "v1.15.0": Talos minor v1.15 is not supported')),
       );
       assert.ok(problems.some((p) => p.startsWith('homeops:cilium.acceleration = "native": must be "disabled"')));
     });
@@ -299,7 +340,9 @@ describe("config: loading raw config", () => {
   it("rawConfigFromPulumiConfig round-trips the valid home-ops config to the same StackConfig", () => {
     const fromPulumi = rawConfigFromPulumiConfig(asPulumiAllConfig(HOME_OPS_RAW_CONFIG));
     assert.deepStrictEqual(fromPulumi, HOME_OPS_RAW_CONFIG);
-    assert.deepStrictEqual(parseStackConfig(fromPulumi, "home-ops"), { config: EXPECTED_HOME_OPS, warnings: [] });
+    const { config, warnings } = parseStackConfig(fromPulumi, "home-ops");
+    assert.deepStrictEqual(config, EXPECTED_HOME_OPS);
+    assert.deepStrictEqual(withoutFluxFloorWarning(warnings), []);
   });
 
   it("rawConfigFromPulumiConfig decodes JSON values and keeps plain strings", () => {

@@ -62,7 +62,7 @@ describe("docs: cluster.md from stack outputs", () => {
       "| External Secrets | 0.17.0 |",
       "| 1Password Connect | 1.8.1 |",
       "| Flux | v2.8.1 |",
-      "| flux-operator | 0.33.0 |",
+      "| flux-operator | 0.43.0 |",
       "| Kubernetes API | `https://172.29.51.10:6443` |",
       "- Image Factory schematic ID: `c4d52f2ca447870ce4f3555f9f72d6dd04239293a6e541f7943748569d17396b`",
       "| `https://github.com/geoffdavis/talos-gitops` | `main` | `clusters/home-ops` |",

@@ -117,7 +117,7 @@ describe("k8s/flux", () => {
     assert.deepEqual(release.metadata, { name: "flux-operator", namespace: "flux-system" });
     assert.equal(release.spec.chart, "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator");
     assert.equal(release.spec.repo, undefined);
-    assert.equal(release.spec.version, "0.33.0");
+    assert.equal(release.spec.version, "0.43.0");
   });
 
   it("the FluxInstance matches the operator's contract (NOTES §5) and the stack", () => {

@@ -56,7 +56,7 @@ const CONNECT_CREDENTIALS =
   '{"verifier":{"salt":"POLICYTESTSALT"},"encCredentials":{"data":"POLICYTESTDATA"},"version":"2"}';
 
 const APPLY_SCRIPT =
-  '#!/bin/sh\n"$TALOSCTL" gen config "$CLUSTER_NAME" "$CLUSTER_ENDPOINT" --talos-version "$TALOS_MINOR"\n';
+  '#!/bin/sh\n"$TALOSCTL" gen config "$CLUSTER_NAME" "$CLUSTER_ENDPOINT" --talos-version "$TALOS_CONTRACT"\n';
 /** The current reset mechanism: the delete script resets only a node the run-time list names. */
 const RESET_SCRIPT =
   '#!/bin/sh\ncase " $RESET_ON_DESTROY " in\n  *" $NODE_HOSTNAME "*) ;;\n  *) exit 0 ;;\nesac\nrun "$TALOSCTL" "reset" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--system-labels-to-wipe" "STATE" "--reboot" >/dev/null 2>"$WORK/reset.err" || exit 1\n';
@@ -82,6 +82,7 @@ function applyCommand(env: Record<string, unknown> = {}, extra: Record<string, u
       CLUSTER_NAME: "home-ops",
       KUBERNETES_VERSION: "1.31.1",
       TALOS_MINOR: "v1.10",
+      TALOS_CONTRACT: "v1.10",
       INSTALL_IMAGE: IMAGE,
       NODE_HOSTNAME: "mini02",
       NODE_ADDRESS: "172.29.51.12",
@@ -123,6 +124,15 @@ describe("policy: talos-version-pinned", () => {
     assert.deepEqual(validateTalosPin(COMMAND, applyCommand()), []);
   });
 
+  it("passes home-ops upgraded to v1.14.1 that keeps its v1.10 contract (the contract does not follow the version)", () => {
+    const image = `factory.talos.dev/metal-installer/${SCHEMATIC_ID}:v1.14.1`;
+    assert.deepEqual(validateTalosPin(COMMAND, applyCommand({ INSTALL_IMAGE: image, TALOS_MINOR: "v1.14" })), []);
+    assert.deepEqual(
+      validateTalosPin(COMMAND, applyCommand({ INSTALL_IMAGE: image, TALOS_MINOR: "v1.14", TALOS_CONTRACT: "v1.14" })),
+      [],
+    );
+  });
+
   it("ignores commands that configure no node, and other resource types", () => {
     assert.deepEqual(validateTalosPin(COMMAND, schematicCommand()), []);
     assert.deepEqual(validateTalosPin(RELEASE, { environment: { TALOS_MINOR: "" } }), []);
@@ -133,12 +143,17 @@ describe("policy: talos-version-pinned", () => {
     ["a minor-only tag", { INSTALL_IMAGE: IMAGE.replace(":v1.10.5", ":v1.10") }, /does not pin a Talos version/],
     ["no tag", { INSTALL_IMAGE: IMAGE.replace(":v1.10.5", "") }, /does not pin a Talos version/],
     ["an unknown image", { INSTALL_IMAGE: UNKNOWN }, /must be a plain, known installer image/],
-    ["no config contract", { TALOS_MINOR: undefined }, /TALOS_MINOR \(the config contract/],
-    ["an empty config contract", { TALOS_MINOR: "" }, /TALOS_MINOR \(the config contract/],
+    ["no installed minor", { TALOS_MINOR: undefined }, /TALOS_MINOR must be set to the minor of the installed/],
+    ["an empty installed minor", { TALOS_MINOR: "" }, /TALOS_MINOR must be set to the minor of the installed/],
+    ["another installed minor", { TALOS_MINOR: "v1.11" }, /'v1.11' is not the minor of the Talos version v1.10.5/],
+    ["no config contract", { TALOS_CONTRACT: undefined }, /TALOS_CONTRACT \(the config contract.*must be set/],
+    ["an empty config contract", { TALOS_CONTRACT: "" }, /TALOS_CONTRACT \(the config contract.*must be set/],
+    ["an unsupported contract", { TALOS_CONTRACT: "v1.9" }, /'v1.9' is not a supported contract/],
+    ["a full version as the contract", { TALOS_CONTRACT: "v1.10.5" }, /'v1.10.5' is not a supported contract/],
     [
-      "another minor as the contract",
-      { TALOS_MINOR: "v1.11" },
-      /'v1.11' is not the minor of the Talos version v1.10.5/,
+      "a contract newer than the installed minor",
+      { TALOS_CONTRACT: "v1.11" },
+      /'v1.11' is newer than the installed Talos v1.10/,
     ],
   ] as const) {
     it(`fails ${label}`, () => {
@@ -154,11 +169,18 @@ describe("policy: installer-image-from-schematic (stack)", () => {
     assert.deepEqual(validateInstallerImages(stack(applyCommand(), applyCommand(), applyCommand())), []);
   });
 
+  it("passes v1.14's metal installer of the schematic (the form v1.14 publishes)", () => {
+    const image = `factory.talos.dev/metal-installer/${SCHEMATIC_ID}:v1.14.1`;
+    const patch = `machine:\n  install:\n    image: ${image}\n`;
+    assert.deepEqual(validateInstallerImages(stack(applyCommand({ INSTALL_IMAGE: image, NODE_PATCH: patch }))), []);
+  });
+
   const wrongImages: [string, string][] = [
     ["ghcr.io's installer (drops every extension)", "ghcr.io/siderolabs/installer:v1.10.5"],
     ["another schematic's image", `factory.talos.dev/installer/${OTHER_ID}:v1.10.5`],
     ["a latest tag", `factory.talos.dev/installer/${SCHEMATIC_ID}:latest`],
-    ["the metal installer path", `factory.talos.dev/metal-installer/${SCHEMATIC_ID}:v1.10.5`],
+    ["the metal installer path before v1.14", `factory.talos.dev/metal-installer/${SCHEMATIC_ID}:v1.10.5`],
+    ["the generic installer path on v1.14", `factory.talos.dev/installer/${SCHEMATIC_ID}:v1.14.1`],
   ];
   for (const [label, image] of wrongImages) {
     it(`fails ${label} in INSTALL_IMAGE, blaming the resource`, () => {
@@ -178,7 +200,7 @@ describe("policy: installer-image-from-schematic (stack)", () => {
     assert.deepEqual(
       violations.map((v) => v.message),
       [
-        `talos-apply-0: environment.NODE_PATCH names installer image 'ghcr.io/siderolabs/talos:v1.10.5'; expected factory.talos.dev/installer/${SCHEMATIC_ID}:<vX.Y.Z>`,
+        `talos-apply-0: environment.NODE_PATCH names installer image 'ghcr.io/siderolabs/talos:v1.10.5'; expected factory.talos.dev/installer/${SCHEMATIC_ID}:<vX.Y.Z> (metal-installer from v1.14)`,
       ],
     );
   });
@@ -350,7 +372,7 @@ describe("policy: reset-names-its-node", () => {
 
   it("passes a node apply whose delete script resets its one address only when the run-time list names it", () => {
     assert.deepEqual(resetCapability(applyCommand(), readScript), {
-      resets: [{ script: "delete", nodes: "172.29.51.12" }],
+      resets: [{ script: "delete", nodes: "172.29.51.12", wipes: [] }],
       unreadable: [],
       armed: "listed",
       hostname: "mini02",
@@ -424,7 +446,65 @@ describe("policy: reset-names-its-node", () => {
       {},
       { create: 'fail "wipe it with talosctl reset --nodes $NODE_ADDRESS and run again"\n' },
     );
-    assert.deepEqual(resetCapability(props, readScript).resets, [{ script: "delete", nodes: "172.29.51.12" }]);
+    assert.deepEqual(resetCapability(props, readScript).resets, [
+      { script: "delete", nodes: "172.29.51.12", wipes: [] },
+    ]);
+  });
+
+  const WIPES = "would wipe more than STATE and EPHEMERAL";
+  const wiping = (flags: string, env: Record<string, unknown> = {}) =>
+    reset(
+      applyCommand(env, {
+        delete: `run "$TALOSCTL" "reset" "--nodes" "\${NODE_ADDRESS}" "--system-labels-to-wipe" "STATE" ${flags} "--reboot" >/dev/null\n`,
+      }),
+      { resetOnDestroy: ["mini02"], nodes: NODES },
+    );
+  for (const [label, flags, env, shown] of [
+    ["a user disk", '"--user-disks-to-wipe" "/dev/sda"', {}, "--user-disks-to-wipe /dev/sda (a user disk)"],
+    ["a user disk (--flag=value)", "--user-disks-to-wipe=/dev/sda", {}, "--user-disks-to-wipe /dev/sda (a user disk)"],
+    ["the user-disks wipe mode", '"--wipe-mode" "user-disks"', {}, "--wipe-mode user-disks"],
+    ["an explicit whole-disk wipe mode", "--wipe-mode=all", {}, "--wipe-mode all"],
+    [
+      "a user volume label",
+      '"--system-labels-to-wipe" "u-longhorn"',
+      {},
+      "--system-labels-to-wipe u-longhorn (a user volume)",
+    ],
+    [
+      "a user volume in a list",
+      "--system-labels-to-wipe=EPHEMERAL,u-longhorn",
+      {},
+      "--system-labels-to-wipe u-longhorn (a user volume)",
+    ],
+    [
+      "a user volume through the environment",
+      '"--system-labels-to-wipe" "${LABEL}"',
+      { LABEL: "u-longhorn" },
+      "--system-labels-to-wipe u-longhorn (a user volume)",
+    ],
+    ["another system volume", '"--system-labels-to-wipe" "META"', {}, "--system-labels-to-wipe META"],
+  ] as const) {
+    it(`fails a reset that would wipe ${label} (the USB SSD holds Longhorn's data)`, () => {
+      assert.deepEqual(wiping(flags, env), [
+        `talosctl reset in delete ${WIPES}: ${shown}; a safe reset never wipes a user disk or user volume (the USB SSD holds Longhorn's data)`,
+      ]);
+    });
+  }
+
+  it("passes a reset of STATE and EPHEMERAL, with or without --wipe-mode system-disk", () => {
+    assert.deepEqual(wiping('"--system-labels-to-wipe" "EPHEMERAL"'), []);
+    assert.deepEqual(wiping('"--system-labels-to-wipe" "EPHEMERAL" "--wipe-mode" "system-disk"'), []);
+  });
+
+  it("matches the reset list by exact hostname: listing mini10 never arms mini1", () => {
+    const nodes = [
+      { hostname: "mini1", address: "172.29.51.12" },
+      { hostname: "mini10", address: "172.29.51.13" },
+    ];
+    const props = applyCommand({ NODE_HOSTNAME: "mini1" }, { delete: UNGATED });
+    assert.deepEqual(reset(props, { resetOnDestroy: ["mini10"], nodes }), [
+      "reset of mini1 (172.29.51.12) runs whatever homeops:operations.resetOnDestroy [mini10] says, and it does not name mini1",
+    ]);
   });
 
   it("fails a script it cannot read, and ignores commands that cannot reset", () => {
@@ -547,6 +627,26 @@ describe("policy: the real program's resources", function () {
     assert.deepEqual(allViolations(resources, NO_RESETS), []);
   });
 
+  it("the program's resets wipe STATE and EPHEMERAL only; the same program wiping the USB SSD is refused", async () => {
+    const resources = programResources((await evaluate(homeOpsConfig())).resources);
+    const files = scriptFileReader(ROOT);
+    const resets = resources.flatMap((r) => resetCapability(r.props, files).resets);
+    assert.equal(resets.length, 3);
+    assert.deepEqual(
+      resets.flatMap((r) => r.wipes),
+      [],
+    );
+    const wipingSsd: ScriptReader = (p) =>
+      files(p)?.replace(
+        '"--system-labels-to-wipe" "EPHEMERAL"',
+        '"--system-labels-to-wipe" "EPHEMERAL" "--user-disks-to-wipe" "/dev/sda"',
+      );
+    const refused = validateResets(resources, NO_RESETS, wipingSsd).map((v) => v.message);
+    assert.equal(refused.length, 3, refused.join("\n"));
+    for (const m of refused)
+      assert.match(m, /would wipe more than STATE and EPHEMERAL: --user-disks-to-wipe \/dev\/sda/);
+  });
+
   it("pass with a reset list naming a node, and fail one naming no node of the stack", async () => {
     const cfg = homeOpsConfig({
       operations: { resetOnDestroy: ["mini02"], adoptHelmReleases: [], handedOffToFlux: false },
@@ -662,7 +762,7 @@ describe("policy: the pack's wiring (@pulumi/policy analyze handlers)", () => {
     assert.deepEqual(
       found.map((d) => d.split("\n")[0]),
       [
-        "talos-version-pinned: Node configs pin a full Talos version and its minor as the config contract (TALOS_MINOR)",
+        "talos-version-pinned: Node configs pin a full Talos version (TALOS_MINOR its minor) and a config contract not newer than it (TALOS_CONTRACT)",
       ],
     );
   });
@@ -695,7 +795,7 @@ describe("policy: the pack's wiring (@pulumi/policy analyze handlers)", () => {
         [
           "installer-image-from-schematic",
           `urn:pulumi:home-ops::homeops::${COMMAND}::apply`,
-          `apply: environment.INSTALL_IMAGE names installer image 'ghcr.io/siderolabs/installer:v1.10.5'; expected factory.talos.dev/installer/${SCHEMATIC_ID}:<vX.Y.Z>`,
+          `apply: environment.INSTALL_IMAGE names installer image 'ghcr.io/siderolabs/installer:v1.10.5'; expected factory.talos.dev/installer/${SCHEMATIC_ID}:<vX.Y.Z> (metal-installer from v1.14)`,
         ],
       ],
     );

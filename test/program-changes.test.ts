@@ -184,7 +184,7 @@ describe("stopAfter, settings and script files (Pulumi mocks)", () => {
       await resetMocks();
       assert.throws(
         () => deployStack(homeOpsConfig(), {}, { projectDir: dir }),
-        /steps\/apply-node\.sh are missing or differ from talos\/scripts\.ts: run `npm run gen:steps`/,
+        /steps\/apply-node\.sh are missing or differ from talos\/scripts\/: run `npm run gen:steps`/,
       );
       await settle();
       assert.equal(recorded.resources.length, 0);

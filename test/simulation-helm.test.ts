@@ -8,6 +8,7 @@
 import { strict as assert } from "assert";
 import { buildPlan, CommandStep } from "../plan";
 import { callsOf, fakeWorld, fastConfig, succeeded, withTimeouts, perTest } from "./helpers/simWorld";
+import { scaledMs } from "./helpers/calibration";
 
 describe("simulated execution: Helm releases after a lost state, and kubectl gates", function () {
   this.timeout(180000);
@@ -48,7 +49,9 @@ describe("simulated execution: Helm releases after a lost state, and kubectl gat
       env: { ...esoReady.env, STEP_ID: id, GATE_NAME: id, WAIT_FOR: "Available:default:deployment/late-app" },
     };
     const plan = { ...w.plan, steps: [...w.plan.steps, gate] };
-    const appearsAfterMs = 1500;
+    // Times scaled to the machine (helpers/calibration.ts), the poll by withTimeouts.
+    const appearsAfterMs = scaledMs(1500);
+    const pollMs = cfg.timeouts.poll * 1000;
     const timer = setTimeout(
       () =>
         fakeWorld.createK8sObject(w.dir, {
@@ -64,12 +67,12 @@ describe("simulated execution: Helm releases after a lost state, and kubectl gat
     const failed = waits.filter((c) => c.exit !== 0);
     assert.ok(failed.length >= 3, `it retried (${failed.length} failed attempts)`);
     assert.ok(
-      failed.length <= Math.ceil(appearsAfterMs / 200) + 2,
+      failed.length <= Math.ceil(appearsAfterMs / pollMs) + 2,
       `${failed.length} attempts in ${appearsAfterMs} ms`,
     );
     for (let i = 1; i < waits.length; i++) {
       const gap = waits[i].t - (waits[i - 1].t + waits[i - 1].ms);
-      assert.ok(gap >= 150, `attempt ${i} came ${gap} ms after the previous one ended (poll: 200 ms)`);
+      assert.ok(gap >= 0.75 * pollMs, `attempt ${i} came ${gap} ms after the previous one ended (poll: ${pollMs} ms)`);
     }
     assert.equal(waits[waits.length - 1].exit, 0);
   });

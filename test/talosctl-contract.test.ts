@@ -1,9 +1,10 @@
 import { strict as assert } from "assert";
 import { SCRIPTS } from "../talos/scripts";
 import { allTalosctlInvocations } from "../talos/talosctl";
-import { checkTalosctlArgv, CLI_VERSIONS, talosctlInvocationsIn } from "./helpers/talosctlCli";
+import { checkTalosctlArgv, CLI_VERSION_OF_MINOR, CLI_VERSIONS, talosctlInvocationsIn } from "./helpers/talosctlCli";
 import { buildPlan } from "../plan";
-import { homeOpsConfig } from "./helpers/stackConfigFixture";
+import { SUPPORTED_TALOS_MINORS } from "../config/types";
+import { homeOpsConfig, withTalos } from "./helpers/stackConfigFixture";
 
 describe("talosctl CLI contract (../shared/contracts/talos/talosctl-cli.json)", () => {
   const scriptTexts = Object.entries(SCRIPTS) as [string, string][];
@@ -55,6 +56,39 @@ describe("talosctl CLI contract (../shared/contracts/talos/talosctl-cli.json)", 
       /unknown flag --talosconfig|node flags/,
     );
   });
+
+  it("has a CLI reference block for every supported minor", () => {
+    for (const minor of SUPPORTED_TALOS_MINORS)
+      assert.ok(CLI_VERSION_OF_MINOR[minor], `no talosctl-cli.json block for ${minor}`);
+  });
+
+  it("the flags that differ between minors differ in the reference, and no builder or script uses them", () => {
+    // talosctl 1.14 dropped reset --insecure and apply-config --mode reboot; 1.11 dropped node flags on local commands.
+    assert.deepEqual(checkTalosctlArgv("v1.13.9", ["reset", "--insecure"]), []);
+    assert.match(checkTalosctlArgv("v1.14.1", ["reset", "--insecure"]).join(), /unknown flag --insecure/);
+    for (const version of ["v1.11.6", "v1.12.6", "v1.13.9", "v1.14.1"]) {
+      assert.match(
+        checkTalosctlArgv(version, ["validate", "--config", "f", "--nodes", "n"]).join(),
+        /unknown flag --nodes|node flags/,
+      );
+    }
+    const argvs = [...allTalosctlInvocations(), ...scriptTexts.flatMap(([, text]) => talosctlInvocationsIn(text))];
+    for (const argv of argvs) {
+      assert.ok(!(argv[0] === "reset" && argv.includes("--insecure")), argv.join(" "));
+      const mode = argv.indexOf("--mode");
+      assert.ok(mode < 0 || !["reboot", "interactive"].includes(argv[mode + 1]), argv.join(" "));
+    }
+  });
+
+  for (const minor of SUPPORTED_TALOS_MINORS) {
+    it(`plan argv of home-ops on Talos ${minor} (contract v1.10) is valid for talosctl ${CLI_VERSION_OF_MINOR[minor]}`, () => {
+      const plan = buildPlan(withTalos(homeOpsConfig(), minor, "v1.10"));
+      for (const s of plan.steps) {
+        if (s.kind !== "command" || !s.argv) continue;
+        assert.deepEqual(checkTalosctlArgv(CLI_VERSION_OF_MINOR[minor], s.argv.slice(1)), [], s.argv.join(" "));
+      }
+    });
+  }
 
   it("plan.json shows each step's main invocation, valid for the stack's version and without secrets", () => {
     const plan = buildPlan(homeOpsConfig());

@@ -158,7 +158,7 @@ describe("tool pins: Renovate finds every pinned version and groups them", () =>
     assert.equal(renovate.mise?.enabled, false);
   });
 
-  it("groups Talos/talosctl, Kubernetes/kubectl, Cilium, Flux, External Secrets, Connect and Pulumi", () => {
+  it("groups Talos/talosctl, the cluster platform (compatibility.json's components) and Pulumi", () => {
     const groups = Object.fromEntries(
       [
         ...stackDeps.map((d) => d.slice(0, d.lastIndexOf("@"))),
@@ -169,12 +169,12 @@ describe("tool pins: Renovate finds every pinned version and groups them", () =>
     );
     assert.deepEqual(groups, {
       "siderolabs/talos": "Talos and talosctl",
-      "kubernetes/kubernetes": "Kubernetes and kubectl",
-      cilium: "Cilium",
-      "external-secrets": "External Secrets",
-      "1password/connect-api": "1Password Connect",
-      "fluxcd/flux2": "Flux",
-      "ghcr.io/controlplaneio-fluxcd/charts/flux-operator": "Flux",
+      "kubernetes/kubernetes": "Cluster platform (compatibility.json)",
+      cilium: "Cluster platform (compatibility.json)",
+      "external-secrets": "Cluster platform (compatibility.json)",
+      "1password/connect-api": "Cluster platform (compatibility.json)",
+      "fluxcd/flux2": "Cluster platform (compatibility.json)",
+      "ghcr.io/controlplaneio-fluxcd/charts/flux-operator": "Cluster platform (compatibility.json)",
       "pulumi/pulumi": "Pulumi",
       "@pulumi/pulumi": "Pulumi",
       "@pulumi/command": "Pulumi",

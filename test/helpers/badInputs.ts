@@ -66,6 +66,18 @@ function bad(
 
 const ns = "homeops";
 
+/**
+ * The home-ops pins (what production runs) carry one known warning: Flux 2.8 on Kubernetes 1.31,
+ * below Flux's advisory floor (compatibility.json "flux-needs-kubernetes", severity warn).
+ */
+export const FLUX_FLOOR_WARNING_PREFIX =
+  'homeops:flux.version = "v2.8.1": Flux 2.8.1 does not fit homeops:kubernetes.version';
+
+/** Warnings other than the home-ops pins' known Flux floor warning. */
+export function withoutFluxFloorWarning(warnings: readonly string[]): string[] {
+  return warnings.filter((w) => !w.startsWith(FLUX_FLOOR_WARNING_PREFIX));
+}
+
 export const BAD_INPUTS: readonly BadInput[] = [
   // --- nodes
   bad("duplicate node address", (r) => (r.nodes[1].address = "172.29.51.11"), {
@@ -257,13 +269,68 @@ export const BAD_INPUTS: readonly BadInput[] = [
   bad("unknown Talos minor v1.9", (r) => (r.talos.version = "v1.9.5"), {
     path: `${ns}:talos.version`,
     value: "v1.9.5",
-    hint: "v1.10, v1.11",
+    hint: "v1.10, v1.11, v1.12, v1.13, v1.14",
   }),
-  bad("unknown Talos minor v1.12", (r) => (r.talos.version = "v1.12.0"), {
+  bad("unknown Talos minor v1.15", (r) => (r.talos.version = "v1.15.0"), {
     path: `${ns}:talos.version`,
-    value: "v1.12.0",
-    hint: "v1.10, v1.11",
+    value: "v1.15.0",
+    hint: "v1.10, v1.11, v1.12, v1.13, v1.14",
   }),
+  bad("missing config contract (never derived from the version)", (r) => delete r.talos.contract, {
+    path: `${ns}:talos.contract`,
+    hint: "the Talos minor this cluster was created with",
+  }),
+  bad("config contract as a full version", (r) => (r.talos.contract = "v1.10.5"), {
+    path: `${ns}:talos.contract`,
+    value: "v1.10.5",
+    hint: "write the minor only, as v1.10",
+  }),
+  bad("config contract as a YAML number", (r) => (r.talos.contract = 1.1), {
+    path: `${ns}:talos.contract`,
+    value: 1.1,
+    hint: "quote it",
+  }),
+  bad("unsupported config contract", (r) => (r.talos.contract = "v1.9"), {
+    path: `${ns}:talos.contract`,
+    value: "v1.9",
+    hint: "v1.10, v1.11, v1.12, v1.13, v1.14",
+  }),
+  bad("config contract newer than the installed Talos", (r) => (r.talos.contract = "v1.11"), {
+    path: `${ns}:talos.contract`,
+    value: "v1.11",
+    hint: "at most v1.10",
+  }),
+  bad("Kubernetes newer than the Talos minor runs", (r) => (r.kubernetes.version = "v1.34.0"), {
+    path: `${ns}:kubernetes.version`,
+    value: "v1.34.0",
+    hint: "runs Kubernetes 1.28 to 1.33",
+  }),
+  bad(
+    "Kubernetes 1.32 on Talos v1.14 (the support matrix's stricter range)",
+    (r) => {
+      r.talos.version = "v1.14.1";
+      r.kubernetes.version = "v1.32.4";
+    },
+    { path: `${ns}:kubernetes.version`, value: "v1.32.4", hint: "runs Kubernetes 1.33 to 1.37" },
+  ),
+  bad(
+    "a node-only kernel arg under the v1.14 contract (UnattendedInstallConfig has none)",
+    (r) => {
+      r.talos = { version: "v1.14.1", contract: "v1.14" };
+      r.kubernetes.version = "v1.37.0";
+      r.nodes[0].extraKernelArgs = ["console=ttyS0"];
+    },
+    { path: `${ns}:nodes[0].extraKernelArgs[0]`, value: "console=ttyS0", hint: "machine.extraKernelArgs" },
+  ),
+  bad(
+    "an install disk size CEL cannot take under the v1.14 contract",
+    (r) => {
+      r.talos = { version: "v1.14.1", contract: "v1.14" };
+      r.kubernetes.version = "v1.37.0";
+      r.machine.installDisk = { model: "APPLE*", size: "big" };
+    },
+    { path: `${ns}:machine.installDisk.size`, value: "big", hint: ">= 100GB" },
+  ),
   bad("Talos version without the v", (r) => (r.talos.version = "1.10.5"), {
     path: `${ns}:talos.version`,
     value: "1.10.5",
@@ -502,4 +569,41 @@ export const BAD_INPUTS: readonly BadInput[] = [
   }),
   bad("missing required top-level key", (r) => delete r.kubernetes, { path: `${ns}:kubernetes`, hint: "v1.31.1" }),
   bad("section given as a string", (r) => (r.flux = "v2.8.1"), { path: `${ns}:flux`, value: "v2.8.1" }),
+
+  // --- versions that do not run together (compatibility.json)
+  bad(
+    "flux-operator that does not carry the Flux version (issue 15 §1)",
+    (r) => {
+      r.kubernetes.version = "v1.33.0";
+      r.cilium.version = "1.18.0";
+      r.flux.version = "v2.8.1";
+      r.flux.operatorVersion = "0.33.0";
+    },
+    { path: `${ns}:flux.operatorVersion`, value: "0.33.0", hint: 'homeops:flux.version = "v2.8.1"' },
+  ),
+  bad("a Flux release no flux-operator carries", (r) => (r.flux.version = "v2.8.4"), {
+    path: `${ns}:flux.operatorVersion`,
+    value: "0.43.0",
+    hint: "no flux-operator in the table carries Flux 2.8.4",
+  }),
+  bad("Kubernetes newer than the Cilium minor supports", (r) => (r.kubernetes.version = "v1.33.0"), {
+    path: `${ns}:cilium.version`,
+    value: "1.17.6",
+    hint: "homeops:cilium.version 1.18.x; 1.19.x",
+  }),
+  bad("Connect older than External Secrets' onepassword provider needs", (r) => (r.connect.version = "1.5.0"), {
+    path: `${ns}:connect.version`,
+    value: "1.5.0",
+    hint: "1.5.6",
+  }),
+  bad("Cilium newer than the compatibility table knows", (r) => (r.cilium.version = "1.20.0"), {
+    path: `${ns}:cilium.version`,
+    value: "1.20.0",
+    hint: "add a row",
+  }),
+  bad("flux-operator newer than the compatibility table knows", (r) => (r.flux.operatorVersion = "0.59.0"), {
+    path: `${ns}:flux.operatorVersion`,
+    value: "0.59.0",
+    hint: "add a row",
+  }),
 ];

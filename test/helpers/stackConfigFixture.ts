@@ -5,10 +5,28 @@
  */
 import type { NodeConfig, StackConfig, TalosMinor } from "../../config/types";
 
-/** Full Talos version used by the fixture for each supported minor. */
+/**
+ * Full Talos version used by the fixture for each supported minor: home-ops' own v1.10.5, and the
+ * newest patch of each newer minor the Go module proxy serves (contracts/NOTES.md §7.0).
+ */
 export const FIXTURE_TALOS_VERSIONS: Readonly<Record<TalosMinor, string>> = {
   "v1.10": "v1.10.5",
   "v1.11": "v1.11.6",
+  "v1.12": "v1.12.6",
+  "v1.13": "v1.13.9",
+  "v1.14": "v1.14.1",
+};
+
+/**
+ * A Kubernetes release each minor runs (config/talosRules.ts): home-ops' v1.31.1 where the minor
+ * runs it, else the minor's own default (constants.DefaultKubernetesVersion, NOTES §7.4).
+ */
+export const FIXTURE_KUBERNETES_VERSIONS: Readonly<Record<TalosMinor, string>> = {
+  "v1.10": "v1.31.1",
+  "v1.11": "v1.31.1",
+  "v1.12": "v1.31.1",
+  "v1.13": "v1.31.1",
+  "v1.14": "v1.37.0",
 };
 
 const HOME_OPS_INSTALL_DISK = { model: "APPLE*" } as const;
@@ -51,6 +69,7 @@ export function homeOpsConfig(overrides: Partial<StackConfig> = {}): StackConfig
     talos: {
       version: FIXTURE_TALOS_VERSIONS["v1.10"],
       minor: "v1.10",
+      contract: "v1.10",
       talosctl: "talosctl",
     },
     kubernetes: { version: "v1.31.1" },
@@ -112,7 +131,7 @@ export function homeOpsConfig(overrides: Partial<StackConfig> = {}): StackConfig
     },
     externalSecrets: { version: "0.17.0" },
     connect: { version: "1.8.1" },
-    flux: { version: "v2.8.1", operatorVersion: "0.33.0" },
+    flux: { version: "v2.8.1", operatorVersion: "0.43.0" },
     gitops: {
       url: "https://github.com/geoffdavis/talos-gitops",
       branch: "main",
@@ -133,10 +152,22 @@ export function homeOpsConfig(overrides: Partial<StackConfig> = {}): StackConfig
   return { ...base, ...overrides };
 }
 
-/** The same stack pinned to another Talos minor (and that minor's fixture version). */
+/**
+ * The same stack created on another Talos minor: that minor's fixture version, the minor as its
+ * contract (what a new cluster takes), and a Kubernetes release the minor runs.
+ */
 export function withTalosMinor(cfg: StackConfig, minor: TalosMinor): StackConfig {
+  return withTalos(cfg, minor, minor);
+}
+
+/**
+ * The same stack on Talos `minor` with the machine-config contract `contract` (home-ops upgraded
+ * to `minor` keeps contract v1.10), and a Kubernetes release the minor runs.
+ */
+export function withTalos(cfg: StackConfig, minor: TalosMinor, contract: TalosMinor): StackConfig {
   return {
     ...cfg,
-    talos: { ...cfg.talos, minor, version: FIXTURE_TALOS_VERSIONS[minor] },
+    talos: { ...cfg.talos, minor, contract, version: FIXTURE_TALOS_VERSIONS[minor] },
+    kubernetes: { version: FIXTURE_KUBERNETES_VERSIONS[minor] },
   };
 }
