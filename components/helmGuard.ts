@@ -1,20 +1,23 @@
 /**
- * The `beforeCreate` hook of every Helm release this stack installs. The engine runs it in the
+ * The hooks of every Helm release this stack installs. The engine runs `beforeCreate` in the
  * program right before it creates the release, every time a create is attempted (after lost
- * state, a retained destroy, a killed run), never in a preview and never for a release the state
- * holds (pulumi v3.248.0 pkg/resource/deploy/step.go CreateStep.Apply, deployment.go RunHooks).
- * It reads the release's Helm records and Flux's claims through kubectl, decides with
- * k8s/helmAdoption.ts, and at most marks the latest revision failed (then `replace` installs over
- * it in place); a refusal fails the create with its message. The kubectl calls are thin; the
- * decision and the record format are pure and tested on their own.
+ * state, a retained destroy, a killed run, and a replacement: create before delete), and
+ * `beforeUpdate` right before an upgrade; never in a preview, never for a release left as it is
+ * (pulumi v3.248.0 pkg/resource/deploy/step.go CreateStep.Apply, UpdateStep.Apply;
+ * deployment.go RunHooks skips hooks in a dry run unless OnDryRun).
+ * They read the release's Helm records (and, on create, Flux's claims) through kubectl, decide
+ * with k8s/helmAdoption.ts, and at most mark the latest revision failed (then `replace` installs
+ * over it in place, or the upgrade goes on); a refusal fails the step with its message. The
+ * kubectl calls are thin; the decision and the record format are pure and tested on their own.
  */
+import { AsyncResource } from "async_hooks";
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { HelmStep } from "../plan";
-import { Adoption, decideAdoption, fluxClaims } from "../k8s/helmAdoption";
+import { Adoption, decideAdoption, decideUpdate, fluxClaims } from "../k8s/helmAdoption";
 import { HelmRecord, helmRecords, withStatus } from "../k8s/helmStorage";
 
 export interface KubectlResult {
@@ -79,15 +82,37 @@ async function retrying<T>(
   }
 }
 
-/** Reads, decides, and applies the decision's one write; throws the refusal. */
-export async function guardHelmCreate(opts: GuardOptions, kubectl: Kubectl): Promise<Adoption> {
-  const { step } = opts;
-  const { name, namespace } = step.release.metadata;
-  const id = `${namespace}/${name}`;
-  const records = await retrying<HelmRecord[]>(`the Helm records of ${id}`, opts, async () => {
+/** The release's Helm records, read with retries. */
+function readRecords(opts: GuardOptions, kubectl: Kubectl): Promise<HelmRecord[]> {
+  const { name, namespace } = opts.step.release.metadata;
+  return retrying<HelmRecord[]>(`the Helm records of ${namespace}/${name}`, opts, async () => {
     const r = await kubectl(guardKubectl.helmRecords(name, namespace));
     return r.code === 0 ? { value: helmRecords(JSON.parse(r.stdout), name) } : { error: lastLine(r.stderr) };
   });
+}
+
+/** Applies a decision: throws a refusal, makes its one write, logs its reason. */
+async function apply(decision: Adoption, opts: GuardOptions, kubectl: Kubectl): Promise<Adoption> {
+  const { name, namespace } = opts.step.release.metadata;
+  if (decision.action === "refuse") throw new Error(decision.message);
+  if (decision.action === "mark-failed") {
+    const secret = withStatus(decision.record, "failed", decision.description);
+    const r = await kubectl(guardKubectl.replace(), JSON.stringify(secret));
+    if (r.code !== 0) {
+      throw new Error(
+        `cannot mark revision ${decision.record.revision} of Helm release ${namespace}/${name} failed: ${lastLine(r.stderr)} (if it changed meanwhile, run pulumi up again)`,
+      );
+    }
+  }
+  (opts.log ?? (() => undefined))(decision.reason);
+  return decision;
+}
+
+/** The create hook: reads the records and Flux's claims, decides, applies; throws the refusal. */
+export async function guardHelmCreate(opts: GuardOptions, kubectl: Kubectl): Promise<Adoption> {
+  const { step } = opts;
+  const { name, namespace } = step.release.metadata;
+  const records = await readRecords(opts, kubectl);
   const claims = await retrying<string[]>("Flux's HelmReleases", opts, async () => {
     const r = await kubectl(guardKubectl.fluxHelmReleases());
     if (r.code === 0) return { value: fluxClaims(JSON.parse(r.stdout), name, namespace) };
@@ -106,19 +131,20 @@ export async function guardHelmCreate(opts: GuardOptions, kubectl: Kubectl): Pro
     fluxClaims: claims,
     handOff: step.handOff,
   });
-  const log = opts.log ?? (() => undefined);
-  if (decision.action === "refuse") throw new Error(decision.message);
-  if (decision.action === "mark-failed") {
-    const secret = withStatus(decision.record, "failed", decision.description);
-    const r = await kubectl(guardKubectl.replace(), JSON.stringify(secret));
-    if (r.code !== 0) {
-      throw new Error(
-        `cannot mark revision ${decision.record.revision} of Helm release ${id} failed: ${lastLine(r.stderr)} (if it changed meanwhile, run pulumi up again)`,
-      );
-    }
-  }
-  log(decision.reason);
-  return decision;
+  return apply(decision, opts, kubectl);
+}
+
+/** The update hook: unlocks a stale interrupted operation (only that); never reads Flux's claims. */
+export async function guardHelmUpdate(opts: GuardOptions, kubectl: Kubectl): Promise<Adoption> {
+  const { step } = opts;
+  const decision = decideUpdate({
+    release: step.release.metadata,
+    marker: step.marker,
+    records: await readRecords(opts, kubectl),
+    timeoutSeconds: step.timeoutSeconds,
+    now: (opts.now ?? (() => new Date()))(),
+  });
+  return apply(decision, opts, kubectl);
 }
 
 /** Runs `fn` with the kubeconfig in a private file (0600 in a 0700 directory), removed after. */
@@ -171,8 +197,11 @@ export interface HelmHookArgs {
   readonly adoptList: readonly string[];
 }
 
-/** The release's `beforeCreate` hook. */
-export function helmCreateHook(name: string, args: HelmHookArgs): pulumi.ResourceHook {
+/** The release's hooks: `beforeCreate` (adopt, unlock or refuse) and `beforeUpdate` (unlock). */
+export function helmHooks(
+  name: string,
+  args: HelmHookArgs,
+): { beforeCreate: pulumi.ResourceHook[]; beforeUpdate: pulumi.ResourceHook[] } {
   let resolveKubeconfig: (value: string) => void;
   const kubeconfig = new Promise<string>((resolve) => (resolveKubeconfig = resolve));
   args.kubeconfig.apply((k) => resolveKubeconfig(k));
@@ -181,19 +210,24 @@ export function helmCreateHook(name: string, args: HelmHookArgs): pulumi.Resourc
     if (value === undefined) throw new Error(`run-time setting ${key} is missing`);
     return value;
   };
-  return new pulumi.ResourceHook(`${name}-guard`, async () => {
-    assertSecretsDriver();
-    await withKubeconfigFile(await kubeconfig, (file) =>
-      guardHelmCreate(
-        {
-          step: args.step,
-          adoptList: args.adoptList,
-          pollSeconds: Number(setting("POLL_SECONDS")),
-          readDeadlineSeconds: Number(setting("TIMEOUT_API_READY")),
-          log: (message) => void pulumi.log.info(message),
-        },
-        kubectlRunner(setting("KUBECTL"), file, Number(setting("CALL_TIMEOUT"))),
-      ),
-    );
-  });
+  // The engine calls a hook through the SDK's callback server, outside the program's async context,
+  // where pulumi.log finds no engine and falls back to the console: log in the program's context.
+  const info = AsyncResource.bind((message: string) => void pulumi.log.info(message));
+  const hook = (suffix: string, guard: typeof guardHelmCreate) =>
+    new pulumi.ResourceHook(`${name}-${suffix}`, async () => {
+      assertSecretsDriver();
+      await withKubeconfigFile(await kubeconfig, (file) =>
+        guard(
+          {
+            step: args.step,
+            adoptList: args.adoptList,
+            pollSeconds: Number(setting("POLL_SECONDS")),
+            readDeadlineSeconds: Number(setting("TIMEOUT_API_READY")),
+            log: info,
+          },
+          kubectlRunner(setting("KUBECTL"), file, Number(setting("CALL_TIMEOUT"))),
+        ),
+      );
+    });
+  return { beforeCreate: [hook("guard", guardHelmCreate)], beforeUpdate: [hook("unlock", guardHelmUpdate)] };
 }

@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import { CommandStep, HelmStep, ObjectStep, Step } from "../plan";
 import { scriptPath } from "../talos/scripts";
-import { helmCreateHook } from "./helmGuard";
+import { helmHooks } from "./helmGuard";
 
 /** What steps of later phases need from earlier ones. */
 export interface StepContext {
@@ -135,18 +135,15 @@ export function createHelmStep(
       dependsOn: dependsOn(step, ctx),
       retainOnDelete: step.retainOnDelete,
       ignoreChanges: handOffIgnore(step, ctx),
-      // Runs only when the engine creates the release (never for one the state holds): adopts it
-      // after a lost state, unlocks a stale interrupted install, or refuses with the command.
-      hooks: {
-        beforeCreate: [
-          helmCreateHook(resName, {
-            step,
-            kubeconfig,
-            settings: ctx.settings,
-            adoptList: ctx.adoptHelmReleases ?? [],
-          }),
-        ],
-      },
+      // beforeCreate runs only when the engine creates the release (never for one the state holds):
+      // adopts it after a lost state, unlocks a stale interrupted install, or refuses with the
+      // command. beforeUpdate only unlocks a stale interrupted upgrade (components/helmGuard.ts).
+      hooks: helmHooks(resName, {
+        step,
+        kubeconfig,
+        settings: ctx.settings,
+        adoptList: ctx.adoptHelmReleases ?? [],
+      }),
     },
   );
   ctx.resources.set(step.id, release);

@@ -78,15 +78,64 @@ export type Adoption =
       readonly description: string;
       readonly reason: string;
     }
-  | { readonly action: "refuse"; readonly message: string };
+  | { readonly action: "refuse"; readonly message: string }
+  /** Let Helm upgrade (the update hook: nothing interrupted to unlock). */
+  | { readonly action: "proceed"; readonly reason: string };
 
 /** The one command that adopts a release without this stack's marker. */
 export function adoptCommand(stepId: string, adoptList: readonly string[]): string {
   return `pulumi config set --path 'homeops:operations.adoptHelmReleases[${adoptList.length}]' ${stepId} && pulumi up`;
 }
 
-/** The recovery of a lost state after the hand-off to Flux. */
+/**
+ * The recovery of a lost state after the hand-off to Flux. With --path, the CLI stores "true" as
+ * a boolean (pulumi v3.248.0 sdk/go/common/resource/config/object.go coerce), as the schema wants.
+ */
 export const HANDED_OFF_COMMAND = "pulumi config set --path homeops:operations.handedOffToFlux true && pulumi up";
+
+/** What both hooks do with a pending latest revision: unlock it once stale, else say when to retry. */
+function unlockStale(input: UnlockInput, last: HelmRecord): Adoption {
+  const id = `${input.release.namespace}/${input.release.name}`;
+  const bound = staleAfterSeconds(input.timeoutSeconds, last.hookCount);
+  const since = last.startedAt;
+  const ageSeconds = since ? (input.now.getTime() - since.getTime()) / 1000 : Infinity;
+  if (ageSeconds >= bound) {
+    return {
+      action: "mark-failed",
+      record: last,
+      description: `Release unlocked from stale '${last.status}' state by ${input.marker} (no Helm operation runs ${bound} s)`,
+      reason: `Helm release ${id} was left ${last.status} (revision ${last.revision}, started ${since?.toISOString() ?? "at an unknown time"}) by an interrupted run: unlocked, going on in place`,
+    };
+  }
+  const retry = new Date(since!.getTime() + bound * 1000).toISOString();
+  return {
+    action: "refuse",
+    message:
+      `Helm release ${id} is ${last.status} (revision ${last.revision}, started ${since!.toISOString()}): a Helm operation may still be running on it ` +
+      `(a killed pulumi up's provider keeps going until its timeout, ${input.timeoutSeconds} s per wait). Run pulumi up again after ${retry}.`,
+  };
+}
+
+/** What the update hook reads: the release, this stack's marker, its records, Helm's timeout. */
+export type UnlockInput = Pick<AdoptionInput, "release" | "marker" | "records" | "timeoutSeconds" | "now">;
+
+/**
+ * Right before this stack upgrades a release its state holds (its `beforeUpdate` hook). Never
+ * refuses it over who owns it (the state says this stack does): only a pending latest revision
+ * matters, which Helm's
+ * upgrade refuses outright as "another operation (install/upgrade/rollback) is in progress"
+ * (helm v3.18.6 pkg/action/upgrade.go prepareUpgrade, errPending) and pulumi-kubernetes v4.25.0
+ * does not unlock (provider/pkg/provider/helm_release.go helmUpdate): a `pulumi up` killed during
+ * an upgrade would otherwise leave the release locked for good. Stale: mark it failed, and the
+ * upgrade goes on from the last deployed revision (upgrade.go: Deployed, else the failed last one);
+ * younger: say when to retry.
+ */
+export function decideUpdate(input: UnlockInput): Adoption {
+  const last = latestRecord(input.records);
+  const id = `${input.release.namespace}/${input.release.name}`;
+  if (last && /^pending-/.test(last.status)) return unlockStale(input, last);
+  return { action: "proceed", reason: `Helm release ${id}: no interrupted operation to unlock` };
+}
 
 function latestRecord(records: readonly HelmRecord[]): HelmRecord | undefined {
   return [...records].sort((a, b) => a.revision - b.revision).pop();
@@ -120,26 +169,8 @@ export function decideAdoption(input: AdoptionInput): Adoption {
       };
     case "pending-install":
     case "pending-upgrade":
-    case "pending-rollback": {
-      const bound = staleAfterSeconds(input.timeoutSeconds, last.hookCount);
-      const since = last.startedAt;
-      const ageSeconds = since ? (input.now.getTime() - since.getTime()) / 1000 : Infinity;
-      if (ageSeconds >= bound) {
-        return {
-          action: "mark-failed",
-          record: last,
-          description: `Release unlocked from stale '${last.status}' state by ${input.marker} (no Helm operation runs ${bound} s)`,
-          reason: `Helm release ${id} was left ${last.status} (revision ${last.revision}, started ${since?.toISOString() ?? "at an unknown time"}) by an interrupted run: unlocked, installing over it in place`,
-        };
-      }
-      const retry = new Date(since!.getTime() + bound * 1000).toISOString();
-      return {
-        action: "refuse",
-        message:
-          `Helm release ${id} is ${last.status} (revision ${last.revision}, started ${since!.toISOString()}): a Helm operation may still be running on it ` +
-          `(a killed pulumi up's provider keeps going until its timeout, ${input.timeoutSeconds} s per wait). Run pulumi up again after ${retry}.`,
-      };
-    }
+    case "pending-rollback":
+      return unlockStale(input, last);
     case "deployed":
     case "superseded": {
       const ours = last.description === input.marker;
@@ -147,7 +178,7 @@ export function decideAdoption(input: AdoptionInput): Adoption {
         return {
           action: "mark-failed",
           record: last,
-          description: `Superseded in place by ${input.marker}: ${ours ? "its own release" : "adopted (operations.adoptHelmReleases)"}, found without a record in the stack's state`,
+          description: `Superseded in place by ${input.marker}: ${ours ? "its own release" : "adopted (operations.adoptHelmReleases)"}`,
           reason: `Helm release ${id} (${at}) is ${ours ? "this stack's own" : "adopted as operations.adoptHelmReleases lists it"}: the install supersedes it in place (revision ${last.revision + 1}; nothing deleted or reinstalled)`,
         };
       }

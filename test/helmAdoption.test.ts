@@ -1,6 +1,6 @@
 /**
- * The Helm release create hook's decision table (k8s/helmAdoption.ts), every branch, on records
- * decoded from Helm's own storage format.
+ * The Helm release hooks' decision tables (k8s/helmAdoption.ts), every branch, on records decoded
+ * from Helm's own storage format: create (adopt, unlock, refuse) and update (unlock only).
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -11,6 +11,7 @@ import {
   AdoptionInput,
   adoptCommand,
   decideAdoption,
+  decideUpdate,
   fluxClaims,
   HANDED_OFF_COMMAND,
   helmMarker,
@@ -212,5 +213,47 @@ describe("Helm release create hook: the decision", () => {
     assert.deepEqual(fluxClaims(list, "external-secrets-system-x", "flux-system"), ["flux-system/x"]);
     assert.deepEqual(fluxClaims(list, "external-secrets", "flux-system"), ["flux-system/external-secrets"]);
     assert.deepEqual(fluxClaims({}, "a", "b"), []);
+  });
+});
+
+describe("Helm release update hook: the decision (a release the state holds)", () => {
+  const update = (records: HelmRecord[], timeoutSeconds = 300) =>
+    decideUpdate({
+      release: { name: "external-secrets", namespace: "external-secrets-system" },
+      marker: MARK,
+      records,
+      timeoutSeconds,
+      now: NOW,
+    });
+
+  it("never refuses over ownership: any mark, any settled status, even no record, goes on untouched", () => {
+    for (const description of [MARK, "Install complete", helmMarker("staging", "cilium"), ""])
+      for (const status of ["deployed", "superseded", "failed", "uninstalled", "uninstalling", "unknown"]) {
+        const d = update([rev(1, "superseded"), rev(2, status, description)]);
+        assert.equal(d.action, "proceed", `${status} ${description}`);
+      }
+    assert.equal(update([]).action, "proceed");
+  });
+
+  for (const status of ["pending-upgrade", "pending-install", "pending-rollback"]) {
+    it(`${status} (a killed up's upgrade): unlocked once stale, so Helm's upgrade goes on; before, when to retry`, () => {
+      const bound = staleAfterSeconds(120, 0);
+      const at = (ageSeconds: number) => new Date(NOW.getTime() - ageSeconds * 1000);
+      const stale = update([rev(1, "deployed"), rev(2, status, "Preparing upgrade", at(bound))], 120);
+      assert.equal(stale.action, "mark-failed");
+      if (stale.action === "mark-failed") {
+        assert.equal(stale.record.revision, 2, "the pending revision, not the deployed one");
+        assert.ok(stale.description.startsWith(`Release unlocked from stale '${status}' state by ${MARK}`));
+      }
+      const young = update([rev(1, "deployed"), rev(2, status, "Preparing upgrade", at(bound - 1))], 120);
+      assert.equal(young.action, "refuse");
+      if (young.action === "refuse")
+        assert.ok(young.message.endsWith(`Run pulumi up again after ${new Date(NOW.getTime() + 1000).toISOString()}.`));
+    });
+  }
+
+  it("only the latest revision counts: an old pending one under a newer deployed one is history", () => {
+    const old = new Date(NOW.getTime() - 10_000_000);
+    assert.equal(update([rev(2, "deployed"), rev(1, "pending-upgrade", "x", old)]).action, "proceed");
   });
 });

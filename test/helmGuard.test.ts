@@ -10,13 +10,14 @@ import * as path from "path";
 import {
   assertSecretsDriver,
   guardHelmCreate,
+  guardHelmUpdate,
   guardKubectl,
   Kubectl,
   KubectlResult,
   kubectlRunner,
   withKubeconfigFile,
 } from "../components/helmGuard";
-import { decodeStoredRelease, StorageSecret } from "../k8s/helmStorage";
+import { decodeStoredRelease, helmRecords, StorageSecret } from "../k8s/helmStorage";
 import { buildPlan, HelmStep } from "../plan";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 
@@ -228,5 +229,38 @@ describe("Helm release create hook: kubectl side", () => {
       () => assertSecretsDriver({ PULUMI_K8S_HELM_DRIVER: "configmap" }),
       /PULUMI_K8S_HELM_DRIVER is configmap/,
     );
+  });
+});
+
+describe("Helm release update hook: kubectl side", () => {
+  it("another tool's or stack's latest revision: reads the records only, writes nothing, never refuses", async () => {
+    for (const description of ["Install complete", "homeops: homeops/other cilium", cilium.marker]) {
+      const c: FakeCluster = { secrets: storage("deployed", description), calls: [] };
+      const d = await guardHelmUpdate(opts, fakeKubectl(c));
+      assert.equal(d.action, "proceed", description);
+      assert.deepEqual(
+        c.calls.map((x) => x.args),
+        [guardKubectl.helmRecords("cilium", "kube-system")],
+      );
+    }
+  });
+
+  it("a stale pending-upgrade (a killed up's upgrade): one PUT marks it failed, so Helm's upgrade goes on", async () => {
+    const c: FakeCluster = { secrets: storage("pending-upgrade", "Preparing upgrade"), calls: [] };
+    const d = await guardHelmUpdate({ ...opts, now: () => new Date("2100-01-01T00:00:00Z") }, fakeKubectl(c));
+    assert.equal(d.action, "mark-failed");
+    const writes = c.calls.filter((x) => x.args[0] === "replace");
+    assert.equal(writes.length, 1);
+    const release = decodeStoredRelease((JSON.parse(writes[0].stdin!) as StorageSecret).data!.release);
+    assert.equal(release.info!.status, "failed");
+    assert.match(String(release.info!.description), /^Release unlocked from stale 'pending-upgrade' state by /);
+  });
+
+  it("a young pending-upgrade: refused with when to retry, nothing written", async () => {
+    const c: FakeCluster = { secrets: storage("pending-upgrade", "Preparing upgrade"), calls: [] };
+    const started = helmRecords({ items: c.secrets }, "cilium").pop()!.startedAt!;
+    const now = () => new Date(started.getTime() + 1000);
+    await assert.rejects(guardHelmUpdate({ ...opts, now }, fakeKubectl(c)), /Run pulumi up again after /);
+    assert.equal(c.calls.filter((x) => x.args[0] === "replace").length, 0);
   });
 });

@@ -53,7 +53,7 @@ describe("Helm releases and the hand-off to Flux (Pulumi mocks)", function () {
     full = await evaluate(homeOpsConfig());
   });
 
-  it("every release: this stack's mark as its description, replace, one beforeCreate hook (never in a preview), no import", () => {
+  it("every release: this stack's mark as its description, replace, a beforeCreate and a beforeUpdate hook (never in a preview), no import", () => {
     const releases = full.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
     assert.deepEqual(
       releases.map((r) => [r.name, r.inputs.description, r.inputs.replace, r.importId]),
@@ -64,8 +64,9 @@ describe("Helm releases and the hand-off to Flux (Pulumi mocks)", function () {
       ],
     );
     for (const r of releases) {
-      assert.deepEqual(r.hooks, { beforeCreate: [`${r.name}-guard`] }, r.name);
+      assert.deepEqual(r.hooks, { beforeCreate: [`${r.name}-guard`], beforeUpdate: [`${r.name}-unlock`] }, r.name);
       assert.deepEqual(registeredHooks.get(`${r.name}-guard`), { onDryRun: false, ignoreErrors: false }, r.name);
+      assert.deepEqual(registeredHooks.get(`${r.name}-unlock`), { onDryRun: false, ignoreErrors: false }, r.name);
     }
     for (const r of full.resources.filter((x) => x.type !== "kubernetes:helm.sh/v3:Release"))
       assert.deepEqual(r.hooks, {}, r.name);
@@ -74,8 +75,12 @@ describe("Helm releases and the hand-off to Flux (Pulumi mocks)", function () {
   it("a preview registers the same hooks (the engine skips them in a dry run)", async () => {
     registeredHooks.clear();
     const preview = await evaluate(homeOpsConfig(), { preview: true });
-    assert.deepEqual(res(preview, "cni-cilium").hooks, { beforeCreate: ["cni-cilium-guard"] });
+    assert.deepEqual(res(preview, "cni-cilium").hooks, {
+      beforeCreate: ["cni-cilium-guard"],
+      beforeUpdate: ["cni-cilium-unlock"],
+    });
     assert.equal(registeredHooks.get("cni-cilium-guard")?.onDryRun, false);
+    assert.equal(registeredHooks.get("cni-cilium-unlock")?.onDryRun, false);
   });
 
   it("no helm-adoption guard step remains: not in the plan, the scripts, steps/, the product's code", () => {
@@ -118,6 +123,7 @@ describe("Helm releases and the hand-off to Flux (Pulumi mocks)", function () {
     // Still guarded: a create (after a partial loss of state) meets the hook, which refuses Flux's.
     assert.deepEqual(res(handedOff, "secrets-external-secrets").hooks, {
       beforeCreate: ["secrets-external-secrets-guard"],
+      beforeUpdate: ["secrets-external-secrets-unlock"],
     });
   });
 

@@ -7,8 +7,12 @@
  * (a) a first up installs, a second is a no-op;
  * (b) lost state: up adopts the stack's own release through its create hook (same release,
  *     revision + 1, the chart's objects keep their UIDs), then a no-op;
+ * (f) a release the state holds is never refused: a moved endpoint leaves it alone, a replaced
+ *     provider (new cluster identity) creates it again and its hook supersedes it in place;
  * (c) a killed up leaving `pending-install`: after pulumi cancel, up refuses until no Helm can
  *     still be running, then unlocks and converges;
+ * (g) a killed up leaving `pending-upgrade` on a release the state holds: the update hook refuses
+ *     until no Helm can still run, then unlocks it and the upgrade goes on in place;
  * (d) a release without this stack's mark is refused with one command, which then adopts it;
  * (e) the hand-off: once Flux owns the release, a version bump changes nothing and warns; after a
  *     lost state the hook refuses Flux's release with the recovery, which then converges.
@@ -18,7 +22,7 @@ import * as fs from "fs";
 import { ControlPlane, startControlPlane } from "./k8s/controlPlane";
 import { selfSignedCa } from "./k8s/x509";
 import { assertSucceeded, changeSummary, EngineEvent, killProcessesIn, RunResult, stepOps, toolsDir } from "./harness";
-import { HELMRELEASE_CRD, HelmProject, historyOf, recordsOf, uidsOf, upgradeByAnotherTool } from "./helmWorld";
+import { HELMRELEASE_CRD, HelmProject, historyOf, recordsOf, relay, uidsOf, upgradeByAnotherTool } from "./helmWorld";
 import { HANDED_OFF_COMMAND, staleAfterSeconds } from "../../k8s/helmAdoption";
 
 const NODES = [
@@ -28,16 +32,27 @@ const NODES = [
 ];
 const RELEASE = "helm-demo";
 
-/** Every diagnostic message of a run (warnings, errors, the hook's info lines). */
+/** The diagnostic messages of a run (warnings, errors, the hooks' info lines; no debug lines). */
 function diagnostics(r: RunResult, severity?: string): string {
   return r.events
-    .filter((e: EngineEvent) => e.diagnosticEvent && (!severity || e.diagnosticEvent.severity === severity))
+    .filter((e: EngineEvent) => e.diagnosticEvent && e.diagnosticEvent.severity !== "debug")
+    .filter((e: EngineEvent) => !severity || e.diagnosticEvent.severity === severity)
     .map((e: EngineEvent) => String(e.diagnosticEvent.message))
     .join("");
 }
 
 function releaseOps(r: RunResult): string[] {
   return stepOps(r.events)[RELEASE] ?? [];
+}
+
+/** The engine's events about the release (for a failure message). */
+function releaseEvents(r: RunResult): string {
+  return JSON.stringify(
+    r.events
+      .map((e) => e.resOutputsEvent?.metadata ?? e.resOpFailedEvent?.metadata ?? e.resourcePreEvent?.metadata)
+      .filter((md) => md && String(md.urn).endsWith(`::${RELEASE}`))
+      .map((md) => ({ op: md.op, diffs: md.diffs, detailedDiff: md.detailedDiff, keys: md.keys })),
+  );
 }
 
 describe("Helm releases: real engine, real provider v4.25.0, real API server", function () {
@@ -61,15 +76,24 @@ describe("Helm releases: real engine, real provider v4.25.0, real API server", f
   /** A new stack of the project whose release lives in its own namespace. */
   async function stack(name: string, demo: Record<string, unknown>): Promise<void> {
     await cp.kubectlRun(["create", "namespace", String(demo.namespace)]);
-    assertSucceeded(await project.cli(["stack", "init", name], name), `stack init ${name}`);
+    assertSucceeded(await project.cli(["stack", "init"], name), `stack init ${name}`);
     project.setConfig(name, { demo });
   }
 
-  /** The state is gone (the file backend's stack file deleted); the stack file's config stays. */
+  /** Helm is mid-operation in namespace `ns`: its latest revision is `status` and its objects exist. */
+  async function midway(ns: string, status: string): Promise<boolean> {
+    const last = (await recordsOf(cp, "demo", ns)).pop();
+    if (last?.status !== status) return false;
+    await uidsOf(cp, "demo", ns); // throws until both objects exist
+    return true;
+  }
+
+  /** The state is gone (all the file backend kept of the stack); the stack file's config stays. */
   async function loseState(name: string): Promise<void> {
-    fs.rmSync(project.stateFile(name), { force: true });
-    fs.rmSync(`${project.stateFile(name)}.bak`, { force: true });
-    assertSucceeded(await project.cli(["stack", "init", name], name), `stack init ${name} again`);
+    const [state] = project.statePaths(name);
+    assert.ok(fs.existsSync(state), `${state} exists before`);
+    for (const p of project.statePaths(name)) fs.rmSync(p, { recursive: true, force: true });
+    assertSucceeded(await project.cli(["stack", "init"], name), `stack init ${name} again`);
   }
 
   it("(a) installs with this stack's mark; preview --expect-no-changes and a second up change nothing", async () => {
@@ -82,8 +106,9 @@ describe("Helm releases: real engine, real provider v4.25.0, real API server", f
     assertSucceeded(await project.program(["preview", "--expect-no-changes"], "adopt"), "preview");
     const second = await project.up("adopt");
     assertSucceeded(second, "second up");
-    assert.deepEqual(releaseOps(second), ["same"]);
-    assert.deepEqual(Object.keys(changeSummary(second.events) ?? {}), ["same"]);
+    assert.deepEqual(releaseOps(second), ["same"], releaseEvents(second));
+    // "read" is the StackReference to the stack's own outputs (components/previousDeployment.ts).
+    assert.deepEqual(Object.keys(changeSummary(second.events) ?? {}).sort(), ["read", "same"]);
   });
 
   it("(b) lost state: up adopts its own release in place (revision 2, same objects), then a no-op", async () => {
@@ -101,25 +126,64 @@ describe("Helm releases: real engine, real provider v4.25.0, real API server", f
     assert.match(history[0], /^1 failed Superseded in place by homeops: homeops\/adopt demo: its own release/);
     assert.equal(history[1], "2 deployed homeops: homeops/adopt demo");
     assert.deepEqual(await uidsOf(cp, "demo", "a"), uids, "never deleted");
+    assertSucceeded(await project.program(["preview", "--expect-no-changes"], "adopt"), "preview after adoption");
     const again = await project.up("adopt");
     assertSucceeded(again, "up after adoption");
     assert.deepEqual(releaseOps(again), ["same"]);
+    assert.equal((await historyOf(cp, "demo", "a")).length, 2, "no new revision");
+  });
+
+  it("(f) a release the state holds is never refused: endpoint moved (provider updated), then cluster identity changed (provider and release replaced)", async () => {
+    await stack("endpoint", { version: "0.1.0", namespace: "f" });
+    assertSucceeded(await project.up("endpoint"), "install");
+    const installed = ["1 deployed homeops: homeops/endpoint demo"];
+    assert.deepEqual(await historyOf(cp, "demo", "f"), installed);
+    const uids = await uidsOf(cp, "demo", "f");
+    const [host, port] = ["127.0.0.20", 6443];
+    const stop = await relay(host, port, { host: "127.0.0.10", port: 6443 });
+    try {
+      // The endpoint the kubeconfig names changes, the cluster does not: the provider is updated in
+      // place (its identifier unchanged), the release is the same and its hook does not run.
+      project.setConfig("endpoint", { endpoint: `https://${host}:${port}` });
+      const moved = await project.up("endpoint");
+      assertSucceeded(moved, "up after the endpoint moved");
+      assert.deepEqual(stepOps(moved.events)["e2e"], ["update"], "the provider updated, not replaced");
+      assert.deepEqual(releaseOps(moved), ["same"]);
+      assert.doesNotMatch(diagnostics(moved), /Helm release f\/demo/, "the create hook did not run");
+      assert.deepEqual(await historyOf(cp, "demo", "f"), installed);
+
+      // A new cluster identity replaces the provider and every resource it manages: the release is
+      // created again (create before delete) while the state still holds it. Its hook runs and
+      // supersedes it in place; the replaced one's delete is retained (never uninstalled).
+      project.setConfig("endpoint", { clusterIdentifier: "e2e-renamed" });
+      const replaced = await project.up("endpoint");
+      assertSucceeded(replaced, "up after the provider's replacement");
+      assert.deepEqual(releaseOps(replaced), ["create-replacement", "replace", "delete-replaced"]);
+      assert.match(diagnostics(replaced), /Helm release f\/demo \(revision 1, deployed\) is this stack's own/);
+      const history = await historyOf(cp, "demo", "f");
+      assert.match(
+        history[0] ?? "",
+        /^1 failed Superseded in place by homeops: homeops\/endpoint demo: its own release/,
+      );
+      assert.deepEqual(history.slice(1), ["2 deployed homeops: homeops/endpoint demo"], history.join("\n"));
+      assert.deepEqual(await uidsOf(cp, "demo", "f"), uids, "never deleted");
+      assertSucceeded(await project.program(["preview", "--expect-no-changes"], "endpoint"), "no-op after");
+    } finally {
+      await stop();
+    }
   });
 
   it("(c) a killed up leaving pending-install: refused while Helm could still run, then unlocked and converged", async () => {
     const timeout = 20;
-    // No Node matches the selector: Helm waits for the Deployment until its timeout.
+    // One replica no Node can run (no Node matches the selector): Helm waits until its timeout.
     await stack("killed", {
       version: "0.1.0",
       namespace: "c",
       timeout,
-      values: { nodeSelector: { "e2e.homeops/schedulable": "yes" } },
+      values: { replicas: 1, nodeSelector: { "e2e.homeops/schedulable": "yes" } },
     });
     const killed = await project.up("killed", {
-      killWhenPolled: {
-        everyMs: 250,
-        check: async () => (await recordsOf(cp, "demo", "c")).some((r) => r.status === "pending-install"),
-      },
+      killWhenPolled: { everyMs: 250, check: () => midway("c", "pending-install") },
     });
     assert.equal(killed.signal, "SIGKILL", `the CLI was killed mid-install: ${killed.stderr.slice(-500)}`);
     // The whole machine went down: its provider too, so nothing ends Helm's pending revision.
@@ -127,7 +191,8 @@ describe("Helm releases: real engine, real provider v4.25.0, real API server", f
     const [pending] = await recordsOf(cp, "demo", "c");
     assert.equal(pending.status, "pending-install");
     const uids = await uidsOf(cp, "demo", "c");
-    await cp.kubectlRun(["label", "node", "mini01", "e2e.homeops/schedulable=yes"]);
+    // The program's fix for the next run: a workload that can become ready (none).
+    project.setConfig("killed", { demo: { version: "0.1.0", namespace: "c", timeout } });
 
     const locked = await project.up("killed");
     assert.notEqual(locked.code, 0);
@@ -163,6 +228,55 @@ describe("Helm releases: real engine, real provider v4.25.0, real API server", f
     const again = await project.up("killed");
     assertSucceeded(again, "no-op");
     assert.deepEqual(releaseOps(again), ["same"]);
+  });
+
+  it("(g) a killed up leaving pending-upgrade on a release the state holds: the update hook unlocks it once stale, the upgrade goes on", async () => {
+    const timeout = 20;
+    await stack("upgrading", { version: "0.1.0", namespace: "g", timeout });
+    assertSucceeded(await project.up("upgrading"), "install");
+    const uids = await uidsOf(cp, "demo", "g");
+    project.setConfig("upgrading", {
+      demo: {
+        version: "0.2.0",
+        namespace: "g",
+        timeout,
+        values: { replicas: 1, nodeSelector: { "e2e.homeops/x": "y" } },
+      },
+    });
+    const killed = await project.up("upgrading", {
+      killWhenPolled: { everyMs: 250, check: () => midway("g", "pending-upgrade") },
+    });
+    assert.equal(killed.signal, "SIGKILL", `the CLI was killed mid-upgrade: ${killed.stderr.slice(-500)}`);
+    killProcessesIn(project.dir);
+    const pending = (await recordsOf(cp, "demo", "g")).pop()!;
+    assert.equal(pending.status, "pending-upgrade");
+    project.setConfig("upgrading", { demo: { version: "0.2.0", namespace: "g", timeout } });
+    assertSucceeded(await project.cli(["cancel", "--yes"], "upgrading"), "pulumi cancel");
+
+    const early = await project.up("upgrading");
+    assert.notEqual(early.code, 0, "refused while a live Helm could still be working");
+    assert.match(diagnostics(early), /Helm release g\/demo is pending-upgrade \(revision 2, started /);
+    const retry = /Run pulumi up again after (\S+)\./.exec(diagnostics(early));
+    assert.ok(retry, diagnostics(early).slice(-2000));
+    const before = await historyOf(cp, "demo", "g");
+    assert.deepEqual(before, ["1 deployed homeops: homeops/upgrading demo", "2 pending-upgrade Preparing upgrade"]);
+    await new Promise((r) => setTimeout(r, Math.max(0, new Date(retry[1]).getTime() - Date.now()) + 1000));
+
+    const up = await project.up("upgrading");
+    assertSucceeded(up, "up after the stale window");
+    assert.deepEqual(releaseOps(up), ["update"], releaseEvents(up));
+    const history = await historyOf(cp, "demo", "g");
+    assert.equal(history[0], "1 superseded homeops: homeops/upgrading demo");
+    assert.match(
+      history[1],
+      /^2 failed Release unlocked from stale 'pending-upgrade' state by homeops: homeops\/upgrading demo/,
+    );
+    assert.equal(history[2], "3 deployed homeops: homeops/upgrading demo");
+    assert.equal(history.length, 3, history.join("\n"));
+    assert.deepEqual(await uidsOf(cp, "demo", "g"), uids, "upgraded in place");
+    const cm = JSON.parse(await cp.kubectlRun(["get", "configmap", "demo-config", "-n", "g", "-o", "json"]));
+    assert.equal(cm.data.chartVersion, "0.2.0");
+    assertSucceeded(await project.program(["preview", "--expect-no-changes"], "upgrading"), "no-op after");
   });
 
   it("(d) a release without this stack's mark: refused with the one command, which then adopts it", async () => {

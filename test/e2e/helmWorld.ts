@@ -6,6 +6,7 @@
  * writer's revision.
  */
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
@@ -13,7 +14,12 @@ import { ControlPlane } from "./k8s/controlPlane";
 import { baseEnv, pulumiHome, REPO, RunOptions, RunResult, runCli, startHost } from "./harness";
 import { HelmRecord, helmRecords, withStatus } from "../../k8s/helmStorage";
 
-/** Chart `homeops-e2e` at each version, in `<dir>/<version>`: a ConfigMap and a Deployment. */
+/**
+ * Chart `homeops-e2e` at each version, in `<dir>/<version>`: a ConfigMap and a Deployment, with no
+ * replicas by default, so Helm's wait holds at once (helm v3.18.6 pkg/kube/ready.go
+ * deploymentReady: ready replicas >= replicas - maxUnavailable) and never depends on kwok's Nodes
+ * staying Ready on a loaded machine (they went NotReady under load 20 and failed a wait).
+ */
 export function writeCharts(dir: string, versions: readonly string[]): void {
   for (const version of versions) {
     const chart = path.join(dir, version);
@@ -22,7 +28,7 @@ export function writeCharts(dir: string, versions: readonly string[]): void {
       path.join(chart, "Chart.yaml"),
       stringify({ apiVersion: "v2", name: "homeops-e2e", version, appVersion: version, type: "application" }),
     );
-    fs.writeFileSync(path.join(chart, "values.yaml"), stringify({ replicas: 1, nodeSelector: {} }));
+    fs.writeFileSync(path.join(chart, "values.yaml"), stringify({ replicas: 0, nodeSelector: {} }));
     fs.writeFileSync(
       path.join(chart, "templates", "configmap.yaml"),
       [
@@ -72,6 +78,8 @@ export class HelmProject {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-e2e-helm-"));
     this.charts = path.join(this.dir, "charts");
     writeCharts(this.charts, ["0.1.0", "0.2.0"]);
+    // The file backend opens its directory; it does not create it.
+    fs.mkdirSync(path.join(this.dir, ".pulumi"));
     fs.writeFileSync(
       path.join(this.dir, "Pulumi.yaml"),
       stringify({ name: "homeops", runtime: "nodejs", backend: { url: `file://${this.dir}/.pulumi` } }),
@@ -131,14 +139,51 @@ export class HelmProject {
     fs.writeFileSync(file, stringify(doc));
   }
 
-  /** The stack's state file (file backend, project-scoped layout). */
-  stateFile(stack: string): string {
-    return path.join(this.dir, ".pulumi", "stacks", "homeops", `${stack}.json`);
+  /**
+   * Everything the file backend keeps of a stack: its state file (and .bak, .attrs), its history
+   * and backups (the backend's own `.pulumi` under the URL's directory, project-scoped layout).
+   */
+  statePaths(stack: string): string[] {
+    const root = path.join(this.dir, ".pulumi", ".pulumi");
+    const file = path.join(root, "stacks", "homeops", `${stack}.json`);
+    return [
+      ...[file, `${file}.bak`, `${file}.attrs`, `${file}.bak.attrs`],
+      path.join(root, "history", "homeops", stack),
+      path.join(root, "backups", "homeops", stack),
+    ];
   }
 
   remove(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A TCP relay from `host:port` to the API server: the cluster's endpoint moved to another loopback
+ * address (the serving certificate's name "kubernetes" is checked, not the address). Closes every
+ * connection when stopped.
+ */
+export async function relay(
+  host: string,
+  port: number,
+  to: { host: string; port: number },
+): Promise<() => Promise<void>> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(to.port, to.host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
+  return () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
 }
 
 /** The release's Helm records in the cluster, oldest first. */
@@ -162,7 +207,8 @@ export async function uidsOf(cp: ControlPlane, name: string, namespace: string):
 /**
  * What another writer's successful upgrade leaves in Helm's storage (helm v3.18.6
  * pkg/action/upgrade.go: the new revision stored as the latest, `deployed` with its own
- * description, "Upgrade complete" by default; the previous one `superseded`), here with the same
+ * description, "Upgrade complete" by default; the previous one `superseded` with its description
+ * kept: releasingUpgrade sets only Info.Status), here with the same
  * chart and values, so the cluster's objects stay as they are: what Flux's helm-controller does
  * when it takes over a release it finds unchanged (helm-controller v1.5.1 internal/reconcile
  * state.go: a release not in its history is "unmanaged" and upgraded).
@@ -184,10 +230,8 @@ export async function upgradeByAnotherTool(cp: ControlPlane, name: string, names
     data: next.data,
   };
   await cp.kubectlRun(["create", "-f", "-"], JSON.stringify(created));
-  await cp.kubectlRun(
-    ["replace", "-f", "-"],
-    JSON.stringify(withStatus(last, "superseded", "superseded by new release")),
-  );
+  // The previous revision: its status only, its description kept (upgrade.go releasingUpgrade).
+  await cp.kubectlRun(["replace", "-f", "-"], JSON.stringify(withStatus(last, "superseded", last.description)));
 }
 
 /**
