@@ -19,6 +19,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import { parse } from "yaml";
 import { ControlPlane, startControlPlane } from "./k8s/controlPlane";
 import { selfSignedCa } from "./k8s/x509";
 import { assertSucceeded, changeSummary, EngineEvent, killProcessesIn, RunResult, stepOps, toolsDir } from "./harness";
@@ -370,6 +371,9 @@ describe("Helm releases: real engine, real provider v4.25.0, real API server", f
       await project.cli(["config", "set", "--path", "homeops:operations.handedOffToFlux", "true"], "handoff"),
       "the recovery's config set",
     );
+    // As the stack's schema wants it: a boolean, not the string "true" (config/fields.ts flag).
+    const stackFile = parse(fs.readFileSync(`${project.dir}/Pulumi.handoff.yaml`, "utf8"));
+    assert.equal(stackFile.config["homeops:operations"].handedOffToFlux, true);
     const recovered = await project.up("handoff");
     assertSucceeded(recovered, "up after the recovery");
     assert.deepEqual(releaseOps(recovered), []);
