@@ -62,7 +62,6 @@ export function runtimeSettings(cfg: StackConfig, history: StackHistory = stackH
     // The rolling gate fails closed on a cluster that ran before (talos/scripts/rolling.ts).
     CLUSTER_WAS_RUNNING: history.clusterWasRunning ? "yes" : "no",
     RESET_ON_DESTROY: cfg.operations.resetOnDestroy.join(" "),
-    ADOPT_HELM_RELEASES: cfg.operations.adoptHelmReleases.join(" "),
   };
 }
 

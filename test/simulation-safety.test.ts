@@ -6,7 +6,6 @@
  */
 import { strict as assert } from "assert";
 import {
-  adoptingAll,
   appliesTo,
   callsOf,
   fakeWorld,
@@ -149,7 +148,6 @@ describe("simulated execution: safety branches", function () {
       fakeWorld.toMaintenance(w.dir, N1);
       const mark = w.calls().length;
       w.state = { steps: {} };
-      w.cfg = adoptingAll(w.cfg);
       succeeded(await w.up());
       const fresh = w.calls().slice(mark);
       assert.deepEqual(callsOf(fresh, "talosctl", "bootstrap"), [], "no bootstrap call");

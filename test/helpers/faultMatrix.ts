@@ -122,16 +122,6 @@ export function primaryTarget(step: CommandStep): FaultTarget {
       return seeded({ tool: "talosctl", command: "kubeconfig" }, "every control plane (the script tries each)");
     case "api-ready":
       return seeded({ tool: "kubectl", command: "get", flags: { raw: "/readyz" } });
-    case "helm-adoption":
-      return seeded(
-        {
-          tool: "kubectl",
-          command: "get",
-          args: ["secrets"],
-          flags: { selector: `owner=helm,name=${e.RELEASE_NAME}` },
-        },
-        "the lookup of the release's Helm storage Secret",
-      );
     case "kube-wait":
       return seeded({ tool: "kubectl", command: "wait", args: [waitObject(step)] }, "the gate's first condition");
     case "talos-health":

@@ -269,11 +269,3 @@ export function withSysctl(cfg: StackConfig, hostname: string, key: string, valu
   const nodes = cfg.nodes.map((n) => (n.hostname === hostname ? { ...n, sysctls: { ...n.sysctls, [key]: value } } : n));
   return { ...cfg, nodes };
 }
-
-/** The config adopting every Helm release of the plan (what a lost state needs). */
-export function adoptingAll(cfg: StackConfig): StackConfig {
-  const releases = buildPlan(cfg)
-    .steps.filter((s) => s.kind === "helm")
-    .map((s) => s.id) as StackConfig["operations"]["adoptHelmReleases"];
-  return { ...cfg, operations: { ...cfg.operations, adoptHelmReleases: releases } };
-}
