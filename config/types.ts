@@ -167,6 +167,13 @@ export interface StackConfig {
     readonly resetOnDestroy: readonly string[];
     /** Helm releases (by step id) that exist in the cluster but not in the state: adopted on create. */
     readonly adoptHelmReleases: readonly ("cilium" | "external-secrets" | "flux-operator")[];
+    /**
+     * How long before a client certificate (talosconfig, admin kubeconfig) expires `pulumi up`
+     * mints it anew: a duration such as `30d` or `720h` (config/duration.ts).
+     */
+    readonly renewBefore: string;
+    /** Nodes whose apply runs again without a config change (the way back from drift). */
+    readonly reapply: readonly string[];
   };
 }
 

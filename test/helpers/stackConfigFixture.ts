@@ -147,7 +147,7 @@ export function homeOpsConfig(overrides: Partial<StackConfig> = {}): StackConfig
       fluxReady: 600,
       poll: 5,
     },
-    operations: { resetOnDestroy: [], adoptHelmReleases: [] },
+    operations: { resetOnDestroy: [], adoptHelmReleases: [], renewBefore: "30d", reapply: [] },
   };
   return { ...base, ...overrides };
 }
