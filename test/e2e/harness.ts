@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { scaledDelays, scaledMs, scaledTimeouts } from "../helpers/calibration";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const fakeWorld = require("../fakes/lib/state.js");
@@ -30,13 +31,18 @@ export function toolsDir(): string {
 }
 
 let sharedHome: string | undefined;
-/** One PULUMI_HOME for the run, with the command provider installed as plugin command 1.2.1. */
+/**
+ * One PULUMI_HOME for the run, with the command provider installed as plugin command 1.2.1 and
+ * the Kubernetes provider (built from v4.25.0's commit) as plugin kubernetes 4.25.0, the version
+ * the pinned @pulumi/kubernetes asks for.
+ */
 export function pulumiHome(tools: string): string {
   if (sharedHome) return sharedHome;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-e2e-home-"));
   const install = (args: string[]) =>
     execFileSync(path.join(tools, "pulumi"), ["plugin", "install", ...args], { env: baseEnv(home), stdio: "pipe" });
   install(["resource", "command", "v1.2.1", "--file", path.join(tools, "pulumi-resource-command")]);
+  install(["resource", "kubernetes", "v4.25.0", "--file", path.join(tools, "pulumi-resource-kubernetes")]);
   // The launcher the engine falls back to for a Node.js policy pack when no nodejs language
   // plugin is installed (pulumi v3.248.0 sdk/go/common/resource/plugin/analyzer_plugin.go).
   install([
@@ -55,7 +61,7 @@ export function removeSharedHome(): void {
   sharedHome = undefined;
 }
 
-function baseEnv(home: string): NodeJS.ProcessEnv {
+export function baseEnv(home: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -121,7 +127,9 @@ export class E2EStack {
     fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(this.project, "Pulumi.yaml"));
     fs.symlinkSync(path.join(REPO, "steps"), path.join(this.project, "steps"));
     fs.copyFileSync(path.join(REPO, "test/e2e/Pulumi.e2e.yaml"), this.stackFile);
-    if (options.config) this.setConfig(options.config);
+    // The stack's timeouts are idle figures: scaled to the machine (helpers/calibration.ts).
+    const timeouts = options.config?.["homeops:timeouts"] ?? this.config()["homeops:timeouts"];
+    this.setConfig({ ...options.config, "homeops:timeouts": scaledTimeouts(timeouts as Record<string, number>) });
     const nodes = (this.config()["homeops:nodes"] as { hostname: string; address: string }[]).map((n) => ({
       address: n.address,
       hostname: n.hostname,
@@ -258,7 +266,11 @@ export interface Checkpoint {
   };
 }
 
-function startHost(cwd: string, env: NodeJS.ProcessEnv, entry: string): Promise<{ child: ChildProcess; port: number }> {
+export function startHost(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  entry: string,
+): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -277,7 +289,7 @@ function startHost(cwd: string, env: NodeJS.ProcessEnv, entry: string): Promise<
   });
 }
 
-function runCli(
+export function runCli(
   bin: string,
   args: string[],
   cwd: string,
@@ -318,7 +330,7 @@ function runCli(
     });
     child.stderr.on("data", (d) => (stderr += d));
     const killTimer = opts.killAfterMs ? setTimeout(kill, opts.killAfterMs) : undefined;
-    const guard = setTimeout(kill, opts.timeoutMs ?? 240_000);
+    const guard = setTimeout(kill, scaledMs(opts.timeoutMs ?? 240_000));
     child.on("close", (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
       clearTimeout(guard);
@@ -352,7 +364,14 @@ export function changeSummary(events: EngineEvent[]): Record<string, number> | u
 }
 
 /** Fast delays (ms) that still make every wait poll more than once. */
-export const E2E_DELAYS = { install: 1500, reboot: 1500, bootstrap: 1000, etcdJoin: 500, apiServer: 500, cri: 200 };
+export const E2E_DELAYS = scaledDelays({
+  install: 1500,
+  reboot: 1500,
+  bootstrap: 1000,
+  etcdJoin: 500,
+  apiServer: 500,
+  cri: 200,
+});
 
 /** Fails with the run's own account when the CLI did not succeed. */
 export function assertSucceeded(r: RunResult, what: string): void {
