@@ -6,12 +6,13 @@ import { previousPhases } from "./components/previousDeployment";
 
 export = async (): Promise<Record<string, unknown>> => {
   redactSdkDebugLog();
-  const config = loadStackConfig();
   const before = await previousPhases();
+  const config = loadStackConfig(before.nodes);
   const { outputs } = deployStack(config, loadStackSecrets(), {
     projectDir: process.cwd(),
     declaredBefore: before.declared,
     completedBefore: before.completed,
+    nodesBefore: before.nodes,
   });
   return outputs;
 };

@@ -1,10 +1,13 @@
 /** What the stack's last successful update declared and completed, read from its own outputs. */
 import * as pulumi from "@pulumi/pulumi";
+import { deployedNodesFromOutputs, DeployedNodes } from "../config/removal";
 
 /** The phases an earlier update of this stack declared and completed (empty on a new stack). */
 export interface PreviousPhases {
   readonly declared: string[];
   readonly completed: string[];
+  /** The nodes it configured and those earlier updates removed (config/removal.ts judges removals). */
+  readonly nodes: DeployedNodes;
 }
 
 /** A list of strings from a stack output (anything else: none). */
@@ -22,9 +25,15 @@ export async function previousPhases(): Promise<PreviousPhases> {
   const self = new pulumi.StackReference("previous-deployment", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
   });
-  const [declared, completed] = await Promise.all([
+  const [declared, completed, nodes, removedNodes] = await Promise.all([
     self.getOutputValue("phasesDeclared"),
     self.getOutputValue("phasesCompleted"),
+    self.getOutputValue("nodes"),
+    self.getOutputValue("removedNodes"),
   ]);
-  return { declared: phaseList(declared), completed: phaseList(completed) };
+  return {
+    declared: phaseList(declared),
+    completed: phaseList(completed),
+    nodes: deployedNodesFromOutputs(nodes, removedNodes),
+  };
 }

@@ -17,6 +17,7 @@ import { SecretsPhase } from "./secretsPhase";
 import { GitopsPhase } from "./gitopsPhase";
 import { assertStepFilesCurrent, writeRuntimeSettings } from "./runtimeFiles";
 import type { StackSecrets } from "../config/pulumi";
+import { DeployedNodes, NO_DEPLOYED_NODES, removedNodesOutput } from "../config/removal";
 
 export type { StackSecrets };
 
@@ -38,6 +39,8 @@ export interface DeployOptions {
    * not run (run-time setting CLUSTER_WAS_RUNNING).
    */
   readonly completedBefore?: readonly string[];
+  /** The nodes an earlier update deployed and removed (its `nodes` and `removedNodes` outputs). */
+  readonly nodesBefore?: DeployedNodes;
 }
 
 /** The phases to declare: those `stopAfter` lets run, extended to any declared before. */
@@ -154,8 +157,13 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
       address: n.address,
       ipv6: n.ipv6 ?? null,
       role: n.role,
+      bootstrap: n.bootstrap,
       installerImage: image,
     })),
+    removedNodes: removedNodesOutput(
+      options.nodesBefore ?? NO_DEPLOYED_NODES,
+      cfg.nodes.map((n) => n.hostname),
+    ),
     schematicId: plan.schematicId,
     installerImage: image,
     talosVersion: cfg.talos.version,

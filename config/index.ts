@@ -16,8 +16,8 @@ import { ConfigError, NodeConfig, RawConfig, StackConfig, TalosMinor } from "./t
 
 export { ConfigError, PHASES, SUPPORTED_TALOS_MINORS } from "./types";
 export type { RawConfig, StackConfig } from "./types";
-export { NO_DEPLOYED_NODES, nodesLeaving } from "./removal";
-export type { DeployedNode, DeployedNodes, LeavingNode } from "./removal";
+export { deployedNodesFromOutputs, NO_DEPLOYED_NODES, nodesLeaving, removedNodesOutput } from "./removal";
+export type { DeployedNode, DeployedNodes } from "./removal";
 export { CONFIG_NAMESPACE, SECRET_CONFIG_KEYS } from "./schema";
 
 function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {

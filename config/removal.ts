@@ -1,10 +1,9 @@
 /**
  * Nodes leaving the stack, judged against what the stack deployed before (its previous `nodes`
- * and `removedNodes` outputs, read by components/previousDeployment.ts). A node dropped from
- * `homeops:nodes` on a running cluster is taken out of etcd and Kubernetes by its removal step
- * (plan/removal.ts); these rules refuse, before anything runs, a change that would leave etcd
- * without a safe quorum or the cluster without its bootstrap mark, and one that gives a removed
- * node's address to another node in the same change. Pure.
+ * output, read by components/previousDeployment.ts). A node dropped from `homeops:nodes` on a
+ * running cluster is taken out of etcd and Kubernetes by the delete of its apply step
+ * (talos/scripts/removal.ts); these rules refuse, before anything runs, a change that would leave
+ * etcd without a safe quorum or the cluster without its bootstrap mark. Pure.
  */
 import { keyPath, Report } from "./problems";
 import type { ConfigView } from "./rules";
@@ -18,47 +17,54 @@ export interface DeployedNode {
   readonly bootstrap?: boolean;
 }
 
-/** What the stack's earlier updates deployed and removed (empty on a new stack or after lost state). */
+/** What the stack's last successful update deployed (empty on a new stack or after lost state). */
 export interface DeployedNodes {
   /** The nodes the last successful update configured (output `nodes`). */
   readonly nodes: readonly DeployedNode[];
-  /** Nodes earlier updates took out of the cluster (output `removedNodes`). */
-  readonly removed: readonly DeployedNode[];
+  /** Hostnames earlier updates removed from the cluster (output `removedNodes`). */
+  readonly removed: readonly string[];
 }
 
 export const NO_DEPLOYED_NODES: DeployedNodes = { nodes: [], removed: [] };
 
-/** Why a hostname is leaving: dropped by this change, or taken out by an earlier update. */
-export interface LeavingNode extends DeployedNode {
-  /** Dropped from homeops:nodes by this change (false: removed by an earlier update). */
-  readonly now: boolean;
+/**
+ * The `nodes` output of an earlier update (components/stack.ts writes it). An entry this program
+ * did not write (no hostname, address or role) is skipped: it cannot be judged, and the removal
+ * itself still refuses at run time what is unsafe (the delete script checks etcd).
+ */
+export function deployedNodesFromOutputs(nodes: unknown, removedNodes?: unknown): DeployedNodes {
+  const removed = Array.isArray(removedNodes) ? removedNodes.filter((h): h is string => typeof h === "string") : [];
+  if (!Array.isArray(nodes)) return { nodes: [], removed };
+  const out: DeployedNode[] = [];
+  for (const n of nodes as unknown[]) {
+    if (typeof n !== "object" || n === null) continue;
+    const { hostname, address, role, bootstrap } = n as Record<string, unknown>;
+    if (typeof hostname !== "string" || typeof address !== "string") continue;
+    if (role !== "controlplane" && role !== "worker") continue;
+    out.push({ hostname, address, role, ...(typeof bootstrap === "boolean" ? { bootstrap } : {}) });
+  }
+  return { nodes: out, removed };
 }
 
 /**
- * The nodes whose removal step the plan declares: every deployed node no longer in
- * `homeops:nodes` (removed by this change) and every node an earlier update removed (its step
- * stays declared, with the same inputs, so a second `up` changes nothing), unless the hostname is
- * back in `homeops:nodes`. Ordered as the outputs list them, each hostname once.
+ * The `removedNodes` output of this update: every hostname an update of this stack removed from
+ * the cluster (earlier ones and this change's), unless it is in homeops:nodes again. It lets a
+ * reset-list entry for a node removed earlier be told from a typo.
  */
-export function nodesLeaving(deployed: DeployedNodes, hostnames: readonly string[]): LeavingNode[] {
+export function removedNodesOutput(deployed: DeployedNodes, hostnames: readonly string[]): string[] {
   const kept = new Set(hostnames);
-  const seen = new Set<string>();
-  const out: LeavingNode[] = [];
-  for (const [list, now] of [
-    [deployed.nodes, true],
-    [deployed.removed, false],
-  ] as const) {
-    for (const node of list) {
-      if (kept.has(node.hostname) || seen.has(node.hostname)) continue;
-      seen.add(node.hostname);
-      out.push({ ...node, now });
-    }
-  }
-  return out;
+  const all = [...deployed.removed, ...nodesLeaving(deployed, hostnames).map((n) => n.hostname)];
+  return [...new Set(all)].filter((h) => !kept.has(h)).sort();
+}
+
+/** The deployed nodes no longer in `homeops:nodes` (this change removes them), in output order. */
+export function nodesLeaving(deployed: DeployedNodes, hostnames: readonly string[]): DeployedNode[] {
+  const kept = new Set(hostnames);
+  return deployed.nodes.filter((n) => !kept.has(n.hostname));
 }
 
 /** The leaving nodes for a config view (hostnames that passed their own checks). */
-export function leavingOfView(view: ConfigView, deployed: DeployedNodes): LeavingNode[] {
+export function leavingOfView(view: ConfigView, deployed: DeployedNodes): DeployedNode[] {
   const hostnames = (view.nodes ?? []).flatMap((n) => (n?.hostname === undefined ? [] : [n.hostname]));
   return nodesLeaving(deployed, hostnames);
 }
@@ -73,14 +79,14 @@ const names = (nodes: readonly { hostname?: string }[]) => nodes.map((n) => n.ho
  *   plane, or all of them replaced by new ones in one change);
  * - the node marked `bootstrap: true` removed without the mark moving to a node that stays
  *   (moving it never bootstraps again: the bootstrap step calls `talosctl bootstrap` only when no
- *   control plane's etcd serves members, talos/scripts/bootstrap.ts);
- * - a removed node's address given to another node in the same change: its removal would act on
- *   the new node (remove it in one change, add the other in the next).
+ *   control plane's etcd serves members, talos/scripts/bootstrap.ts).
+ * A hostname gone while its address stays in homeops:nodes is a rename, not a removal: the delete
+ * script leaves etcd and Kubernetes alone then (talos/scripts/removal.ts).
  */
 export function checkNodeRemoval(view: ConfigView, deployed: DeployedNodes, report: Report): void {
   const nodes = view.nodes ?? [];
   if (nodes.length === 0 || nodes.some((n) => n?.hostname === undefined)) return;
-  const removed = leavingOfView(view, deployed).filter((n) => n.now);
+  const removed = leavingOfView(view, deployed);
   if (removed.length === 0) return;
   const path = keyPath(["nodes"]);
   const hostnames = nodes.map((n) => n?.hostname ?? null);
@@ -97,7 +103,7 @@ export function checkNodeRemoval(view: ConfigView, deployed: DeployedNodes, repo
         `remove one control plane per change (keep all but one of them in homeops:nodes, pulumi up, then remove the next)`,
     );
   }
-  if (removedControlPlanes.length > 0 && stayingMembers.length === 0 && nodes.every((n) => n?.role !== undefined)) {
+  if (removedControlPlanes.length > 0 && stayingMembers.length === 0) {
     report.invalid(
       path,
       hostnames,
@@ -115,16 +121,6 @@ export function checkNodeRemoval(view: ConfigView, deployed: DeployedNodes, repo
       `removes ${bootstrapRemoved.hostname}, the node marked bootstrap: true, without moving the mark: set bootstrap: true ` +
         `on a control plane that stays${candidates.length ? ` (${candidates.join(" or ")})` : ""} in the same change; ` +
         "moving it never bootstraps etcd again (the bootstrap step sees etcd serving)",
-    );
-  }
-  for (const gone of removed) {
-    const taker = nodes.find((n) => n?.address === gone.address);
-    if (taker === undefined) continue;
-    report.invalid(
-      path,
-      hostnames,
-      `removes ${gone.hostname} (${gone.address}) and gives its address to ${taker.hostname ?? "another node"} in the same change: ` +
-        `the removal would act on the node now at that address; remove ${gone.hostname} in one change (pulumi up), then add ${taker.hostname ?? "the new node"}`,
     );
   }
 }

@@ -329,7 +329,8 @@ function checkTimeouts(view: ConfigView, report: Report): void {
 
 /**
  * Operations name configured nodes, each once. The reset list may also name a node this change
- * removes (its removal resets it) and, with a warning, one an earlier update removed (no effect).
+ * removes from homeops:nodes (its removal then resets it) and, with a warning, one an earlier
+ * update removed (no effect left), so the change after a removal is not refused for it.
  */
 function checkNodeLists(
   nodes: readonly NodeEntry[] | undefined,
@@ -338,16 +339,20 @@ function checkNodeLists(
   report: Report,
 ): void {
   const hostnames = new Set((nodes ?? []).flatMap((node) => (node.hostname === undefined ? [] : [node.hostname])));
-  const leaving = leavingOfView(view, deployed);
+  const leaving = leavingOfView(view, deployed).map((n) => n.hostname);
   for (const key of ["resetOnDestroy", "reapply"] as const) {
     const seen = new Set<string>();
+    const allowed = key === "resetOnDestroy" ? [...hostnames, ...leaving] : [...hostnames];
     for (const { path, value: hostname } of goodItems(view.operations?.[key], ["operations", key])) {
-      const gone = key === "resetOnDestroy" ? leaving.find((n) => n.hostname === hostname) : undefined;
-      if (seen.has(hostname)) report.invalid(path, hostname, "is listed twice");
-      else if (gone?.now === false)
-        report.warn(path, hostname, "was removed from the cluster by an earlier update: the entry has no effect; remove it");
-      else if (nodes !== undefined && !hostnames.has(hostname) && gone === undefined) {
-        const allowed = [...hostnames, ...leaving.filter((n) => n.now).map((n) => n.hostname)];
+      if (seen.has(hostname)) {
+        report.invalid(path, hostname, "is listed twice");
+      } else if (nodes !== undefined && !allowed.includes(hostname) && deployed.removed.includes(hostname)) {
+        report.warn(
+          path,
+          hostname,
+          "was removed from the cluster by an earlier update: the entry has no effect; remove it",
+        );
+      } else if (nodes !== undefined && !allowed.includes(hostname)) {
         report.invalid(path, hostname, `is not a configured node; allowed: ${allowed.join(", ")}`);
       }
       seen.add(hostname);

@@ -104,7 +104,12 @@ describe("config: parseStackConfig", () => {
       });
       assert.equal(config.stopAfter, "gitops");
       assert.deepStrictEqual(config.timeouts, EXPECTED_HOME_OPS.timeouts);
-      assert.deepStrictEqual(config.operations, { resetOnDestroy: [], adoptHelmReleases: [] });
+      assert.deepStrictEqual(config.operations, {
+        resetOnDestroy: [],
+        adoptHelmReleases: [],
+        renewBefore: "30d",
+        reapply: [],
+      });
     });
 
     it("derives the 1Password item names from the cluster name", () => {
