@@ -631,7 +631,8 @@ describe("policy: the real program's resources", function () {
     const resources = programResources((await evaluate(homeOpsConfig())).resources);
     const files = scriptFileReader(ROOT);
     const resets = resources.flatMap((r) => resetCapability(r.props, files).resets);
-    assert.equal(resets.length, 3);
+    // Per node: the reset of Talos up to v1.13 and the one of v1.14 (with its system volumes).
+    assert.equal(resets.length, 6);
     assert.deepEqual(
       resets.flatMap((r) => r.wipes),
       [],
@@ -642,7 +643,7 @@ describe("policy: the real program's resources", function () {
         '"--system-labels-to-wipe" "EPHEMERAL" "--user-disks-to-wipe" "/dev/sda"',
       );
     const refused = validateResets(resources, NO_RESETS, wipingSsd).map((v) => v.message);
-    assert.equal(refused.length, 3, refused.join("\n"));
+    assert.equal(refused.length, 6, refused.join("\n"));
     for (const m of refused)
       assert.match(m, /would wipe more than STATE and EPHEMERAL: --user-disks-to-wipe \/dev\/sda/);
   });
