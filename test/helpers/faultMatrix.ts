@@ -398,7 +398,7 @@ export interface Outcome {
   end?: EndState;
   totalMs: number;
   error?: string;
-  /** The machine's time scale when the cell's world was made (its timeouts are scaled by it). */
+  /** The machine's time scale over the cell: the larger of the scales measured before and after it. */
   scale?: number;
 }
 
@@ -437,7 +437,10 @@ export async function runCell(
   } catch (e) {
     outcome.error ??= `cleanup: ${(e as Error).message}`;
   }
-  return { ...outcome, totalMs: Date.now() - t0, scale };
+  // The load may have risen while the cell ran (the cells beside it, other work): its bounds are
+  // judged with the slower of the machine's scales before and after it.
+  const after = await recheck();
+  return { ...outcome, totalMs: Date.now() - t0, scale: Math.max(scale, after) };
 }
 
 const EMPTY_RUN: RunResult = {
