@@ -13,6 +13,7 @@ export = async (): Promise<Record<string, unknown>> => {
     declaredBefore: before.declared,
     completedBefore: before.completed,
     nodesBefore: before.nodes,
+    credentialsBefore: before.credentials,
   });
   return outputs;
 };

@@ -1,6 +1,7 @@
 /** What the stack's last successful update declared and completed, read from its own outputs. */
 import * as pulumi from "@pulumi/pulumi";
 import { deployedNodesFromOutputs, DeployedNodes } from "../config/removal";
+import { issuedCredentials, IssuedCredentials } from "../plan/renewal";
 
 /** The phases an earlier update of this stack declared and completed (empty on a new stack). */
 export interface PreviousPhases {
@@ -8,6 +9,8 @@ export interface PreviousPhases {
   readonly completed: string[];
   /** The nodes it configured and those earlier updates removed (config/removal.ts judges removals). */
   readonly nodes: DeployedNodes;
+  /** The client certificates it minted: expiries and renewal counts (plan/renewal.ts). */
+  readonly credentials: IssuedCredentials;
 }
 
 /** A list of strings from a stack output (anything else: none). */
@@ -25,15 +28,22 @@ export async function previousPhases(): Promise<PreviousPhases> {
   const self = new pulumi.StackReference("previous-deployment", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
   });
-  const [declared, completed, nodes, removedNodes] = await Promise.all([
-    self.getOutputValue("phasesDeclared"),
-    self.getOutputValue("phasesCompleted"),
-    self.getOutputValue("nodes"),
-    self.getOutputValue("removedNodes"),
-  ]);
+  const [declared, completed, nodes, removedNodes, talosconfigExpiry, kubeconfigExpiry, credentialRenewals] =
+    await Promise.all(
+      [
+        "phasesDeclared",
+        "phasesCompleted",
+        "nodes",
+        "removedNodes",
+        "talosconfigExpiry",
+        "kubeconfigExpiry",
+        "credentialRenewals",
+      ].map((name) => self.getOutputValue(name)),
+    );
   return {
     declared: phaseList(declared),
     completed: phaseList(completed),
     nodes: deployedNodesFromOutputs(nodes, removedNodes),
+    credentials: issuedCredentials({ talosconfigExpiry, kubeconfigExpiry, credentialRenewals }),
   };
 }
