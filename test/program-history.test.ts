@@ -14,6 +14,8 @@ import { phaseList, previousPhases } from "../components/previousDeployment";
 import { buildPlan, runtimeSettings, settingsPath, stackHistory } from "../plan";
 import { recorded, resetMocks, settle } from "./helpers/mocks";
 import { deployedNodesFromOutputs } from "../config/removal";
+
+const NO_CREDENTIALS = { talosconfig: { renewals: 0 }, kubeconfig: { renewals: 0 } };
 import { asPulumiAllConfig, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
 import { scratchProject } from "./helpers/simWorld";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
@@ -49,16 +51,30 @@ describe("program: the stack's history tells the rolling gate the cluster ran", 
   });
 
   for (const [label, outputs, want] of [
-    ["a new stack", {}, { declared: [], completed: [], nodes: { nodes: [], removed: [] } }],
+    [
+      "a new stack",
+      {},
+      { declared: [], completed: [], nodes: { nodes: [], removed: [] }, credentials: NO_CREDENTIALS },
+    ],
     [
       "a stack whose last update completed the cluster phase",
       { phasesDeclared: ["talos", "cluster"], phasesCompleted: ["talos", "cluster"] },
-      { declared: ["talos", "cluster"], completed: ["talos", "cluster"], nodes: { nodes: [], removed: [] } },
+      {
+        declared: ["talos", "cluster"],
+        completed: ["talos", "cluster"],
+        nodes: { nodes: [], removed: [] },
+        credentials: NO_CREDENTIALS,
+      },
     ],
     [
       "a stack whose last update stopped after talos",
       { phasesDeclared: ["talos", "cluster"], phasesCompleted: ["talos"] },
-      { declared: ["talos", "cluster"], completed: ["talos"], nodes: { nodes: [], removed: [] } },
+      {
+        declared: ["talos", "cluster"],
+        completed: ["talos"],
+        nodes: { nodes: [], removed: [] },
+        credentials: NO_CREDENTIALS,
+      },
     ],
     [
       "a stack whose last update removed a node (its nodes and removedNodes outputs)",
@@ -67,6 +83,9 @@ describe("program: the stack's history tells the rolling gate the cluster ran", 
         phasesCompleted: ["talos"],
         nodes: [{ hostname: "mini01", address: "172.29.51.11", role: "controlplane", bootstrap: true, ipv6: null }],
         removedNodes: ["mini03"],
+        talosconfigExpiry: "2027-12-01T10:00:00.000Z",
+        kubeconfigExpiry: null,
+        credentialRenewals: { talosconfig: 1, kubeconfig: 0 },
       },
       {
         declared: ["talos"],
@@ -74,6 +93,10 @@ describe("program: the stack's history tells the rolling gate the cluster ran", 
         nodes: {
           nodes: [{ hostname: "mini01", address: "172.29.51.11", role: "controlplane", bootstrap: true }],
           removed: ["mini03"],
+        },
+        credentials: {
+          talosconfig: { expiry: "2027-12-01T10:00:00.000Z", renewals: 1 },
+          kubeconfig: { renewals: 0 },
         },
       },
     ],
