@@ -1,7 +1,10 @@
 /**
  * Renewal of the client certificates the stack mints (the operator's talosconfig and the admin
  * kubeconfig live 365 days: talos pkg/machinery/constants TalosAPIDefaultCertificateValidityDuration,
- * KubernetesAdminCertDefaultLifetime). Each has a renewal count, recorded in the stack outputs
+ * KubernetesAdminCertDefaultLifetime). Re-running the minting step is the renewal: `talosctl gen
+ * config --output-types talosconfig` signs a new client certificate from the bundle, and every
+ * `talosctl kubeconfig` download regenerates the admin client certificate, valid a year (talos
+ * website/content/v1.12/talos-guides/howto/cert-management.md). Each has a renewal count, recorded in the stack outputs
  * (`credentialRenewals`) and, once above 0, an input of the step that mints it: the count goes up
  * by one, re-running the step, exactly when the expiry the previous outputs record is inside the
  * window `homeops:operations.renewBefore` (or past). The new certificate's expiry is a year out,
