@@ -6,13 +6,15 @@ import { previousDeployment } from "./components/previousDeployment";
 
 export = async (): Promise<Record<string, unknown>> => {
   redactSdkDebugLog();
-  const config = loadStackConfig();
   const previous = await previousDeployment();
+  const config = loadStackConfig(previous.nodes);
   const { outputs } = deployStack(config, loadStackSecrets(), {
     projectDir: process.cwd(),
     declaredBefore: previous.declared,
     completedBefore: previous.completed,
     fluxHandOffBefore: previous.fluxHandOff,
+    nodesBefore: previous.nodes,
+    credentialsBefore: previous.credentials,
   });
   return outputs;
 };

@@ -1,10 +1,16 @@
 /** What the stack's last successful update declared and completed, read from its own outputs. */
 import * as pulumi from "@pulumi/pulumi";
+import { deployedNodesFromOutputs, DeployedNodes } from "../config/removal";
+import { issuedCredentials, IssuedCredentials } from "../plan/renewal";
 
 /** The phases an earlier update of this stack declared and completed (empty on a new stack). */
 export interface PreviousPhases {
   readonly declared: string[];
   readonly completed: string[];
+  /** The nodes it configured and those earlier updates removed (config/removal.ts judges removals). */
+  readonly nodes: DeployedNodes;
+  /** The client certificates it minted: expiries and renewal counts (plan/renewal.ts). */
+  readonly credentials: IssuedCredentials;
 }
 
 export interface PreviousDeployment extends PreviousPhases {
@@ -30,10 +36,30 @@ export async function previousDeployment(): Promise<PreviousDeployment> {
   const self = new pulumi.StackReference("previous-deployment", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
   });
-  const [declared, completed, handOff, esoVersion, connectVersion] = await Promise.all(
-    ["phasesDeclared", "phasesCompleted", "fluxHandOff", "externalSecretsVersion", "connectVersion"].map((k) =>
-      self.getOutputValue(k),
-    ),
+  const [
+    declared,
+    completed,
+    handOff,
+    esoVersion,
+    connectVersion,
+    nodes,
+    removedNodes,
+    talosconfigExpiry,
+    kubeconfigExpiry,
+    credentialRenewals,
+  ] = await Promise.all(
+    [
+      "phasesDeclared",
+      "phasesCompleted",
+      "fluxHandOff",
+      "externalSecretsVersion",
+      "connectVersion",
+      "nodes",
+      "removedNodes",
+      "talosconfigExpiry",
+      "kubeconfigExpiry",
+      "credentialRenewals",
+    ].map((k) => self.getOutputValue(k)),
   );
   const fluxHandOff: Record<string, string> = {};
   if (handOff && typeof handOff === "object" && !Array.isArray(handOff)) {
@@ -42,11 +68,17 @@ export async function previousDeployment(): Promise<PreviousDeployment> {
     if (typeof esoVersion === "string") fluxHandOff["homeops:externalSecrets.version"] = esoVersion;
     if (typeof connectVersion === "string") fluxHandOff["homeops:connect.version"] = connectVersion;
   }
-  return { declared: phaseList(declared), completed: phaseList(completed), fluxHandOff };
+  return {
+    declared: phaseList(declared),
+    completed: phaseList(completed),
+    nodes: deployedNodesFromOutputs(nodes, removedNodes),
+    credentials: issuedCredentials({ talosconfigExpiry, kubeconfigExpiry, credentialRenewals }),
+    fluxHandOff,
+  };
 }
 
-/** The `phasesDeclared` and `phasesCompleted` outputs of this stack's last successful update. */
+/** What an earlier update declared, completed, deployed and minted (without the hand-off record). */
 export async function previousPhases(): Promise<PreviousPhases> {
-  const { declared, completed } = await previousDeployment();
-  return { declared, completed };
+  const { declared, completed, nodes, credentials } = await previousDeployment();
+  return { declared, completed, nodes, credentials };
 }

@@ -7,8 +7,18 @@ import * as onepassword from "@1password/pulumi-onepassword";
 import * as command from "@pulumi/command";
 import { talosctlMismatch } from "../talos/credentials";
 import { Phase, PHASES, StackConfig } from "../config/types";
-import { buildPlan, phasesThrough, Plan, stackHistory } from "../plan";
+import {
+  buildPlan,
+  IssuedCredentials,
+  issuedCredentials,
+  phasesThrough,
+  Plan,
+  renewalsDue,
+  renewalTime,
+  stackHistory,
+} from "../plan";
 import { handOffState } from "../plan/handOff";
+import { durationMs } from "../config/duration";
 import { installerImage } from "../talos/schematic";
 import { StepContext } from "./steps";
 import { TalosPhase } from "./talosPhase";
@@ -18,6 +28,7 @@ import { SecretsPhase } from "./secretsPhase";
 import { GitopsPhase } from "./gitopsPhase";
 import { assertStepFilesCurrent, writeRuntimeSettings } from "./runtimeFiles";
 import type { StackSecrets } from "../config/pulumi";
+import { DeployedNodes, NO_DEPLOYED_NODES, removedNodesOutput } from "../config/removal";
 
 export type { StackSecrets };
 
@@ -41,6 +52,13 @@ export interface DeployOptions {
   readonly completedBefore?: readonly string[];
   /** Setting values at the hand-off to Flux (its `fluxHandOff` output). */
   readonly fluxHandOffBefore?: Readonly<Record<string, string>>;
+  /** The nodes an earlier update deployed and removed (its `nodes` and `removedNodes` outputs). */
+  readonly nodesBefore?: DeployedNodes;
+  /**
+   * The client certificates an earlier update minted (its expiry and `credentialRenewals`
+   * outputs): one inside `operations.renewBefore` of its expiry is minted anew (plan/renewal.ts).
+   */
+  readonly credentialsBefore?: IssuedCredentials;
 }
 
 /** The phases to declare: those `stopAfter` lets run, extended to any declared before. */
@@ -109,7 +127,21 @@ export function talosctlPreflight(cfg: StackConfig): pulumi.Output<string> {
 }
 
 export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: DeployOptions): StackOutputs {
-  const plan = buildPlan(cfg, phasesToDeclare(cfg, options.declaredBefore), stackHistory(options.completedBefore));
+  const { renewals, due } = renewalsDue(
+    options.credentialsBefore ?? issuedCredentials({}),
+    renewalTime(),
+    durationMs(cfg.operations.renewBefore) ?? 0,
+  );
+  for (const credential of due)
+    void pulumi.log.warn(
+      `the ${credential} client certificate expires ${options.credentialsBefore?.[credential].expiry} (within homeops:operations.renewBefore ${cfg.operations.renewBefore}): this update mints it anew`,
+    );
+  const plan = buildPlan(
+    cfg,
+    phasesToDeclare(cfg, options.declaredBefore),
+    stackHistory(options.completedBefore),
+    renewals,
+  );
   if (plan.phases.length > PHASES.indexOf(cfg.stopAfter) + 1) {
     void pulumi.log.warn(
       `homeops:stopAfter is ${cfg.stopAfter}, but an earlier update deployed phases up to ${plan.phases[plan.phases.length - 1]}: ` +
@@ -162,8 +194,13 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
       address: n.address,
       ipv6: n.ipv6 ?? null,
       role: n.role,
+      bootstrap: n.bootstrap,
       installerImage: image,
     })),
+    removedNodes: removedNodesOutput(
+      options.nodesBefore ?? NO_DEPLOYED_NODES,
+      cfg.nodes.map((n) => n.hostname),
+    ),
     schematicId: plan.schematicId,
     installerImage: image,
     talosVersion: cfg.talos.version,
@@ -179,6 +216,7 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     phasesCompleted: pulumi.all(readies),
     fluxHandOff: handOff.record,
     talosconfigExpiry: talos.talosconfigExpiry,
+    credentialRenewals: renewals,
     kubeconfigExpiry: cluster ? cluster.kubeconfigExpiry : null,
     talosconfig: talos.talosconfig,
     kubeconfig: cluster ? cluster.kubeconfig : null,

@@ -9,12 +9,15 @@
  */
 import { looseParse, Report, reportDroppedMapKeys, reportIssues, showValue } from "./problems";
 import { checkCrossFieldRules } from "./rules";
+import { DeployedNodes, NO_DEPLOYED_NODES } from "./removal";
 import { CONFIG_NAMESPACE, ParsedConfig, ParsedNode, RAW_CONFIG_SCHEMA, SECRET_CONFIG_KEYS } from "./schema";
 import { TALOS_VERSION } from "./fields";
 import { ConfigError, NodeConfig, RawConfig, StackConfig, TalosMinor } from "./types";
 
 export { ConfigError, PHASES, SUPPORTED_TALOS_MINORS } from "./types";
 export type { RawConfig, StackConfig } from "./types";
+export { deployedNodesFromOutputs, NO_DEPLOYED_NODES, nodesLeaving, removedNodesOutput } from "./removal";
+export type { DeployedNode, DeployedNodes } from "./removal";
 export { CONFIG_NAMESPACE, SECRET_CONFIG_KEYS } from "./schema";
 
 function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {
@@ -119,9 +122,15 @@ function toStackConfig(parsed: ParsedConfig, stack: string): StackConfig {
 
 /**
  * Validates the raw stack config (keys without the `homeops:` prefix) and returns the typed config
- * plus soft warnings. Throws `ConfigError` listing every problem found.
+ * plus soft warnings. Throws `ConfigError` listing every problem found. `deployed` is what the
+ * stack's earlier updates deployed (its previous outputs): nodes dropped from `homeops:nodes` are
+ * judged against it (config/removal.ts); without it nothing counts as removed.
  */
-export function parseStackConfig(raw: RawConfig, stack: string): { config: StackConfig; warnings: string[] } {
+export function parseStackConfig(
+  raw: RawConfig,
+  stack: string,
+  deployed: DeployedNodes = NO_DEPLOYED_NODES,
+): { config: StackConfig; warnings: string[] } {
   if (!isPlainObject(raw)) {
     throw new ConfigError([
       `${CONFIG_NAMESPACE} config = ${showValue(raw)}: must be a mapping of ${CONFIG_NAMESPACE}:<key> to value`,
@@ -135,7 +144,7 @@ export function parseStackConfig(raw: RawConfig, stack: string): { config: Stack
   const parsed = RAW_CONFIG_SCHEMA.safeParse(checked);
   if (!parsed.success) reportIssues(report, RAW_CONFIG_SCHEMA, checked, parsed.error.issues);
   reportDroppedMapKeys(report, RAW_CONFIG_SCHEMA, checked);
-  checkCrossFieldRules(looseParse(RAW_CONFIG_SCHEMA, checked) ?? {}, checked, report);
+  checkCrossFieldRules(looseParse(RAW_CONFIG_SCHEMA, checked) ?? {}, checked, report, deployed);
   if (report.problems.length > 0 || !parsed.success) throw new ConfigError(report.problems);
   return { config: toStackConfig(parsed.data, stack), warnings: report.warnings };
 }

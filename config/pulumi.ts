@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "./index";
 import { rawConfigFromPulumiConfig } from "./load";
+import type { DeployedNodes } from "./removal";
 import { ConfigError, StackConfig } from "./types";
 
 export const PROJECT = "homeops";
@@ -12,12 +13,16 @@ export interface StackSecrets {
   readonly onePasswordServiceAccountToken?: pulumi.Output<string>;
 }
 
-/** Validated config of the current stack; invalid config stops the program before any resource. */
-export function loadStackConfig(): StackConfig {
+/**
+ * Validated config of the current stack (nodes leaving it judged against `deployed`, what its
+ * earlier updates deployed); invalid config stops the program before any resource.
+ */
+export function loadStackConfig(deployed?: DeployedNodes): StackConfig {
   try {
     const { config, warnings } = parseStackConfig(
       rawConfigFromPulumiConfig(pulumi.runtime.allConfig(), PROJECT),
       pulumi.getStack(),
+      deployed,
     );
     for (const w of warnings) void pulumi.log.warn(w);
     return config;

@@ -10,6 +10,7 @@ import { keyPath, Loose, PathSegment, Report, showValue } from "./problems";
 import type { ParsedConfig, ParsedNode } from "./schema";
 import type { RawConfig } from "./types";
 import { checkTalosRules } from "./talosRules";
+import { checkNodeRemoval, DeployedNodes, leavingOfView, NO_DEPLOYED_NODES } from "./removal";
 
 export type ConfigView = Loose<ParsedConfig>;
 
@@ -326,20 +327,36 @@ function checkTimeouts(view: ConfigView, report: Report): void {
   );
 }
 
-/** Destructive operations only on configured nodes, each named once. */
-function checkResetOnDestroy(nodes: readonly NodeEntry[] | undefined, view: ConfigView, report: Report): void {
+/**
+ * Operations name configured nodes, each once. The reset list may also name a node this change
+ * removes from homeops:nodes (its removal then resets it) and, with a warning, one an earlier
+ * update removed (no effect left), so the change after a removal is not refused for it.
+ */
+function checkNodeLists(
+  nodes: readonly NodeEntry[] | undefined,
+  view: ConfigView,
+  deployed: DeployedNodes,
+  report: Report,
+): void {
   const hostnames = new Set((nodes ?? []).flatMap((node) => (node.hostname === undefined ? [] : [node.hostname])));
-  const seen = new Set<string>();
-  for (const { path, value: hostname } of goodItems(view.operations?.resetOnDestroy, [
-    "operations",
-    "resetOnDestroy",
-  ])) {
-    if (nodes !== undefined && !hostnames.has(hostname)) {
-      report.invalid(path, hostname, `is not a configured node; allowed: ${[...hostnames].join(", ")}`);
-    } else if (seen.has(hostname)) {
-      report.invalid(path, hostname, "is listed twice");
+  const leaving = leavingOfView(view, deployed).map((n) => n.hostname);
+  for (const key of ["resetOnDestroy", "reapply"] as const) {
+    const seen = new Set<string>();
+    const allowed = key === "resetOnDestroy" ? [...hostnames, ...leaving] : [...hostnames];
+    for (const { path, value: hostname } of goodItems(view.operations?.[key], ["operations", key])) {
+      if (seen.has(hostname)) {
+        report.invalid(path, hostname, "is listed twice");
+      } else if (nodes !== undefined && !allowed.includes(hostname) && deployed.removed.includes(hostname)) {
+        report.warn(
+          path,
+          hostname,
+          "was removed from the cluster by an earlier update: the entry has no effect; remove it",
+        );
+      } else if (nodes !== undefined && !allowed.includes(hostname)) {
+        report.invalid(path, hostname, `is not a configured node; allowed: ${allowed.join(", ")}`);
+      }
+      seen.add(hostname);
     }
-    seen.add(hostname);
   }
 }
 
@@ -362,8 +379,16 @@ function checkVersionCompatibility(view: ConfigView, report: Report): void {
   }
 }
 
-/** Every cross-field rule over the view (and, for one hint, the raw config), in the order of the file. */
-export function checkCrossFieldRules(view: ConfigView, raw: RawConfig, report: Report): void {
+/**
+ * Every cross-field rule over the view (and, for one hint, the raw config), in the order of the
+ * file; `deployed` (the stack's previous outputs) judges nodes leaving the stack.
+ */
+export function checkCrossFieldRules(
+  view: ConfigView,
+  raw: RawConfig,
+  report: Report,
+  deployed: DeployedNodes = NO_DEPLOYED_NODES,
+): void {
   const nodes = nodesOf(view);
   if (nodes !== undefined) {
     checkNodeIdentities(view, nodes, report);
@@ -377,7 +402,8 @@ export function checkCrossFieldRules(view: ConfigView, raw: RawConfig, report: R
   checkOnePassword(view, report);
   checkGitops(view, report);
   checkTimeouts(view, report);
-  checkResetOnDestroy(nodes, view, report);
+  checkNodeLists(nodes, view, deployed, report);
+  checkNodeRemoval(view, deployed, report);
   checkVersionCompatibility(view, report);
   checkTalosRules(view, report);
 }

@@ -57,6 +57,7 @@ import {
   text,
   VOLUME_NAME,
 } from "./fields";
+import { checkRenewBefore, DEFAULT_RENEW_BEFORE } from "./duration";
 import { PHASES } from "./types";
 
 /** The Pulumi project namespace of every key (`homeops:cluster`, ...). */
@@ -326,7 +327,9 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
   operations: section({
     resetOnDestroy: list(text())
       .default([])
-      .describe("Nodes pulumi destroy may reset (wiping STATE and EPHEMERAL only). Empty = never."),
+      .describe(
+        "Nodes pulumi destroy, or their removal from homeops:nodes, may reset: STATE and EPHEMERAL (on Talos v1.14 also the ETCD, CRI, KUBELET and LOG system volumes), never a user volume. Empty = never.",
+      ),
     adoptHelmReleases: list(oneOf(["cilium", "external-secrets", "flux-operator"] as const))
       .default([])
       .describe(
@@ -337,9 +340,22 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
       .describe(
         "Flux owns the External Secrets release and the Connect Deployment and Services (their HelmRelease and manifests in the GitOps repository): the stack stops declaring them. Set it to recover a lost state after the gitops phase had completed.",
       ),
+    renewBefore: text()
+      .check(rule(checkRenewBefore))
+      .default(DEFAULT_RENEW_BEFORE)
+      .describe(
+        "How long before its client certificate expires pulumi up mints the talosconfig and the admin kubeconfig anew (also once expired), e.g. 30d or 720h; at most 335d (the certificates live 365 days).",
+      ),
+    reapply: list(text())
+      .default([])
+      .describe(
+        "Nodes whose machine config pulumi up applies again although the stack's config for them did not change: the explicit way back for a node changed by hand (npm run drift). Re-runs once when a name is added.",
+      ),
   })
     .prefault({})
-    .describe("Destructive operations, only on the nodes named here."),
+    .describe(
+      "Operations on the running cluster: destructive ones only on the nodes named here, credential renewal, re-applying drifted nodes.",
+    ),
 });
 
 /** The raw config as parsed and checked value by value, defaults applied. */

@@ -171,6 +171,13 @@ export interface StackConfig {
     readonly adoptHelmReleases: readonly ("cilium" | "external-secrets" | "flux-operator")[];
     /** Flux owns what it takes over after the gitops phase: the stack no longer declares it. */
     readonly handedOffToFlux: boolean;
+    /**
+     * How long before a client certificate (talosconfig, admin kubeconfig) expires `pulumi up`
+     * mints it anew: a duration such as `30d` or `720h` (config/duration.ts).
+     */
+    readonly renewBefore: string;
+    /** Nodes whose apply runs again without a config change (the way back from drift). */
+    readonly reapply: readonly string[];
   };
 }
 

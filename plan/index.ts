@@ -10,11 +10,14 @@ import { runtimeSettings, stackHistory, StackHistory } from "./settings";
 import { clusterSteps, talosSteps } from "./talos";
 import { cniSteps, gitopsSteps, secretsSteps } from "./services";
 import { Plan, Step } from "./types";
+import { NO_RENEWALS, Renewals } from "./renewal";
 
 export * from "./types";
 export { nodeConfigHash, nodeConfigInputs } from "./talos";
 export { runtimeSettings, settingsFileText, settingsPath, stackHistory } from "./settings";
 export type { StackHistory } from "./settings";
+export { CREDENTIALS, issuedCredentials, NO_RENEWALS, renewalsDue, renewalTime } from "./renewal";
+export type { Credential, IssuedCredentials, Renewals } from "./renewal";
 
 /** Phases up to `last`, in order. */
 export function phasesThrough(last: Phase): Phase[] {
@@ -26,7 +29,7 @@ export function activePhases(cfg: StackConfig): Phase[] {
   return phasesThrough(cfg.stopAfter);
 }
 
-const PHASE_STEPS: Record<Phase, (cfg: StackConfig) => Step[]> = {
+const PHASE_STEPS: Record<Phase, (cfg: StackConfig, renewals: Renewals) => Step[]> = {
   talos: talosSteps,
   cluster: clusterSteps,
   cni: cniSteps,
@@ -37,14 +40,15 @@ const PHASE_STEPS: Record<Phase, (cfg: StackConfig) => Step[]> = {
 /**
  * The plan of a validated config: steps of the given phases (default: those `stopAfter` lets
  * run) in dependency order; `history` (the stack's earlier updates) only reaches the run-time
- * settings, never a step.
+ * settings, never a step; `renewals` (plan/renewal.ts) reach the steps that mint certificates.
  */
 export function buildPlan(
   cfg: StackConfig,
   phases: readonly Phase[] = activePhases(cfg),
   history: StackHistory = stackHistory(),
+  renewals: Renewals = NO_RENEWALS,
 ): Plan {
-  const steps = phases.flatMap((p) => PHASE_STEPS[p](cfg));
+  const steps = phases.flatMap((p) => PHASE_STEPS[p](cfg, renewals));
   assertOrdered(steps);
   return {
     stack: cfg.stack,

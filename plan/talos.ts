@@ -6,6 +6,7 @@ import { renderNodePatchYaml } from "../talos/machineconfig";
 import { talosctl } from "../talos/talosctl";
 import { commandStep } from "./command";
 import { Step, stepIds } from "./types";
+import { NO_RENEWALS, renewalEnv, Renewals } from "./renewal";
 
 /** The normalised inputs that define what a node runs; its hash drives re-apply. */
 export function nodeConfigInputs(cfg: StackConfig, node: NodeConfig): Record<string, string> {
@@ -35,7 +36,8 @@ export function nodeConfigHash(cfg: StackConfig, node: NodeConfig): string {
 
 const controlPlanes = (cfg: StackConfig) => cfg.nodes.filter((n) => n.role === "controlplane");
 
-export function talosSteps(cfg: StackConfig): Step[] {
+/** `renewals`: the certificate renewal counts (plan/renewal.ts), inputs of the minting steps. */
+export function talosSteps(cfg: StackConfig, renewals: Renewals = NO_RENEWALS): Step[] {
   const cps = controlPlanes(cfg).map((n) => n.address);
   const steps: Step[] = [
     commandStep(cfg, {
@@ -76,6 +78,7 @@ export function talosSteps(cfg: StackConfig): Step[] {
         CLUSTER_ENDPOINT: cfg.cluster.endpoint,
         TALOS_ENDPOINTS: cps.join(" "),
         TALOS_NODES: cps.join(" "),
+        ...renewalEnv(renewals.talosconfig),
       },
       stdinFrom: "talos-secrets",
       secretStdout: true,
@@ -93,7 +96,13 @@ export function talosSteps(cfg: StackConfig): Step[] {
         dependsOn: [stepIds.secrets, stepIds.schematic],
         script: "apply-node",
         deleteScript: "node-reset",
-        env: { ...nodeConfigInputs(cfg, node), CONFIG_SHA256: configHash },
+        env: {
+          ...nodeConfigInputs(cfg, node),
+          CONFIG_SHA256: configHash,
+          // operations.reapply: the explicit way back from drift. The apply runs again once (its
+          // dry run finds the hand-made change and applies the stack's config); absent otherwise.
+          ...(cfg.operations.reapply.includes(node.hostname) ? { REAPPLY: "requested" } : {}),
+        },
         stdinFrom: "talos-secrets",
         configHash,
         argv: talosctl.applyAuthenticated("${NODE_ADDRESS}"),
@@ -103,7 +112,7 @@ export function talosSteps(cfg: StackConfig): Step[] {
   return steps;
 }
 
-export function clusterSteps(cfg: StackConfig): Step[] {
+export function clusterSteps(cfg: StackConfig, renewals: Renewals = NO_RENEWALS): Step[] {
   const boot = cfg.nodes.find((n) => n.bootstrap);
   if (!boot) throw new Error("no bootstrap node (config validation should have caught this)");
   const clusterEnv = { CLUSTER_NAME: cfg.cluster.name, CLUSTER_ENDPOINT: cfg.cluster.endpoint };
@@ -125,7 +134,7 @@ export function clusterSteps(cfg: StackConfig): Step[] {
       description: "fetch the admin kubeconfig from a control plane (secret output)",
       dependsOn: [stepIds.bootstrap],
       script: "kubeconfig",
-      env: clusterEnv,
+      env: { ...clusterEnv, ...renewalEnv(renewals.kubeconfig) },
       stdinFrom: "talos-secrets",
       secretStdout: true,
       argv: talosctl.kubeconfig("${CONTROL_PLANE_ADDRESS}"),

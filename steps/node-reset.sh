@@ -141,10 +141,15 @@ past() { [ "$(now)" -ge "$1" ]; }
 # last_line FILE -> the last non-empty line of a captured stderr, for error messages
 last_line() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1; }
 
-case " $RESET_ON_DESTROY " in
-  *" $NODE_HOSTNAME "*) ;;
-  *) log "leaving $NODE_HOSTNAME as it is (not listed in operations.resetOnDestroy)"; exit 0 ;;
-esac
+REMOVING=yes
+case " $NODE_NAMES " in *"=$NODE_HOSTNAME "*) REMOVING=no ;; esac
+case " $NODE_ADDRESSES " in *" $NODE_ADDRESS "*) REMOVING=no ;; esac
+RESET=no
+case " $RESET_ON_DESTROY " in *" $NODE_HOSTNAME "*) RESET=yes ;; esac
+if [ "$REMOVING" = no ] && [ "$RESET" = no ]; then
+  log "leaving $NODE_HOSTNAME as it is (not listed in operations.resetOnDestroy)"
+  exit 0
+fi
 cat > "$WORK/secrets.yaml"
 [ -s "$WORK/secrets.yaml" ] || fail "no Talos secrets bundle on stdin"
 run "$TALOSCTL" "gen" "config" "${CLUSTER_NAME}" "${CLUSTER_ENDPOINT}" "--with-secrets" "${WORK}/secrets.yaml" "--output-types" "talosconfig" "--output" "${WORK}/talosconfig" "--force" >/dev/null
@@ -296,7 +301,102 @@ lock_release() { [ "${LOCKED:-}" = yes ] && rm -rf "$ROLLING_LOCK"; LOCKED=no; }
 holds_config() {
   run "$TALOSCTL" "apply-config" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--file" "${WORK}/machineconfig.yaml" "--mode" "auto" "--dry-run" >/dev/null 2>"$WORK/dry.err" && grep -q 'No changes' "$WORK/dry.err"
 }
-
+# remaining_serving: every remaining control plane's etcd serves members (after probe_members);
+# HEALTHY is the first of them
+remaining_serving() {
+  probe_members
+  HEALTHY=""
+  for cp in $CONTROL_PLANE_ADDRESSES; do
+    [ -s "$WORK/members.$cp" ] || { why="etcd on $cp: $(last_line "$WORK/members.$cp.err" || :)"; return 1; }
+    [ -n "$HEALTHY" ] || HEALTHY=$cp
+  done
+  [ -n "$HEALTHY" ] || { why="no control plane stays in homeops:nodes"; return 1; }
+}
+# member_id: the hex member ID of $NODE_HOSTNAME in the list of $HEALTHY's etcd (the word before
+# the hostname: columns [NODE] ID HOSTNAME PEER-URLS CLIENT-URLS LEARNER); empty when not a member.
+# Fails when the list cannot be read: never taken for "not a member".
+member_id() {
+  run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd" "members" "--nodes" "${HEALTHY}" "--endpoints" "${HEALTHY}" "--talosconfig" "${WORK}/talosconfig" >"$WORK/members" 2>"$WORK/members.err" || return 1
+  awk -v host="$NODE_HOSTNAME" '{ for (i = 2; i <= NF; i++) if ($i == host) { print $(i - 1); exit } }' "$WORK/members"
+}
+not_a_member() {
+  MEMBER_ID=$(member_id) || { why="etcd members on $HEALTHY: $(last_line "$WORK/members.err")"; return 1; }
+  [ -z "$MEMBER_ID" ] || { why="$NODE_HOSTNAME is still member $MEMBER_ID"; return 1; }
+}
+leave_etcd() {
+  MEMBER_ID=$(member_id) || fail "cannot list etcd members on $HEALTHY: $(last_line "$WORK/members.err")"
+  if [ -z "$MEMBER_ID" ]; then
+    log "$NODE_HOSTNAME is no etcd member (already left)"
+    return 0
+  fi
+  if run "$TALOSCTL" "etcd" "forfeit-leadership" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/forfeit.err" \
+    && run "$TALOSCTL" "etcd" "leave" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/leave.err"; then
+    log "$NODE_HOSTNAME left etcd (member $MEMBER_ID)"
+  else
+    err="$WORK/leave.err"; [ -s "$err" ] || err="$WORK/forfeit.err"
+    log "$NODE_HOSTNAME could not leave etcd itself ($(last_line "$err")): removing member $MEMBER_ID through $HEALTHY"
+    run "$TALOSCTL" "etcd" "remove-member" "${MEMBER_ID}" "--nodes" "${HEALTHY}" "--endpoints" "${HEALTHY}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/remove.err" \
+      || grep -q NotFound "$WORK/remove.err" \
+      || fail "etcd remove-member $MEMBER_ID ($NODE_HOSTNAME) through $HEALTHY failed: $(last_line "$WORK/remove.err")"
+  fi
+  wait_until not_a_member "$NODE_HOSTNAME gone from etcd members"
+}
+# node_object: NODE_OBJECT=present|absent for node/$NODE_HOSTNAME (fails when nodes cannot be listed)
+node_object() {
+  run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "get" "nodes" "-o" "name" >"$WORK/nodes" 2>"$WORK/nodes.err" || { why="kubectl get nodes: $(last_line "$WORK/nodes.err")"; return 1; }
+  if grep -qx "node/$NODE_HOSTNAME" "$WORK/nodes"; then NODE_OBJECT=present; else NODE_OBJECT=absent; fi
+}
+node_object_gone() {
+  node_object || return 1
+  [ "$NODE_OBJECT" = absent ] || { why="node/$NODE_HOSTNAME still listed"; return 1; }
+}
+leave_kubernetes() {
+  fetch_kubeconfig || fail "no remaining control plane serves a kubeconfig: $(last_line "$WORK/kubeconfig.err")"
+  wait_until node_object "the list of Kubernetes nodes"
+  if [ "$NODE_OBJECT" = present ]; then
+    run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "cordon" "${NODE_HOSTNAME}" >/dev/null 2>"$WORK/cordon.err" || fail "kubectl cordon $NODE_HOSTNAME failed: $(last_line "$WORK/cordon.err")"
+    DRAIN_SECONDS=$TIMEOUT_HEALTH
+    run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "drain" "${NODE_HOSTNAME}" "--ignore-daemonsets" "--delete-emptydir-data" "--timeout=${DRAIN_SECONDS}s" >/dev/null 2>"$WORK/drain.err" || fail "kubectl drain $NODE_HOSTNAME failed (pods without a controller, or a PodDisruptionBudget, hold it): $(last_line "$WORK/drain.err")"
+    run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "delete" "node" "${NODE_HOSTNAME}" "--ignore-not-found" "--wait=false" >/dev/null 2>"$WORK/delete.err" || fail "kubectl delete node $NODE_HOSTNAME failed: $(last_line "$WORK/delete.err")"
+  else
+    log "node/$NODE_HOSTNAME is not in Kubernetes (already deleted)"
+  fi
+  wait_until node_object_gone "node/$NODE_HOSTNAME gone from kubectl get nodes"
+}
+# reset_node: the safe reset (RESET_GRACEFUL), then wait until the node answers in maintenance mode
+reset_node() {
+  if [ "${TALOS_MINOR:-}" = v1.14 ]; then
+    run "$TALOSCTL" "reset" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--system-labels-to-wipe" "STATE" "--system-labels-to-wipe" "EPHEMERAL" "--system-labels-to-wipe" "ETCD" "--system-labels-to-wipe" "CRI" "--system-labels-to-wipe" "KUBELET" "--system-labels-to-wipe" "LOG" "--reboot" "--graceful=${RESET_GRACEFUL}" "--wait=false" >/dev/null 2>"$WORK/reset.err" || fail "safe reset of $NODE_HOSTNAME failed: $(last_line "$WORK/reset.err")"
+  else
+    run "$TALOSCTL" "reset" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--system-labels-to-wipe" "STATE" "--system-labels-to-wipe" "EPHEMERAL" "--reboot" "--graceful=${RESET_GRACEFUL}" "--wait=false" >/dev/null 2>"$WORK/reset.err" || fail "safe reset of $NODE_HOSTNAME failed: $(last_line "$WORK/reset.err")"
+  fi
+  # --wait=false returns once the request is taken; the reset runs after (and etcd may still refuse
+  # a graceful leave): done only when the node answers in maintenance mode.
+  deadline=$(deadline_in "$TIMEOUT_NODE_READY")
+  until stage=$(run "$TALOSCTL" "get" "machinestatus" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--insecure" "--output" "jsonpath={.spec.stage}" 2>"$WORK/probe.err") && [ "$stage" = maintenance ]; do
+    past "$deadline" && fail "$NODE_HOSTNAME was asked to reset but is not in maintenance mode after $TIMEOUT_NODE_READY s (a graceful reset stops when etcd refuses the leave): $(last_line "$WORK/probe.err")"
+    sleep "$POLL_SECONDS"
+  done
+  log "reset $NODE_HOSTNAME (system volumes of Talos ${TALOS_MINOR:-?} wiped, back in maintenance mode)"
+}
+if [ "$REMOVING" = yes ]; then
+  log "removing $NODE_HOSTNAME ($NODE_ADDRESS) from the cluster: it left homeops:nodes"
+  lock_acquire
+  wait_until remaining_serving "every remaining control plane's etcd serving before $NODE_HOSTNAME leaves"
+  [ "$NODE_ROLE" = controlplane ] && leave_etcd
+  leave_kubernetes
+  if [ "$RESET" = yes ]; then
+    if holds_config; then
+      RESET_GRACEFUL=false
+      reset_node
+    else
+      log "not resetting $NODE_HOSTNAME: it does not answer with the config this stack applied ($(last_line "$WORK/dry.err"))"
+    fi
+  fi
+  lock_release
+  log "removed $NODE_HOSTNAME: no etcd member, no Kubernetes node; the talosconfig's endpoints are the remaining control planes ($CONTROL_PLANE_ADDRESSES)"
+  exit 0
+fi
 if ! holds_config; then
   unreachable "$WORK/dry.err" && fail "cannot reach $NODE_HOSTNAME ($NODE_ADDRESS) to reset it: bring it up, or remove it from operations.resetOnDestroy"
   log "leaving $NODE_HOSTNAME ($NODE_ADDRESS): it no longer runs the config this stack applied as $NODE_HOSTNAME (renamed or reconfigured)"
@@ -308,13 +408,5 @@ if [ "$NODE_ROLE" = controlplane ] && run_for "$PROBE_TIMEOUT" "$TALOSCTL" "etcd
   # leave etcd gracefully while other members remain; the last member cannot leave
   [ "$(grep -c . "$WORK/members")" -gt 2 ] && RESET_GRACEFUL=true
 fi
-run "$TALOSCTL" "reset" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--system-labels-to-wipe" "STATE" "--system-labels-to-wipe" "EPHEMERAL" "--reboot" "--graceful=${RESET_GRACEFUL}" "--wait=false" >/dev/null 2>"$WORK/reset.err" || fail "safe reset of $NODE_HOSTNAME failed: $(last_line "$WORK/reset.err")"
-# --wait=false returns once the request is taken; the reset runs after (and etcd may still refuse
-# a graceful leave): done only when the node answers in maintenance mode.
-deadline=$(deadline_in "$TIMEOUT_NODE_READY")
-until stage=$(run "$TALOSCTL" "get" "machinestatus" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--insecure" "--output" "jsonpath={.spec.stage}" 2>"$WORK/probe.err") && [ "$stage" = maintenance ]; do
-  past "$deadline" && fail "$NODE_HOSTNAME was asked to reset but is not in maintenance mode after $TIMEOUT_NODE_READY s (a graceful reset stops when etcd refuses the leave): $(last_line "$WORK/probe.err")"
-  sleep "$POLL_SECONDS"
-done
+reset_node
 lock_release
-log "reset $NODE_HOSTNAME (STATE and EPHEMERAL wiped, back in maintenance mode)"

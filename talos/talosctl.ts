@@ -14,6 +14,9 @@ export const FILES = {
   kubeconfig: "${WORK}/kubeconfig",
 } as const;
 
+/** Talos v1.14's system volumes that may live on partitions of their own (NOTES §7.6). */
+export const V114_SYSTEM_VOLUMES = ["ETCD", "CRI", "KUBELET", "LOG"] as const;
+
 /** Target one node directly: it is both the endpoint and the node. */
 function target(address: Arg): Arg[] {
   return ["--nodes", address, "--endpoints", address];
@@ -140,10 +143,39 @@ export const talosctl = {
     "jsonpath={.metadata.id} {.spec.pod.metadata.annotations.talos\\.dev/config-version} {.spec.pod.metadata.annotations.talos\\.dev/secrets-version}",
   ],
   /**
-   * Safe reset: STATE and EPHEMERAL only, and reboot (never a label-less wipe). Graceful (leave
-   * etcd, drain) while other etcd members remain; the last member cannot leave.
+   * etcd membership (talos @ v1.14.1 v1alpha1_server.go EtcdForfeitLeadership, EtcdLeaveCluster,
+   * EtcdRemoveMemberByID; the same server code from v1.10.5 on): forfeit is a no-op on a follower;
+   * leave takes exactly one node and removes its own member; remove-member takes the member's hex
+   * ID (as `etcd members` prints it), called through a healthy control plane.
    */
-  safeReset: (address: Arg): Arg[] => [
+  etcdForfeitLeadership: (address: Arg): Arg[] => ["etcd", "forfeit-leadership", ...target(address), ...authenticated],
+  etcdLeave: (address: Arg): Arg[] => ["etcd", "leave", ...target(address), ...authenticated],
+  etcdRemoveMember: (through: Arg, memberId: Arg): Arg[] => [
+    "etcd",
+    "remove-member",
+    memberId,
+    ...target(through),
+    ...authenticated,
+  ],
+  /** `<id> <type>` of every volume (type partition: a volume of its own; directory: on EPHEMERAL). */
+  volumeTypes: (address: Arg): Arg[] => [
+    "get",
+    "volumestatus",
+    ...target(address),
+    ...authenticated,
+    "--output",
+    "jsonpath={.metadata.id} {.spec.type}",
+  ],
+  /**
+   * Safe reset: STATE and EPHEMERAL only, and reboot (never a label-less wipe). Graceful (leave
+   * etcd, drain) while other etcd members remain; the last member cannot leave. On Talos v1.14
+   * (`v114SystemVolumes`) also ETCD, CRI, KUBELET and LOG: v1.14 can keep them on partitions of
+   * their own that a STATE+EPHEMERAL reset leaves behind (etcd data would survive), and accepts
+   * them when they are directories on EPHEMERAL, since EPHEMERAL is wiped too (talos @ v1.14.1
+   * v1alpha1_server.go Reset label checks; NOTES §7.6). Before v1.14 ETCD is a directory that
+   * reset refuses ("is not located"). Never a user volume (`u-<name>`).
+   */
+  safeReset: (address: Arg, v114SystemVolumes = false): Arg[] => [
     "reset",
     ...target(address),
     ...authenticated,
@@ -151,6 +183,7 @@ export const talosctl = {
     "STATE",
     "--system-labels-to-wipe",
     "EPHEMERAL",
+    ...(v114SystemVolumes ? V114_SYSTEM_VOLUMES.flatMap((label) => ["--system-labels-to-wipe", label]) : []),
     "--reboot",
     "--graceful=${RESET_GRACEFUL}",
     "--wait=false",
@@ -179,7 +212,12 @@ export function allTalosctlInvocations(): Arg[][] {
     talosctl.health(a),
     talosctl.healthWithWorkers(a),
     talosctl.safeReset(a),
+    talosctl.safeReset(a, true),
     talosctl.staticPodVersions(a),
+    talosctl.etcdForfeitLeadership(a),
+    talosctl.etcdLeave(a),
+    talosctl.etcdRemoveMember(a, "${MEMBER_ID}"),
+    talosctl.volumeTypes(a),
   ];
 }
 
@@ -208,6 +246,26 @@ export const kubectl = {
     'jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations.talos\\.dev/config-version} {.metadata.annotations.talos\\.dev/secrets-version} {.status.conditions[?(@.type=="Ready")].status} {end}',
   ],
   nodeNames: (): Arg[] => ["--kubeconfig", FILES.kubeconfig, "get", "nodes", "-o", "name"],
+  /** A leaving node: cordon, drain (DaemonSets stay, mirror pods are skipped by drain), delete. */
+  cordon: (): Arg[] => ["--kubeconfig", FILES.kubeconfig, "cordon", "${NODE_HOSTNAME}"],
+  drain: (): Arg[] => [
+    "--kubeconfig",
+    FILES.kubeconfig,
+    "drain",
+    "${NODE_HOSTNAME}",
+    "--ignore-daemonsets",
+    "--delete-emptydir-data",
+    "--timeout=${DRAIN_SECONDS}s",
+  ],
+  deleteNode: (): Arg[] => [
+    "--kubeconfig",
+    FILES.kubeconfig,
+    "delete",
+    "node",
+    "${NODE_HOSTNAME}",
+    "--ignore-not-found",
+    "--wait=false",
+  ],
   /** One bounded attempt of a condition wait on one object (or `nodes --all`). */
   waitOnce: (): Arg[] => [
     "--kubeconfig",

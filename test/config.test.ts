@@ -104,7 +104,13 @@ describe("config: parseStackConfig", () => {
       });
       assert.equal(config.stopAfter, "gitops");
       assert.deepStrictEqual(config.timeouts, EXPECTED_HOME_OPS.timeouts);
-      assert.deepStrictEqual(config.operations, { resetOnDestroy: [], adoptHelmReleases: [], handedOffToFlux: false });
+      assert.deepStrictEqual(config.operations, {
+        resetOnDestroy: [],
+        adoptHelmReleases: [],
+        handedOffToFlux: false,
+        renewBefore: "30d",
+        reapply: [],
+      });
     });
 
     it("derives the 1Password item names from the cluster name", () => {

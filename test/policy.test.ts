@@ -631,7 +631,8 @@ describe("policy: the real program's resources", function () {
     const resources = programResources((await evaluate(homeOpsConfig())).resources);
     const files = scriptFileReader(ROOT);
     const resets = resources.flatMap((r) => resetCapability(r.props, files).resets);
-    assert.equal(resets.length, 3);
+    // Per node: the reset of Talos up to v1.13 and the one of v1.14 (with its system volumes).
+    assert.equal(resets.length, 6);
     assert.deepEqual(
       resets.flatMap((r) => r.wipes),
       [],
@@ -648,9 +649,7 @@ describe("policy: the real program's resources", function () {
   });
 
   it("pass with a reset list naming a node, and fail one naming no node of the stack", async () => {
-    const cfg = homeOpsConfig({
-      operations: { resetOnDestroy: ["mini02"], adoptHelmReleases: [], handedOffToFlux: false },
-    });
+    const cfg = homeOpsConfig({ operations: { ...homeOpsConfig().operations, resetOnDestroy: ["mini02"] } });
     const resources = programResources((await evaluate(cfg)).resources);
     assert.deepEqual(allViolations(resources, { resetOnDestroy: ["mini02"], nodes: NODES }), []);
     assert.deepEqual(allViolations(resources, { resetOnDestroy: ["mini2"], nodes: NODES }), [

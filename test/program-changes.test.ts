@@ -86,7 +86,7 @@ describe("re-evaluation: no-op and blast radius (Pulumi mocks)", () => {
     const other: StackConfig = {
       ...cfg,
       talos: { ...cfg.talos, talosctl: "/opt/talos/bin/talosctl-1.10" },
-      operations: { resetOnDestroy: ["mini03"], adoptHelmReleases: ["cilium"], handedOffToFlux: false },
+      operations: { ...cfg.operations, resetOnDestroy: ["mini03"], adoptHelmReleases: ["cilium"], renewBefore: "45d" },
     };
     assert.deepEqual(changedResources(base, await evaluate(other)), []);
   });
@@ -141,7 +141,7 @@ describe("stopAfter, settings and script files (Pulumi mocks)", () => {
         ...cfg,
         talos: { ...cfg.talos, talosctl: "/opt/bin/talosctl" },
         timeouts: { ...cfg.timeouts, nodeReady: 1234 },
-        operations: { resetOnDestroy: ["mini02"], adoptHelmReleases: [], handedOffToFlux: false },
+        operations: { ...cfg.operations, resetOnDestroy: ["mini02"] },
       };
       const file = writeRuntimeSettings(dir, buildPlan(tuned));
       assert.equal(path.relative(dir, file), ".homeops/home-ops/settings.env");

@@ -12,7 +12,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { deployStack } from "../components/stack";
 import { phaseList, previousPhases } from "../components/previousDeployment";
 import { buildPlan, runtimeSettings, settingsPath, stackHistory } from "../plan";
-import { resetMocks, settle } from "./helpers/mocks";
+import { recorded, resetMocks, settle } from "./helpers/mocks";
+import { deployedNodesFromOutputs } from "../config/removal";
+
+const NO_CREDENTIALS = { talosconfig: { renewals: 0 }, kubeconfig: { renewals: 0 } };
+import { asPulumiAllConfig, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
 import { scratchProject } from "./helpers/simWorld";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 
@@ -47,16 +51,54 @@ describe("program: the stack's history tells the rolling gate the cluster ran", 
   });
 
   for (const [label, outputs, want] of [
-    ["a new stack", {}, { declared: [], completed: [] }],
+    [
+      "a new stack",
+      {},
+      { declared: [], completed: [], nodes: { nodes: [], removed: [] }, credentials: NO_CREDENTIALS },
+    ],
     [
       "a stack whose last update completed the cluster phase",
       { phasesDeclared: ["talos", "cluster"], phasesCompleted: ["talos", "cluster"] },
-      { declared: ["talos", "cluster"], completed: ["talos", "cluster"] },
+      {
+        declared: ["talos", "cluster"],
+        completed: ["talos", "cluster"],
+        nodes: { nodes: [], removed: [] },
+        credentials: NO_CREDENTIALS,
+      },
     ],
     [
       "a stack whose last update stopped after talos",
       { phasesDeclared: ["talos", "cluster"], phasesCompleted: ["talos"] },
-      { declared: ["talos", "cluster"], completed: ["talos"] },
+      {
+        declared: ["talos", "cluster"],
+        completed: ["talos"],
+        nodes: { nodes: [], removed: [] },
+        credentials: NO_CREDENTIALS,
+      },
+    ],
+    [
+      "a stack whose last update removed a node (its nodes and removedNodes outputs)",
+      {
+        phasesDeclared: ["talos"],
+        phasesCompleted: ["talos"],
+        nodes: [{ hostname: "mini01", address: "172.29.51.11", role: "controlplane", bootstrap: true, ipv6: null }],
+        removedNodes: ["mini03"],
+        talosconfigExpiry: "2027-12-01T10:00:00.000Z",
+        kubeconfigExpiry: null,
+        credentialRenewals: { talosconfig: 1, kubeconfig: 0 },
+      },
+      {
+        declared: ["talos"],
+        completed: ["talos"],
+        nodes: {
+          nodes: [{ hostname: "mini01", address: "172.29.51.11", role: "controlplane", bootstrap: true }],
+          removed: ["mini03"],
+        },
+        credentials: {
+          talosconfig: { expiry: "2027-12-01T10:00:00.000Z", renewals: 1 },
+          kubeconfig: { renewals: 0 },
+        },
+      },
     ],
   ] as const) {
     it(`previousPhases reads the stack's own outputs: ${label}`, async () => {
@@ -88,4 +130,56 @@ describe("program: the stack's history tells the rolling gate the cluster ran", 
       }
     });
   }
+
+  it("deployStack records each node's bootstrap mark and the removed hostnames in the outputs", async () => {
+    await resetMocks({});
+    const projectDir = scratchProject("homeops-history-");
+    try {
+      const cfg = homeOpsConfig();
+      const { outputs } = deployStack(
+        { ...cfg, nodes: cfg.nodes.filter((n) => n.hostname !== "mini03") },
+        { onePasswordServiceAccountToken: pulumi.secret("ops_fake") },
+        { projectDir, nodesBefore: deployedNodesFromOutputs(outputsNodes(cfg), ["mini09"]) },
+      );
+      await settle();
+      assert.deepEqual(outputs.removedNodes, ["mini03", "mini09"]);
+      assert.deepEqual(
+        (outputs.nodes as { hostname: string; bootstrap: boolean }[]).map((n) => [n.hostname, n.bootstrap]),
+        [
+          ["mini01", true],
+          ["mini02", false],
+        ],
+      );
+    } finally {
+      fs.rmSync(projectDir, { recursive: true, force: true });
+    }
+  });
+
+  it("the composition root judges a removal against the previous outputs: two control planes at once stop it before any resource", async () => {
+    const cfg = homeOpsConfig();
+    await resetMocks({ previousOutputs: { nodes: outputsNodes(cfg), phasesCompleted: ["talos", "cluster"] } });
+    const raw = structuredClone(HOME_OPS_RAW_CONFIG) as Record<string, unknown>;
+    raw.nodes = (raw.nodes as { hostname: string }[]).filter((n) => n.hostname === "mini01");
+    pulumi.runtime.setAllConfig({ ...asPulumiAllConfig(raw), "homeops:onepasswordServiceAccountToken": "ops_x" }, [
+      "homeops:onepasswordServiceAccountToken",
+    ]);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const main = require("../index") as () => Promise<unknown>;
+    try {
+      await assert.rejects(main(), /removes 2 control planes in one change \(mini02, mini03\)/);
+      await settle();
+      assert.deepEqual(
+        recorded.resources.map((r) => r.type),
+        [],
+        "nothing registered",
+      );
+    } finally {
+      pulumi.runtime.setAllConfig({});
+    }
+  });
 });
+
+/** The `nodes` output an update of `cfg` writes (components/stack.ts). */
+function outputsNodes(cfg: ReturnType<typeof homeOpsConfig>) {
+  return cfg.nodes.map((n) => ({ hostname: n.hostname, address: n.address, role: n.role, bootstrap: n.bootstrap }));
+}

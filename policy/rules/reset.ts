@@ -1,6 +1,6 @@
 /**
  * No reset without an explicit node list, and never of user data: a command that can run
- * `talosctl reset` wipes nothing but STATE and EPHEMERAL (no user disk, no user volume), targets
+ * `talosctl reset` wipes nothing but STATE and EPHEMERAL (and v1.14's ETCD, CRI, KUBELET, LOG) (no user disk, no user volume), targets
  * exactly one node address, that address is the node the command says it is, the reset runs
  * only for nodes homeops:operations.resetOnDestroy names, and that list names only the stack's
  * nodes. Without `--nodes`, talosctl resets every node of its talosconfig context.
@@ -25,7 +25,7 @@ export type ScriptReader = (scriptPath: string) => string | undefined;
 export interface ResetCapability {
   /**
    * Each `talosctl reset` in the command's scripts, with its `--nodes` value resolved (undefined:
-   * none) and what it would wipe beyond STATE and EPHEMERAL (see userDataWipes).
+   * none) and what it would wipe beyond SAFE_RESET_LABELS (see userDataWipes).
    */
   readonly resets: readonly {
     readonly script: string;
@@ -75,11 +75,15 @@ function nodesArgument(args: string, env: Props): string | undefined {
   );
 }
 
-/** The system volumes a safe reset wipes: the machine config and the node's ephemeral data (etcd). */
-export const SAFE_RESET_LABELS = ["STATE", "EPHEMERAL"] as const;
+/**
+ * The system volumes a safe reset wipes: the machine config and the node's ephemeral data (etcd),
+ * and on Talos v1.14 the system volumes that may hold part of that data on partitions of their
+ * own: ETCD, CRI, KUBELET, LOG (NOTES §7.6; talos/talosctl.ts safeReset). None is a user volume.
+ */
+export const SAFE_RESET_LABELS = ["STATE", "EPHEMERAL", "ETCD", "CRI", "KUBELET", "LOG"] as const;
 
 /**
- * What a `talosctl reset` command line would wipe beyond STATE and EPHEMERAL, each as a short
+ * What a `talosctl reset` command line would wipe beyond SAFE_RESET_LABELS, each as a short
  * reason (empty: nothing). A reset wipes the disks named by `--user-disks-to-wipe` (with wipe mode
  * all or user-disks) and every volume named by `--system-labels-to-wipe`, user volumes `u-<name>`
  * included (v1alpha1_server.go Reset @ v1.10.5; NOTES §7.6): the USB SSD holding Longhorn's data

@@ -147,7 +147,7 @@ export function homeOpsConfig(overrides: Partial<StackConfig> = {}): StackConfig
       fluxReady: 600,
       poll: 5,
     },
-    operations: { resetOnDestroy: [], adoptHelmReleases: [], handedOffToFlux: false },
+    operations: { resetOnDestroy: [], adoptHelmReleases: [], handedOffToFlux: false, renewBefore: "30d", reapply: [] },
   };
   return { ...base, ...overrides };
 }
