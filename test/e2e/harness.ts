@@ -131,7 +131,10 @@ export class E2EStack {
     fs.copyFileSync(path.join(REPO, "test/e2e/Pulumi.e2e.yaml"), this.stackFile);
     // The stack's timeouts are idle figures: scaled to the machine (helpers/calibration.ts).
     const timeouts = options.config?.["homeops:timeouts"] ?? this.config()["homeops:timeouts"];
-    this.setConfig({ ...options.config, "homeops:timeouts": scaledTimeouts(timeouts as Record<string, number>) });
+    // Every timeout of a stack file is whole seconds (config/schema.ts `seconds`), the poll too.
+    const scaled = scaledTimeouts(timeouts as Record<string, number>);
+    if (scaled.poll !== undefined) scaled.poll = Math.ceil(scaled.poll);
+    this.setConfig({ ...options.config, "homeops:timeouts": scaled });
     const nodes = (this.config()["homeops:nodes"] as { hostname: string; address: string }[]).map((n) => ({
       address: n.address,
       hostname: n.hostname,
