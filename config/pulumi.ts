@@ -1,5 +1,8 @@
 /** Loading the stack config inside the Pulumi program (the only Pulumi-aware part of config/). */
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { missingLocalCharts } from "./chartSource";
 import { parseStackConfig } from "./index";
 import { rawConfigFromPulumiConfig } from "./load";
 import { ConfigError, StackConfig } from "./types";
@@ -19,6 +22,9 @@ export function loadStackConfig(): StackConfig {
       rawConfigFromPulumiConfig(pulumi.runtime.allConfig(), PROJECT),
       pulumi.getStack(),
     );
+    // A local chart is found (or not) now, not after a Helm timeout.
+    const missing = missingLocalCharts(config.charts, (p) => fs.existsSync(path.resolve(p)));
+    if (missing.length > 0) throw new ConfigError(missing);
     for (const w of warnings) void pulumi.log.warn(w);
     return config;
   } catch (e) {
