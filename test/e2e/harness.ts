@@ -42,6 +42,7 @@ export function pulumiHome(tools: string): string {
     execFileSync(path.join(tools, "pulumi"), ["plugin", "install", ...args], { env: baseEnv(home), stdio: "pipe" });
   install(["resource", "command", "v1.2.1", "--file", path.join(tools, "pulumi-resource-command")]);
   install(["resource", "kubernetes", "v4.25.0", "--file", path.join(tools, "pulumi-resource-kubernetes")]);
+  install(["resource", "onepassword", "v1.1.3", "--file", onePasswordLauncher(home)]);
   // The launcher the engine falls back to for a Node.js policy pack when no nodejs language
   // plugin is installed (pulumi v3.248.0 sdk/go/common/resource/plugin/analyzer_plugin.go).
   install([
@@ -53,6 +54,24 @@ export function pulumiHome(tools: string): string {
   ]);
   sharedHome = home;
   return home;
+}
+
+/**
+ * The stand-in 1Password provider (test/e2e/tools/onepassword/provider.ts: the real one cannot be
+ * built from the Go module proxy) behind a launcher written for this run: the plugin is copied
+ * into PULUMI_HOME, so the launcher names this checkout's files by absolute path.
+ */
+function onePasswordLauncher(home: string): string {
+  const launcher = path.join(home, "pulumi-resource-onepassword");
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  fs.writeFileSync(
+    launcher,
+    `#!/bin/sh\nexec ${quote(process.execPath)} --require ${quote(require.resolve("tsx/cjs"))} ${quote(
+      path.join(REPO, "test/e2e/tools/onepassword/provider.ts"),
+    )} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return launcher;
 }
 
 export function removeSharedHome(): void {
