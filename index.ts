@@ -2,14 +2,16 @@
 import { redactSdkDebugLog } from "./components/debugLogRedaction";
 import { loadStackConfig, loadStackSecrets } from "./config/pulumi";
 import { deployStack } from "./components/stack";
-import { phasesDeclaredBefore } from "./components/previousDeployment";
+import { previousPhases } from "./components/previousDeployment";
 
 export = async (): Promise<Record<string, unknown>> => {
   redactSdkDebugLog();
   const config = loadStackConfig();
+  const before = await previousPhases();
   const { outputs } = deployStack(config, loadStackSecrets(), {
     projectDir: process.cwd(),
-    declaredBefore: await phasesDeclaredBefore(),
+    declaredBefore: before.declared,
+    completedBefore: before.completed,
   });
   return outputs;
 };

@@ -7,7 +7,7 @@ import * as onepassword from "@1password/pulumi-onepassword";
 import * as command from "@pulumi/command";
 import { talosctlMismatch } from "../talos/credentials";
 import { Phase, PHASES, StackConfig } from "../config/types";
-import { buildPlan, phasesThrough, Plan } from "../plan";
+import { buildPlan, phasesThrough, Plan, stackHistory } from "../plan";
 import { installerImage } from "../talos/schematic";
 import { StepContext } from "./steps";
 import { TalosPhase } from "./talosPhase";
@@ -32,6 +32,12 @@ export interface DeployOptions {
    * declaring, so lowering `stopAfter` would otherwise delete phases an earlier `up` built.
    */
   readonly declaredBefore?: readonly string[];
+  /**
+   * Phases an earlier update of this stack completed (its `phasesCompleted` output): once the
+   * cluster phase completed, the rolling gate never takes a silent etcd for a cluster that does
+   * not run (run-time setting CLUSTER_WAS_RUNNING).
+   */
+  readonly completedBefore?: readonly string[];
 }
 
 /** The phases to declare: those `stopAfter` lets run, extended to any declared before. */
@@ -100,7 +106,7 @@ export function talosctlPreflight(cfg: StackConfig): pulumi.Output<string> {
 }
 
 export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: DeployOptions): StackOutputs {
-  const plan = buildPlan(cfg, phasesToDeclare(cfg, options.declaredBefore));
+  const plan = buildPlan(cfg, phasesToDeclare(cfg, options.declaredBefore), stackHistory(options.completedBefore));
   if (plan.phases.length > PHASES.indexOf(cfg.stopAfter) + 1) {
     void pulumi.log.warn(
       `homeops:stopAfter is ${cfg.stopAfter}, but an earlier update deployed phases up to ${plan.phases[plan.phases.length - 1]}: ` +

@@ -6,14 +6,15 @@
  */
 import { Phase, PHASES, StackConfig } from "../config/types";
 import { installerImage, schematicId } from "../talos/schematic";
-import { runtimeSettings } from "./settings";
+import { runtimeSettings, stackHistory, StackHistory } from "./settings";
 import { clusterSteps, talosSteps } from "./talos";
 import { cniSteps, gitopsSteps, secretsSteps } from "./services";
 import { Plan, Step } from "./types";
 
 export * from "./types";
 export { nodeConfigHash, nodeConfigInputs } from "./talos";
-export { runtimeSettings, settingsFileText, settingsPath } from "./settings";
+export { runtimeSettings, settingsFileText, settingsPath, stackHistory } from "./settings";
+export type { StackHistory } from "./settings";
 
 /** Phases up to `last`, in order. */
 export function phasesThrough(last: Phase): Phase[] {
@@ -35,9 +36,14 @@ const PHASE_STEPS: Record<Phase, (cfg: StackConfig) => Step[]> = {
 
 /**
  * The plan of a validated config: steps of the given phases (default: those `stopAfter` lets
- * run) in dependency order.
+ * run) in dependency order; `history` (the stack's earlier updates) only reaches the run-time
+ * settings, never a step.
  */
-export function buildPlan(cfg: StackConfig, phases: readonly Phase[] = activePhases(cfg)): Plan {
+export function buildPlan(
+  cfg: StackConfig,
+  phases: readonly Phase[] = activePhases(cfg),
+  history: StackHistory = stackHistory(),
+): Plan {
   const steps = phases.flatMap((p) => PHASE_STEPS[p](cfg));
   assertOrdered(steps);
   return {
@@ -46,7 +52,7 @@ export function buildPlan(cfg: StackConfig, phases: readonly Phase[] = activePha
     installerImage: installerImage(cfg),
     phases,
     steps,
-    settings: runtimeSettings(cfg),
+    settings: runtimeSettings(cfg, history),
   };
 }
 

@@ -14,8 +14,22 @@ export function settingsPath(stack: string): string {
   return `.homeops/${stack}/settings.env`;
 }
 
+/** What the stack's own earlier updates say about the cluster (its previous outputs). */
+export interface StackHistory {
+  /** An earlier update completed the cluster phase: etcd and the API ran. */
+  readonly clusterWasRunning: boolean;
+}
+
+/**
+ * From the stack's previous `phasesCompleted` output: the cluster ran once an update completed
+ * the cluster phase (nothing on a new stack, or after lost state).
+ */
+export function stackHistory(phasesCompletedBefore: readonly string[] = []): StackHistory {
+  return { clusterWasRunning: phasesCompletedBefore.includes("cluster") };
+}
+
 /** Name -> value; every name is a shell variable the scripts read. */
-export function runtimeSettings(cfg: StackConfig): Record<string, string> {
+export function runtimeSettings(cfg: StackConfig, history: StackHistory = stackHistory()): Record<string, string> {
   const addresses = (role?: string) =>
     cfg.nodes
       .filter((n) => role === undefined || n.role === role)
@@ -43,6 +57,10 @@ export function runtimeSettings(cfg: StackConfig): Record<string, string> {
     ROLLING_LOCK: `.homeops/${cfg.stack}/rolling.lock`,
     NODE_ADDRESSES: addresses(),
     CONTROL_PLANE_ADDRESSES: addresses("controlplane"),
+    // address=Kubernetes node name (the hostname: Talos nodename.go), for the mirror pods.
+    NODE_NAMES: cfg.nodes.map((n) => `${n.address}=${n.hostname}`).join(" "),
+    // The rolling gate fails closed on a cluster that ran before (talos/scripts/rolling.ts).
+    CLUSTER_WAS_RUNNING: history.clusterWasRunning ? "yes" : "no",
     RESET_ON_DESTROY: cfg.operations.resetOnDestroy.join(" "),
     ADOPT_HELM_RELEASES: cfg.operations.adoptHelmReleases.join(" "),
   };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hand-mutation audit (issue 11): ten breakages of the program, each of which some test must catch.
+# Hand-mutation audit (issues 11 and 19): breakages of the program, each of which some test must catch.
 #
 # For every mutation: a temporary `git worktree` of HEAD (under ${TMPDIR:-/tmp}, never the main
 # checkout), the main checkout's node_modules linked into it, one small literal edit of the product
@@ -9,7 +9,7 @@
 # the test file(s) expected to catch it. CAUGHT: mocha failed at least one test. SURVIVED: every
 # test passed. The same tests run once unmutated first and must pass.
 #
-# Usage: scripts/mutation-audit.sh [N...]     (N in 1..10; default: all)
+# Usage: scripts/mutation-audit.sh [N...]     (N in 1..25; default: all)
 # Environment: MUTATION_AUDIT_TEST_TIMEOUT  seconds one mocha run may take (default 1800)
 #              MUTATION_AUDIT_KEEP_LOGS=0   remove the logs too (kept by default, path printed)
 # Exit status: 0 when every selected mutation was caught and the unmutated tests passed.
@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)
 MOCHA=(npx mocha --no-config --require tsx/cjs --require test/setup.ts --extension ts --timeout 120000)
 TEST_TIMEOUT=${MUTATION_AUDIT_TEST_TIMEOUT:-1800}
-ALL=(1 2 3 4 5 6 7 8 9 10)
+ALL=(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25)
 
 declare -A TITLE FILES GREP
 TITLE[1]="bootstrap: etcd bootstrapped on every control plane (AlreadyExists tolerated), not only the bootstrap node"
@@ -51,6 +51,53 @@ GREP[9]="the mint branch"
 TITLE[10]="apply-node: a configured node's change applied with --insecure"
 FILES[10]="test/simulation.test.ts"
 GREP[10]="live change: only its apply runs"
+# Issue 19 §2 and issue 15 §3: the rolling gate, the lock, reset safety, secret-fed steps.
+GATE=test/simulation-rolling-gate.test.ts
+TITLE[11]="apply-node: the gate logs that another node is unhealthy and goes ahead"
+FILES[11]="$GATE"
+GREP[11]="refuses to start a node's change while another control plane is down|refuses while another control plane's API server is down"
+TITLE[12]="rolling gate: the other control planes only settled (their API server and static pods not checked)"
+FILES[12]="$GATE"
+GREP[12]="refuses while another control plane's API server is down"
+TITLE[13]="apply-node: the rolling lock released before the wait for this node's health"
+FILES[13]="$GATE"
+GREP[13]="a live change that restarts every control plane's API server|a reboot change: never two control planes"
+TITLE[14]="apply-node: after a change, only the node's Talos status is waited for (not its restarted control-plane pods)"
+FILES[14]="$GATE"
+GREP[14]="a live change that restarts every control plane's API server"
+TITLE[15]="rolling lock: a lock whose owner has not written its pid yet taken over as stale"
+FILES[15]="$GATE"
+GREP[15]="a lock whose owner has not written its pid yet"
+TITLE[16]="rolling gate: fails open (a silent etcd on a cluster that ran before taken for no cluster)"
+FILES[16]="$GATE"
+GREP[16]="a cluster that ran before and no etcd answers"
+TITLE[17]="program: CLUSTER_WAS_RUNNING no longer follows the stack's phasesCompleted"
+FILES[17]="test/program-history.test.ts"
+GREP[17]="deployStack writes CLUSTER_WAS_RUNNING"
+TITLE[18]="node-reset: the reset list matched by substring (listing mini10 resets mini1)"
+FILES[18]="test/destroy.test.ts"
+GREP[18]="matched by the exact hostname"
+TITLE[19]="node-reset: the last etcd member reset gracefully (leave refused, reset never done)"
+FILES[19]="test/destroy.test.ts"
+GREP[19]="every control plane listed, deletes at once"
+TITLE[20]="node-reset: control planes reset without the rolling lock"
+FILES[20]="test/destroy.test.ts"
+GREP[20]="every control plane listed, deletes at once"
+TITLE[21]="node-reset: the rolling lock released before the node is back in maintenance mode"
+FILES[21]="test/destroy.test.ts"
+GREP[21]="every control plane listed, deletes at once"
+TITLE[22]="safe reset: the USB SSD (a user disk) wiped too"
+FILES[22]="test/destroy.test.ts test/policy.test.ts"
+GREP[22]="no script's talosctl reset|the program's resets wipe STATE and EPHEMERAL only"
+TITLE[23]="policy pack: --user-disks-to-wipe not recognised (a typo of the flag name)"
+FILES[23]="test/policy.test.ts"
+GREP[23]="fails a reset that would wipe"
+TITLE[24]="command resources: only steps fed the bundle log nothing (kubeconfig-fed steps log)"
+FILES[24]="test/secretsAudit.test.ts"
+GREP[24]="logs nothing, whichever secret it is"
+TITLE[25]="kubeconfig-fed steps: the kubeconfig read from stdin printed to stderr"
+FILES[25]="test/secretsAudit.test.ts"
+GREP[25]="the mint branch"
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -147,6 +194,94 @@ cat "$WORK/secrets.yaml" >&2'
       replace_literal talos/scripts/apply.ts 1 \
         '  apply ${shellCommand(T, talosctl.applyAuthenticated("${NODE_ADDRESS}"))}' \
         '  apply ${shellCommand(T, talosctl.applyInsecure("${NODE_ADDRESS}"))}'
+      ;;
+    11)
+      replace_literal talos/scripts/apply.ts 1 \
+        '  [ "$running" = yes ] && wait_until others_healthy "every other node healthy before $NODE_HOSTNAME changes"' \
+        '  [ "$running" = yes ] && { others_healthy || log "not every other node is healthy ($why); going ahead"; }'
+      ;;
+    12)
+      replace_literal talos/scripts/rolling.ts 1 \
+        '    node_healthy "$other" "$role" || return 1' \
+        '    node_settled "$other" "$role" || return 1'
+      ;;
+    13)
+      replace_literal talos/scripts/apply.ts 1 \
+        '  [ "$running" = yes ] && wait_until this_node_healthy "$NODE_HOSTNAME healthy again"
+  lock_release' \
+        '  lock_release
+  [ "$running" = yes ] && wait_until this_node_healthy "$NODE_HOSTNAME healthy again"'
+      ;;
+    14)
+      replace_literal talos/scripts/apply.ts 1 \
+        'this_node_healthy() { node_healthy "$NODE_ADDRESS" "$NODE_ROLE"; }' \
+        'this_node_healthy() { node_settled "$NODE_ADDRESS" "$NODE_ROLE"; }'
+      ;;
+    15)
+      replace_literal talos/scripts/rolling.ts 1 \
+        '    if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then' \
+        '    if [ -z "$owner" ] || ! kill -0 "$owner" 2>/dev/null; then'
+      ;;
+    16)
+      replace_literal talos/scripts/rolling.ts 1 \
+        '  if [ "\${CLUSTER_WAS_RUNNING:-no}" = yes ]; then' \
+        '  if [ "\${CLUSTER_WAS_RUNING:-no}" = yes ]; then'
+      ;;
+    17)
+      replace_literal components/stack.ts 1 \
+        'stackHistory(options.completedBefore)' \
+        'stackHistory(options.declaredBefore)'
+      ;;
+    18)
+      replace_literal talos/scripts/reset.ts 1 \
+        '  *" $NODE_HOSTNAME "*) ;;' \
+        '  *"$NODE_HOSTNAME"*) ;;'
+      ;;
+    19)
+      replace_literal talos/scripts/reset.ts 1 \
+        '-gt 2 ] && RESET_GRACEFUL=true' \
+        '-gt 1 ] && RESET_GRACEFUL=true'
+      ;;
+    20)
+      replace_literal talos/scripts/reset.ts 1 \
+        'lock_acquire
+RESET_GRACEFUL=false' \
+        'RESET_GRACEFUL=false'
+      ;;
+    21)
+      replace_literal talos/scripts/reset.ts 1 \
+        'done
+lock_release
+log "reset' \
+        'done
+log "reset' &&
+        replace_literal talos/scripts/reset.ts 1 \
+          '# --wait=false returns once the request is taken' \
+          'lock_release
+# --wait=false returns once the request is taken'
+      ;;
+    22)
+      replace_literal talos/talosctl.ts 1 \
+        '    "--wait=false",' \
+        '    "--wait=false",
+    "--user-disks-to-wipe",
+    "/dev/sda",'
+      ;;
+    23)
+      replace_literal policy/rules/reset.ts 1 \
+        'values("--user-disks-to-wipe")' \
+        'values("--user-disk-to-wipe")'
+      ;;
+    24)
+      replace_literal components/steps.ts 1 \
+        'logging: step.secretStdout || step.stdinFrom ? "none" : "stderr",' \
+        'logging: step.secretStdout || step.stdinFrom === "talos-secrets" ? "none" : "stderr",'
+      ;;
+    25)
+      replace_literal talos/scripts/common.ts 1 \
+        '[ -s "${work(FILES.kubeconfig)}" ] || fail "no kubeconfig on stdin"' \
+        '[ -s "${work(FILES.kubeconfig)}" ] || fail "no kubeconfig on stdin"
+cat "${work(FILES.kubeconfig)}" >&2'
       ;;
     *)
       echo "no mutation $1" >&2

@@ -125,6 +125,21 @@ export const talosctl = {
   ],
   healthWithWorkers: (address: Arg): Arg[] => [...talosctl.health(address), "--worker-nodes", "${HEALTH_WORKERS}"],
   /**
+   * The control-plane static pods Talos last rendered for the kubelet of the addressed node
+   * (StaticPods.kubernetes.talos.dev, namespace k8s; ControlPlaneStaticPodController @ v1.10.5),
+   * one `<id> <config-version> <secrets-version>` per pod, each result on a line of its own
+   * (output/jsonpath.go). The annotations change exactly when the pod must be replaced: the
+   * config resource's version moves only when its content changes.
+   */
+  staticPodVersions: (address: Arg): Arg[] => [
+    "get",
+    "staticpods",
+    ...target(address),
+    ...authenticated,
+    "--output",
+    "jsonpath={.metadata.id} {.spec.pod.metadata.annotations.talos\\.dev/config-version} {.spec.pod.metadata.annotations.talos\\.dev/secrets-version}",
+  ],
+  /**
    * Safe reset: STATE and EPHEMERAL only, and reboot (never a label-less wipe). Graceful (leave
    * etcd, drain) while other etcd members remain; the last member cannot leave.
    */
@@ -164,11 +179,34 @@ export function allTalosctlInvocations(): Arg[][] {
     talosctl.health(a),
     talosctl.healthWithWorkers(a),
     talosctl.safeReset(a),
+    talosctl.staticPodVersions(a),
   ];
 }
 
+/** The kube-apiserver of one control plane, by its own address (its certificate names it). */
+const ownApiServer = (address: Arg): Arg[] => ["--kubeconfig", FILES.kubeconfig, "--server", `https://${address}:6443`];
+
 export const kubectl = {
   readyz: (): Arg[] => ["--kubeconfig", FILES.kubeconfig, "get", "--raw", "/readyz"],
+  /** The addressed control plane's own kube-apiserver is ready (not another one behind the endpoint). */
+  readyzOf: (address: Arg): Arg[] => [...ownApiServer(address), "get", "--raw", "/readyz"],
+  /**
+   * The mirror pods of a control plane's static pods (`<pod>-<node name>`, with the static pod's
+   * annotations: kubelet pkg/kubelet/pod/mirror_client.go), read from its own API server:
+   * `<name> <config-version> <secrets-version> <Ready>` each.
+   */
+  mirrorPods: (address: Arg, nodeName: Arg): Arg[] => [
+    ...ownApiServer(address),
+    "get",
+    "pods",
+    "--namespace",
+    "kube-system",
+    `kube-apiserver-${nodeName}`,
+    `kube-controller-manager-${nodeName}`,
+    `kube-scheduler-${nodeName}`,
+    "--output",
+    'jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations.talos\\.dev/config-version} {.metadata.annotations.talos\\.dev/secrets-version} {.status.conditions[?(@.type=="Ready")].status} {end}',
+  ],
   nodeNames: (): Arg[] => ["--kubeconfig", FILES.kubeconfig, "get", "nodes", "-o", "name"],
   /**
    * The storage Secrets of a Helm release (Helm v3 labels them owner=helm, name=<release>:

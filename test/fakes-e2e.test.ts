@@ -8,18 +8,24 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { at, ENDPOINT, failsWith, fake, N1, N2, NODES, ok, World } from "./fakes/testkit";
+import { at, ENDPOINT, failsWith, fake, N1, N2, NODES, ok, T, World } from "./fakes/testkit";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { certIdentity } = require("./fakes/lib/talos/config.js");
 
-/** The tools directory, or why it cannot be had (the build needs Go and the module proxy or its cache). */
+/**
+ * The tools directory, or why it cannot be had (the build needs Go and the module proxy or its
+ * cache). CI builds the talosctl binaries first and names their directory in HOMEOPS_TOOLS_DIR
+ * while the other tools build beside `npm test` (.ci/run).
+ */
 function toolsDir(): { dir?: string; why?: string } {
+  const given = process.env.HOMEOPS_TOOLS_DIR;
+  if (given && fs.existsSync(path.join(given, "talosctl-v1.10"))) return { dir: given };
   try {
     const out = execFileSync("bash", [path.join(__dirname, "e2e", "tools", "build.sh")], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: 40 * 60000, // a cold build took ~14 min on 2 loaded cores
+      timeout: T(40 * 60000), // a cold build took ~14 min on 2 loaded cores
     });
     const dir = out.trim().split("\n").pop()!;
     return fs.existsSync(path.join(dir, "talosctl-v1.10"))
@@ -34,7 +40,7 @@ describe("fake talosctl in end-to-end mode (the real talosctl's parser and local
   this.timeout(120000);
   let tools: { dir?: string; why?: string } = {};
   before(function () {
-    this.timeout(41 * 60000);
+    this.timeout(T(41 * 60000));
     tools = toolsDir();
     if (!tools.dir) {
       console.log(`      skipped: the real talosctl binaries are not available (${tools.why})`);

@@ -372,7 +372,7 @@ describe("policy: reset-names-its-node", () => {
 
   it("passes a node apply whose delete script resets its one address only when the run-time list names it", () => {
     assert.deepEqual(resetCapability(applyCommand(), readScript), {
-      resets: [{ script: "delete", nodes: "172.29.51.12" }],
+      resets: [{ script: "delete", nodes: "172.29.51.12", wipes: [] }],
       unreadable: [],
       armed: "listed",
       hostname: "mini02",
@@ -446,7 +446,65 @@ describe("policy: reset-names-its-node", () => {
       {},
       { create: 'fail "wipe it with talosctl reset --nodes $NODE_ADDRESS and run again"\n' },
     );
-    assert.deepEqual(resetCapability(props, readScript).resets, [{ script: "delete", nodes: "172.29.51.12" }]);
+    assert.deepEqual(resetCapability(props, readScript).resets, [
+      { script: "delete", nodes: "172.29.51.12", wipes: [] },
+    ]);
+  });
+
+  const WIPES = "would wipe more than STATE and EPHEMERAL";
+  const wiping = (flags: string, env: Record<string, unknown> = {}) =>
+    reset(
+      applyCommand(env, {
+        delete: `run "$TALOSCTL" "reset" "--nodes" "\${NODE_ADDRESS}" "--system-labels-to-wipe" "STATE" ${flags} "--reboot" >/dev/null\n`,
+      }),
+      { resetOnDestroy: ["mini02"], nodes: NODES },
+    );
+  for (const [label, flags, env, shown] of [
+    ["a user disk", '"--user-disks-to-wipe" "/dev/sda"', {}, "--user-disks-to-wipe /dev/sda (a user disk)"],
+    ["a user disk (--flag=value)", "--user-disks-to-wipe=/dev/sda", {}, "--user-disks-to-wipe /dev/sda (a user disk)"],
+    ["the user-disks wipe mode", '"--wipe-mode" "user-disks"', {}, "--wipe-mode user-disks"],
+    ["an explicit whole-disk wipe mode", "--wipe-mode=all", {}, "--wipe-mode all"],
+    [
+      "a user volume label",
+      '"--system-labels-to-wipe" "u-longhorn"',
+      {},
+      "--system-labels-to-wipe u-longhorn (a user volume)",
+    ],
+    [
+      "a user volume in a list",
+      "--system-labels-to-wipe=EPHEMERAL,u-longhorn",
+      {},
+      "--system-labels-to-wipe u-longhorn (a user volume)",
+    ],
+    [
+      "a user volume through the environment",
+      '"--system-labels-to-wipe" "${LABEL}"',
+      { LABEL: "u-longhorn" },
+      "--system-labels-to-wipe u-longhorn (a user volume)",
+    ],
+    ["another system volume", '"--system-labels-to-wipe" "META"', {}, "--system-labels-to-wipe META"],
+  ] as const) {
+    it(`fails a reset that would wipe ${label} (the USB SSD holds Longhorn's data)`, () => {
+      assert.deepEqual(wiping(flags, env), [
+        `talosctl reset in delete ${WIPES}: ${shown}; a safe reset never wipes a user disk or user volume (the USB SSD holds Longhorn's data)`,
+      ]);
+    });
+  }
+
+  it("passes a reset of STATE and EPHEMERAL, with or without --wipe-mode system-disk", () => {
+    assert.deepEqual(wiping('"--system-labels-to-wipe" "EPHEMERAL"'), []);
+    assert.deepEqual(wiping('"--system-labels-to-wipe" "EPHEMERAL" "--wipe-mode" "system-disk"'), []);
+  });
+
+  it("matches the reset list by exact hostname: listing mini10 never arms mini1", () => {
+    const nodes = [
+      { hostname: "mini1", address: "172.29.51.12" },
+      { hostname: "mini10", address: "172.29.51.13" },
+    ];
+    const props = applyCommand({ NODE_HOSTNAME: "mini1" }, { delete: UNGATED });
+    assert.deepEqual(reset(props, { resetOnDestroy: ["mini10"], nodes }), [
+      "reset of mini1 (172.29.51.12) runs whatever homeops:operations.resetOnDestroy [mini10] says, and it does not name mini1",
+    ]);
   });
 
   it("fails a script it cannot read, and ignores commands that cannot reset", () => {
@@ -567,6 +625,26 @@ describe("policy: the real program's resources", function () {
     assert.equal(resets.filter((c) => c.armed === "listed").length, 3, "every node's apply can reset, by the list");
     assert.ok(resets.every((c) => c.armed !== "always"));
     assert.deepEqual(allViolations(resources, NO_RESETS), []);
+  });
+
+  it("the program's resets wipe STATE and EPHEMERAL only; the same program wiping the USB SSD is refused", async () => {
+    const resources = programResources((await evaluate(homeOpsConfig())).resources);
+    const files = scriptFileReader(ROOT);
+    const resets = resources.flatMap((r) => resetCapability(r.props, files).resets);
+    assert.equal(resets.length, 3);
+    assert.deepEqual(
+      resets.flatMap((r) => r.wipes),
+      [],
+    );
+    const wipingSsd: ScriptReader = (p) =>
+      files(p)?.replace(
+        '"--system-labels-to-wipe" "EPHEMERAL"',
+        '"--system-labels-to-wipe" "EPHEMERAL" "--user-disks-to-wipe" "/dev/sda"',
+      );
+    const refused = validateResets(resources, NO_RESETS, wipingSsd).map((v) => v.message);
+    assert.equal(refused.length, 3, refused.join("\n"));
+    for (const m of refused)
+      assert.match(m, /would wipe more than STATE and EPHEMERAL: --user-disks-to-wipe \/dev\/sda/);
   });
 
   it("pass with a reset list naming a node, and fail one naming no node of the stack", async () => {

@@ -99,6 +99,45 @@ describe("secrets audit: canaries in every secret input", function () {
         if (cfg.gitops.auth === "ssh") assert.ok(all.includes("CANARY_SSH_KEY_6f6f"));
       });
 
+      it("every step fed a secret on stdin (the bundle, the kubeconfig) or printing one (the bundle, the talosconfig, the kubeconfig) logs nothing, whichever secret it is", () => {
+        const fed = new Map<string, string[]>();
+        for (const step of e.stack.plan.steps) {
+          if (step.kind !== "command") continue;
+          const secrets = [
+            ...(step.stdinFrom ? [`stdin:${step.stdinFrom}`] : []),
+            ...(step.secretStdout ? [`stdout:${step.id}`] : []),
+          ];
+          if (secrets.length === 0) continue;
+          const r = e.resources.find(
+            (x) => x.type === "command:local:Command" && x.name === `${step.phase}-${step.id}`,
+          );
+          assert.ok(r, `no resource for ${step.id}`);
+          assert.equal(r.inputs.logging, "none", `${step.id} (${secrets.join(", ")}) logs its output`);
+          assert.ok(r.additionalSecretOutputs.includes("stderr"), `${step.id}: stderr not secret`);
+          if (step.secretStdout)
+            assert.ok(r.additionalSecretOutputs.includes("stdout"), `${step.id}: stdout not secret`);
+          if (step.stdinFrom)
+            assert.deepEqual(
+              r.secretPaths.filter((p) => p === "stdin"),
+              ["stdin"],
+              step.id,
+            );
+          for (const k of secrets) fed.set(k, [...(fed.get(k) ?? []), step.id]);
+        }
+        assert.deepEqual(
+          [...fed.keys()].sort(),
+          [
+            "stdin:kubeconfig",
+            "stdin:talos-secrets",
+            "stdout:kubeconfig",
+            "stdout:talos-secrets",
+            "stdout:talosconfig",
+          ],
+          "every kind of secret a step reads or prints was checked",
+        );
+        assert.ok(fed.get("stdin:kubeconfig")!.length >= 3, "the kubeconfig feeds the gates of every phase");
+      });
+
       it("no canary in any command string", () => {
         for (const r of e.resources.filter((x) => x.type === "command:local:Command")) {
           for (const key of ["create", "update", "delete"])

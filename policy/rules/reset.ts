@@ -1,5 +1,6 @@
 /**
- * No reset without an explicit node list: a command that can run `talosctl reset` targets
+ * No reset without an explicit node list, and never of user data: a command that can run
+ * `talosctl reset` wipes nothing but STATE and EPHEMERAL (no user disk, no user volume), targets
  * exactly one node address, that address is the node the command says it is, the reset runs
  * only for nodes homeops:operations.resetOnDestroy names, and that list names only the stack's
  * nodes. Without `--nodes`, talosctl resets every node of its talosconfig context.
@@ -22,8 +23,15 @@ export interface ResetSettings {
 export type ScriptReader = (scriptPath: string) => string | undefined;
 
 export interface ResetCapability {
-  /** Each `talosctl reset` in the command's scripts, with its `--nodes` value resolved (undefined: none). */
-  readonly resets: readonly { readonly script: string; readonly nodes: string | undefined }[];
+  /**
+   * Each `talosctl reset` in the command's scripts, with its `--nodes` value resolved (undefined:
+   * none) and what it would wipe beyond STATE and EPHEMERAL (see userDataWipes).
+   */
+  readonly resets: readonly {
+    readonly script: string;
+    readonly nodes: string | undefined;
+    readonly wipes: readonly string[];
+  }[];
   /** Scripts named by a path that could not be read (so not checked). */
   readonly unreadable: readonly string[];
   /**
@@ -67,6 +75,45 @@ function nodesArgument(args: string, env: Props): string | undefined {
   );
 }
 
+/** The system volumes a safe reset wipes: the machine config and the node's ephemeral data (etcd). */
+export const SAFE_RESET_LABELS = ["STATE", "EPHEMERAL"] as const;
+
+/**
+ * What a `talosctl reset` command line would wipe beyond STATE and EPHEMERAL, each as a short
+ * reason (empty: nothing). A reset wipes the disks named by `--user-disks-to-wipe` (with wipe mode
+ * all or user-disks) and every volume named by `--system-labels-to-wipe`, user volumes `u-<name>`
+ * included (v1alpha1_server.go Reset @ v1.10.5; NOTES §7.6): the USB SSD holding Longhorn's data
+ * is such a disk and volume. `--wipe-mode user-disks` exists only to wipe user disks; an explicit
+ * `--wipe-mode all` is the whole-disk mode the program never uses.
+ */
+export function userDataWipes(args: string, env: Props = {}): string[] {
+  const tokens = args
+    .trim()
+    .split(/\s+/)
+    .map((t) => t.replace(/^["']|["']$/g, ""))
+    .map((t) =>
+      t.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, braced: string | undefined, bare: string | undefined) => {
+        const v = plainString(env[braced ?? bare ?? ""]);
+        return v ?? m;
+      }),
+    );
+  const values = (flag: string): string[] =>
+    tokens.flatMap((t, i) =>
+      t === flag ? [tokens[i + 1] ?? ""] : t.startsWith(`${flag}=`) ? [t.slice(flag.length + 1)] : [],
+    );
+  const problems: string[] = [];
+  for (const disks of values("--user-disks-to-wipe")) problems.push(`--user-disks-to-wipe ${disks} (a user disk)`);
+  for (const mode of values("--wipe-mode")) {
+    if (mode !== "system-disk") problems.push(`--wipe-mode ${mode}`);
+  }
+  for (const label of values("--system-labels-to-wipe").flatMap((v) => v.split(","))) {
+    if (!(SAFE_RESET_LABELS as readonly string[]).includes(label)) {
+      problems.push(`--system-labels-to-wipe ${label}${label.startsWith("u-") ? " (a user volume)" : ""}`);
+    }
+  }
+  return problems;
+}
+
 /**
  * The current mechanism, in one place (adapt it here when it changes): a node's apply step names
  * `steps/node-reset.sh` as its delete; that script resets only when the node's NODE_HOSTNAME is
@@ -86,7 +133,7 @@ export function resetCapability(props: Props, readScript: ScriptReader): ResetCa
   });
   const found = texts.map((t) => ({ ...t, invocations: [...t.text.matchAll(RESET_INVOCATION)] }));
   const resets = found.flatMap((t) =>
-    t.invocations.map((m) => ({ script: t.script, nodes: nodesArgument(m[1], env) })),
+    t.invocations.map((m) => ({ script: t.script, nodes: nodesArgument(m[1], env), wipes: userDataWipes(m[1], env) })),
   );
   const readsList = new RegExp(`\\$\\{?${ENV.resetList}\\b`);
   // A list carried in the resource's own env is the one stored at the last apply, which is
@@ -114,6 +161,11 @@ export function validateReset(
   const problems = unreadable.map((p) => `cannot read ${p} to check it for talosctl reset`);
   const listed = `${CONFIG.operations}.resetOnDestroy [${settings.resetOnDestroy.join(", ")}]`;
   for (const r of resets) {
+    if (r.wipes.length > 0) {
+      problems.push(
+        `talosctl reset in ${r.script} would wipe more than STATE and EPHEMERAL: ${r.wipes.join(", ")}; a safe reset never wipes a user disk or user volume (the USB SSD holds Longhorn's data)`,
+      );
+    }
     if (r.nodes === undefined) {
       problems.push(`talosctl reset in ${r.script} has no --nodes: it would reset every node of the talosconfig`);
       continue;

@@ -10,8 +10,11 @@ import { HOLDS_CONFIG, ROLLING } from "./rolling";
  * - maintenance (first install): insecure, in parallel with the other nodes;
  * - configured: nothing when the node already runs this config; otherwise under the rolling lock,
  *   and on a running cluster only when every other node is healthy, then wait until this one is
- *   healthy again before the next node may go (`--mode auto` reboots when the change cannot be
- *   applied live: v1alpha1_runtime.go CanApplyImmediate).
+ *   healthy again (its restarted control-plane pods included) before the lock lets the next node
+ *   go. `--mode auto` reboots when the change cannot be applied live (v1alpha1_runtime.go
+ *   CanApplyImmediate); a live change answers before what it restarts has restarted
+ *   (v1alpha1_server.go ApplyConfiguration), hence the same wait. On a cluster that ran before,
+ *   an etcd that does not answer is waited for, then refused (see rolling.ts gate_cluster).
  * Then wait until the authenticated API answers and the node runs the applied config. Boot
  * completion (stage running) comes only after etcd is bootstrapped, so it is the health gates'
  * business, not this step's (v1alpha1_sequencer_tasks.go StartAllServices waits for etcd).
@@ -57,7 +60,7 @@ wait_holds_config() {
     sleep "$POLL_SECONDS"
   done
 }
-this_node_healthy() { node_settled "$NODE_ADDRESS" "$NODE_ROLE"; }
+this_node_healthy() { node_healthy "$NODE_ADDRESS" "$NODE_ROLE"; }
 
 if [ "$mode" = maintenance ]; then
   log "$NODE_HOSTNAME is in maintenance mode: installing config $CONFIG_SHA256"
@@ -67,11 +70,8 @@ elif holds_config; then
   log "$NODE_HOSTNAME already runs config $CONFIG_SHA256"
 else
   lock_acquire
-  running=no
-  if cluster_running; then
-    running=yes
-    wait_until others_healthy "every other node healthy before $NODE_HOSTNAME changes"
-  fi
+  gate_cluster
+  [ "$running" = yes ] && wait_until others_healthy "every other node healthy before $NODE_HOSTNAME changes"
   log "$NODE_HOSTNAME is configured: applying config $CONFIG_SHA256"
   apply ${shellCommand(T, talosctl.applyAuthenticated("${NODE_ADDRESS}"))}
   grep -q 'with a reboot' "$WORK/apply.err" && log "$NODE_HOSTNAME reboots to take this change"

@@ -221,6 +221,7 @@ describe("the real Pulumi CLI with the Kubernetes provider v4.25.0 against the c
   before(async () => {
     cp = await startControlPlane({ tools, host: "127.0.0.10", port: 6443, ca, nodes: NODES });
     project = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-e2e-k8s-"));
+    fs.mkdirSync(path.join(project, ".pulumi"));
     fs.writeFileSync(
       path.join(project, "Pulumi.yaml"),
       stringify({ name: "k8ssmoke", runtime: "nodejs", backend: { url: `file://${project}/.pulumi` } }),
@@ -254,11 +255,22 @@ describe("the real Pulumi CLI with the Kubernetes provider v4.25.0 against the c
     const plugin = up.events.find((e) => e.resOutputsEvent?.metadata?.type === "pulumi:providers:kubernetes");
     assert.ok(plugin, "the kubernetes provider resource was registered");
 
-    const secret = json(await cp!.kubectlRun(["-n", "homeops-smoke", "get", "secret", "smoke-token", "-o", "json"]));
+    const secret = json(
+      await cp!.kubectlRun([
+        "-n",
+        "homeops-smoke",
+        "get",
+        "secret",
+        "smoke-token",
+        "--show-managed-fields",
+        "-o",
+        "json",
+      ]),
+    );
     assert.equal(Buffer.from(secret.data.token, "base64").toString(), "e2e-smoke-value");
     assert.ok(
-      secret.metadata.managedFields.some((f: any) => f.manager === "pulumi-kubernetes" && f.operation === "Apply"),
-      "created by the provider with server-side apply",
+      secret.metadata.managedFields.some((f: any) => /^pulumi-kubernetes/.test(f.manager) && f.operation === "Apply"),
+      `created by the provider with server-side apply: ${JSON.stringify(secret.metadata.managedFields.map((f: any) => [f.manager, f.operation]))}`,
     );
 
     const preview = await pulumi(["preview", "--expect-no-changes"], true);

@@ -5,6 +5,9 @@
 #   pulumi-resource-command     command provider 1.2.1 (a stand-in: see command/main.go)
 #   talosctl-v1.10              talosctl v1.10.5
 #   talosctl-v1.11              talosctl v1.11.5
+#   talosctl-v1.12              talosctl v1.12.6 (one dependency replaced: talosctl-v1.12/go.mod)
+#   talosctl-v1.13              talosctl v1.13.9 (three dependencies replaced: talosctl-v1.13/go.mod)
+#   talosctl-v1.14              talosctl v1.14.1 (four dependencies replaced: talosctl-v1.14/go.mod)
 #   etcd                        etcd v3.6.17
 #   kube                        Kubernetes v1.31.14: kube-apiserver, kube-controller-manager,
 #                               kube-scheduler and kubectl in one binary, linked under each name
@@ -35,6 +38,9 @@ TOOLS=(
   "pulumi-resource-command|command|.|-X main.Version=v1.2.1"
   "talosctl-v1.10|talosctl-v1.10|github.com/siderolabs/talos/cmd/talosctl|"
   "talosctl-v1.11|talosctl-v1.11|github.com/siderolabs/talos/cmd/talosctl|"
+  "talosctl-v1.12|talosctl-v1.12|github.com/siderolabs/talos/cmd/talosctl|"
+  "talosctl-v1.13|talosctl-v1.13|github.com/siderolabs/talos/cmd/talosctl|"
+  "talosctl-v1.14|talosctl-v1.14|github.com/siderolabs/talos/cmd/talosctl|"
   "etcd|etcd|.|"
   "kube|kubernetes|.|$(kube_version)"
   "kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|"
@@ -48,6 +54,38 @@ ALIASES=(
   "kube-scheduler|kube"
   "kubectl|kube"
 )
+
+# Arguments: none builds every tool. `--download` only fetches every module into the module cache
+# (network-bound: CI runs it beside `npm ci`) and prints nothing. TOOL names build only those (and
+# their aliases) and print a directory holding just them (CI builds what `npm test` needs first, then
+# the rest beside it).
+download_only=false
+only=()
+for arg in "$@"; do
+  case $arg in
+    --download) download_only=true ;;
+    -*) echo "build.sh: unknown option $arg" >&2; exit 64 ;;
+    *) only+=("$arg") ;;
+  esac
+done
+selected() { # name -> true when it is to be built
+  [ ${#only[@]} -eq 0 ] && return 0
+  local o
+  for o in "${only[@]}"; do [ "$o" = "$1" ] && return 0; done
+  return 1
+}
+for o in "${only[@]}"; do
+  printf '%s\n' "${TOOLS[@]}" | grep -q "^$o|" || { echo "build.sh: no tool named $o" >&2; exit 64; }
+done
+
+if $download_only; then
+  for spec in "${TOOLS[@]}"; do
+    IFS='|' read -r name dir _ <<<"$spec"
+    selected "$name" || continue
+    (cd "$here/$dir" && go mod download) || { echo "build.sh: go mod download failed for $name" >&2; exit 1; }
+  done
+  exit 0
+fi
 
 go_version=$(go env GOVERSION)
 platform="$(go env GOOS)/$(go env GOARCH)"
@@ -64,6 +102,7 @@ mkdir -p "$cache"
 links=()
 for spec in "${TOOLS[@]}"; do
   IFS='|' read -r name dir pkg ldflags prepare <<<"$spec"
+  selected "$name" || continue
   key=$(key_of "$dir" "$ldflags" "$prepare")
   built="$cache/$name-$key/$name"
   if [ ! -x "$built" ]; then

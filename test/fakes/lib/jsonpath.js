@@ -56,9 +56,12 @@ function parsePath(expr) {
         i++;
         continue;
       }
+      // A field name ends at an unescaped "." or "["; "\\." is a literal dot (client-go
+      // util/jsonpath parser.go parseField: `{.metadata.annotations.talos\.dev/config-version}`).
       let j = i;
-      while (j < expr.length && expr[j] !== "." && expr[j] !== "[") j++;
-      const name = expr.slice(i, j);
+      while (j < expr.length && expr[j] !== "." && expr[j] !== "[")
+        j += expr[j] === "\\" && expr[j + 1] === "." ? 2 : 1;
+      const name = expr.slice(i, j).replace(/\\\./g, ".");
       if (name) segs.push({ s: "field", v: name });
       i = j;
     } else if (c === "[") {

@@ -54,6 +54,12 @@ export interface FakeDelays {
   /** How long the etcd client retries before "no leader" / "not supported for learner" (real: ~2.5 s). */
   etcdRetry: number;
   apiServer: number;
+  /** After a live apply that changes a control-plane static pod, until the kubelet replaces it (the old pod stops). */
+  staticPodPickup: number;
+  /** From then until the new static pod is Ready (its API server serving again). */
+  staticPodRestart: number;
+  /** After a live apply that changes the kubelet's spec, until the restarted kubelet is healthy. */
+  kubeletRestart: number;
   ciliumRollout: number;
   esoReady: number;
   connectReady: number;
@@ -202,6 +208,22 @@ export interface FakeDowntime {
   reason: string;
 }
 
+/** An interval during which a control plane's kube-apiserver did not serve (to: null = still down). */
+export interface FakeApiDowntime {
+  node: string;
+  hostname: string;
+  from: number;
+  to: number | null;
+  reason: string;
+}
+
+/** A moment when two or more control planes were down together. */
+export interface FakeControlPlaneOverlap {
+  from: number;
+  to: number | null;
+  nodes: string[];
+}
+
 export interface FakeQuorumViolation {
   cluster: string;
   from: number;
@@ -228,6 +250,8 @@ export interface FakeState {
   nodes: Record<string, FakeNode>;
   etcd: { clusters: Record<string, FakeEtcdCluster>; seq: number };
   downtime: FakeDowntime[];
+  /** Downtime of each control plane's kube-apiserver (reboots, resets, restarts after a live change). */
+  apiDowntime: FakeApiDowntime[];
   /** Totals over all nodes: successful bootstraps, AlreadyExists answers. */
   cluster: { bootstrapCount: number; bootstrapAlreadyExists: number };
   k8s: { objects: FakeK8sObject[] };
@@ -288,11 +312,17 @@ export function writeState(dir: string, state: FakeState): void;
 export function updateState<T>(dir: string, fn: (state: FakeState) => T): T;
 export function withLock<T>(dir: string, fn: () => T): T;
 export function readCalls(dir: string): FakeCall[];
+/** Is fake process `pid` in a real hang (a timeout fault, a silent etcd), its SIGTERM handler installed? */
+export function isHanging(dir: string, pid: number): boolean;
 export function appendCall(dir: string, record: FakeCall): void;
 /** Every rejected argv of every fake (assert none after a simulated run). */
 export function readUsageErrors(dir: string): FakeUsageError[];
 /** Every moment two or more members of one etcd cluster were down together (use on readState). */
 export function quorumViolations(state: Pick<FakeState, "downtime">): FakeQuorumViolation[];
+/** Every moment two or more control planes' API servers were down together. */
+export function apiServerOverlaps(state: Pick<FakeState, "apiDowntime">): FakeControlPlaneOverlap[];
+/** Every moment two or more control planes were down together (API server or etcd member down). */
+export function controlPlaneOverlaps(state: Pick<FakeState, "apiDowntime" | "downtime">): FakeControlPlaneOverlap[];
 /** Cut / restore a node's power (down meanwhile; an etcd member's downtime is recorded). */
 export function powerOff(dir: string, address: string): void;
 export function powerOn(dir: string, address: string): void;

@@ -25,6 +25,12 @@ const DEFAULT_DELAYS = {
   /** How long the etcd client retries "no leader" / "not supported for learner" (real: ~2.5 s). */
   etcdRetry: 0,
   apiServer: 0,
+  /** After a live apply that changes a control-plane static pod, until the kubelet replaces it (the old pod stops). */
+  staticPodPickup: 0,
+  /** From then until the new static pod is Ready (its API server serving). */
+  staticPodRestart: 0,
+  /** After a live apply that changes the kubelet's spec, until the restarted kubelet is healthy. */
+  kubeletRestart: 0,
   ciliumRollout: 0,
   esoReady: 0,
   connectReady: 0,
@@ -166,6 +172,7 @@ function emptyState(config) {
     nodes,
     etcd: { clusters: {}, seq: 0 },
     downtime: [],
+    apiDowntime: [],
     cluster: { bootstrapCount: 0, bootstrapAlreadyExists: 0 },
     k8s: { objects: [] },
     op: { items },
@@ -249,6 +256,21 @@ function readLines(dir, name) {
     .map((l) => JSON.parse(l));
 }
 
+/** hanging/<pid>: this process is in a real hang, its SIGTERM handler installed (runtime.js). */
+const hangingFile = (dir, pid) => path.join(requireDir(dir), "hanging", String(pid == null ? process.pid : pid));
+
+function markHanging(dir) {
+  fs.mkdirSync(path.dirname(hangingFile(dir)), { recursive: true });
+  fs.writeFileSync(hangingFile(dir), "");
+}
+
+function unmarkHanging(dir) {
+  fs.rmSync(hangingFile(dir), { force: true });
+}
+
+/** Is process `pid` of this world in a real hang, ready to be ended by its caller? */
+const isHanging = (dir, pid) => fs.existsSync(hangingFile(dir, pid));
+
 const appendLine = (dir, name, record) =>
   fs.appendFileSync(path.join(requireDir(dir), name), JSON.stringify(record) + "\n");
 
@@ -270,6 +292,9 @@ module.exports = {
   writeState,
   withLock,
   updateState,
+  markHanging,
+  unmarkHanging,
+  isHanging,
   readCalls: (dir) => readLines(dir, "calls.log"),
   appendCall: (dir, record) => appendLine(dir, "calls.log", record),
   readUsageErrors: (dir) => readLines(dir, "usage-errors.log"),

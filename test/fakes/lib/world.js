@@ -221,6 +221,37 @@ function objects(state, cfg, cluster, now, never) {
       ],
     });
   }
+  // The mirror pods of the control planes' static pods: the kubelet creates one per static pod,
+  // named <pod>-<node name>, with the static pod's annotations (talos.dev/config-version...),
+  // and reports its status there (pkg/kubelet/pod/mirror_client.go; kubelet status manager).
+  for (const x of k8s) {
+    if (!nodes.isControlPlane(x.n.config)) continue;
+    for (const c of nodes.COMPONENTS) {
+      const pod = nodes.staticPod(x.n, c, now);
+      if (!pod) continue;
+      const up = nodes.isUp(x.n, now);
+      const ready = up && (c === "kube-apiserver" ? nodes.apiServerServing(state, cfg, x.n, now) : pod.ready);
+      out.push({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: `${c}-${x.name}`,
+          namespace: "kube-system",
+          creationTimestamp: iso(x.registered),
+          annotations: Object.assign(nodes.staticPodAnnotations(pod.version), {
+            "kubernetes.io/config.mirror": "fake",
+            "kubernetes.io/config.source": "http",
+          }),
+          labels: { "k8s-app": c, tier: "control-plane" },
+        },
+        status: {
+          phase: "Running",
+          hostIP: x.n.address,
+          conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+        },
+      });
+    }
+  }
   if (c.cilium) {
     const ready = reached(c.ciliumAt, now) ? k8s.filter((x) => nodes.isUp(x.n, now)).length : 0;
     add("DaemonSet", "kube-system", "cilium", c.cilium.createdAt, null, {

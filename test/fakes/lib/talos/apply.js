@@ -96,8 +96,11 @@ function configuredApply(ctx, t, s, n, now, text, mode, dry) {
   n.authApplies++;
   if (rec.hash === n.config.hash) n.unchangedApplies++;
   else n.changedApplies++;
-  if (effect === "no-reboot") Object.assign(n, { config: rec, pending: null });
-  else {
+  if (effect === "no-reboot") {
+    // The reply goes out after SetConfig; what the change restarts follows (nodes.js).
+    Object.assign(n, { config: rec, pending: null });
+    nodes.liveConfigChanged(s, ctx.cfg, n, now);
+  } else {
     n.pending = rec;
     if (effect === "reboot") {
       n.reboots++;

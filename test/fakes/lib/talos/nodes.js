@@ -13,6 +13,9 @@
  * address, promoteAt, removedAt?}]}.
  */
 
+const crypto = require("crypto");
+const YAML = require("yaml");
+
 const phaseOf = (n, now) =>
   (n.phase === "installing" || n.phase === "rebooting") && n.phaseUntil != null && now >= n.phaseUntil
     ? n.phaseNext
@@ -72,6 +75,7 @@ function stageOf(n, now) {
 
 /** Open a downtime interval when a voting etcd member goes down (kept in state.downtime). */
 function markDown(state, n, now, reason) {
+  markApiServerDown(state, n, now, reason);
   if (!n.etcd) return;
   const cluster = clusterOf(state, n.etcd.cluster);
   const m = memberOf(cluster, n.etcd.memberId);
@@ -107,6 +111,7 @@ function boot(n, at) {
     n.pending = null;
   }
   n.installed = true;
+  renderControlPlane(n);
 }
 
 /** Take a node down now for `ms` (rebooting / installing), then `next`. */
@@ -197,6 +202,10 @@ function settle(state, cfg, now) {
       n.runningSince = Math.max(n.upSince, n.etcd.since, m.promoteAt || 0);
     }
   }
+  for (const d of state.apiDowntime || []) {
+    const n = state.nodes[d.node];
+    if (d.to == null && n && apiServerServing(state, cfg, n, now)) d.to = apiServerUpSince(state, cfg, n);
+  }
   for (const d of state.downtime) {
     if (d.to != null) continue;
     const n = state.nodes[d.node];
@@ -208,24 +217,25 @@ function settle(state, cfg, now) {
 }
 
 /**
- * Every moment two or more members of one etcd cluster were down together: [{cluster, from, to,
- * members: [hostname...]}] (to: null = still ongoing). A three-member cluster loses quorum then.
+ * Every moment two or more of `list`'s intervals ({from, to, name}) of one group were open
+ * together (`byName`: two or more distinct names): [{group, from, to, names}] (to: null = still
+ * ongoing).
  */
-function quorumViolations(state) {
+function overlaps(list, groupOf, byName) {
   const out = [];
-  const byCluster = {};
-  for (const d of state.downtime || []) (byCluster[d.cluster] = byCluster[d.cluster] || []).push(d);
-  for (const [cluster, list] of Object.entries(byCluster)) {
-    const points = [...new Set(list.flatMap((d) => [d.from, d.to]).filter((t) => t != null))].sort((a, b) => a - b);
-    const downAt = (t) => list.filter((d) => d.from <= t && (d.to == null || t < d.to));
+  const byGroup = {};
+  for (const d of list) (byGroup[groupOf(d)] = byGroup[groupOf(d)] || []).push(d);
+  for (const [group, items] of Object.entries(byGroup)) {
+    const points = [...new Set(items.flatMap((d) => [d.from, d.to]).filter((t) => t != null))].sort((a, b) => a - b);
+    const downAt = (t) => items.filter((d) => d.from <= t && (d.to == null || t < d.to));
     let open = null;
     for (const t of points) {
       const down = downAt(t);
-      if (down.length >= 2) {
-        const names = [...new Set(down.map((d) => d.hostname))].sort();
-        if (!open || open.members.join() !== names.join()) {
+      const names = [...new Set(down.map((d) => d.name))].sort();
+      if ((byName ? names.length : down.length) >= 2) {
+        if (!open || open.names.join() !== names.join()) {
           if (open) open.to = t;
-          open = { cluster, from: t, to: null, members: names };
+          open = { group, from: t, to: null, names };
           out.push(open);
         }
       } else if (open) {
@@ -235,6 +245,207 @@ function quorumViolations(state) {
     }
   }
   return out;
+}
+
+/**
+ * Every moment two or more members of one etcd cluster were down together: [{cluster, from, to,
+ * members: [hostname...]}] (to: null = still ongoing). A three-member cluster loses quorum then.
+ */
+function quorumViolations(state) {
+  return overlaps(
+    (state.downtime || []).map((d) => ({ ...d, name: d.hostname })),
+    (d) => d.cluster,
+  ).map((o) => ({ cluster: o.group, from: o.from, to: o.to, members: o.names }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a change applied without a reboot restarts, and when.
+//
+// ApplyConfiguration's no-reboot branch switches the running config and answers at once
+// (internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go @ v1.10.5, ApplyConfiguration:
+// SetPersistedConfig, SetConfig, then the reply); the controllers react afterwards:
+// - kube-apiserver, kube-controller-manager, kube-scheduler: transform controllers derive
+//   APIServerConfig / ControllerManagerConfig / SchedulerConfig from the machine config
+//   (internal/app/machined/pkg/controllers/k8s/control_plane.go @ v1.10.5); a COSI resource's
+//   version is bumped only when its content changes (cosi-project/runtime v0.10.2 controller
+//   adapter Modify: `resource.Equal(current, newResource)` returns without an update).
+//   ControlPlaneStaticPodController renders each static pod with the annotation
+//   `talos.dev/config-version` = that resource's version (control_plane_static_pod.go @ v1.10.5,
+//   only while the node's etcd service is healthy), served to the kubelet over its static pod URL
+//   (kubelet_config.go StaticPodListURL); the kubelet polls that URL (httpCheckFrequency, 20 s by
+//   default) and replaces the pod: the old container is stopped, the new one started, and its
+//   mirror pod (with the new annotation) is created. delaysMs.staticPodPickup: apply -> the old
+//   pod stops; delaysMs.staticPodRestart: until the new one is Ready (the API server serving).
+// - the kubelet: KubeletServiceController stops and starts the kubelet service on every change of
+//   its KubeletSpec (kubelet_service.go @ v1.10.5), which KubeletSpecController derives from
+//   `machine.kubelet` and the cluster's DNS settings (kubelet_config.go, kubelet_spec.go).
+//   Running pods are containerd tasks of their own and survive the kubelet's restart; the Node
+//   stays Ready unless the kubelet is gone longer than the controller manager's
+//   node-monitor-grace-period (40 s for Kubernetes 1.31), which a restart is not: the node's
+//   MachineStatus reports the kubelet service unhealthy meanwhile (machine_status.go
+//   getReadinessChecks: kubelet among the required services). delaysMs.kubeletRestart.
+// - etcd: not restarted. Its service reads the EtcdSpec once, in PreFunc, when it starts
+//   (internal/app/machined/pkg/system/services/etcd.go @ v1.10.5 and v1.11.5); no controller
+//   restarts it on a config change, so a live `.cluster.etcd` change waits for the next reboot.
+// Certificates (talos.dev/secrets-version) are not modelled: the program changes none.
+// ---------------------------------------------------------------------------------------------
+
+const COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+
+const at = (obj, path) => path.split(".").reduce((o, k) => (o && typeof o === "object" ? o[k] : undefined), obj);
+const digest = (v) =>
+  crypto
+    .createHash("sha256")
+    .update(JSON.stringify(v === undefined ? null : v))
+    .digest("hex");
+const withoutKey = (obj, key) => {
+  if (!obj || typeof obj !== "object") return obj;
+  const copy = { ...obj };
+  delete copy[key];
+  return copy;
+};
+
+/**
+ * The parts of a machine config each restartable component is derived from (control_plane.go
+ * @ v1.10.5 transforms; kubelet_config.go for the kubelet). Certificate SANs feed the secrets,
+ * not the config resources.
+ */
+function componentInputs(configText) {
+  const docs = YAML.parseAllDocuments(configText).map((d) => d.toJS());
+  const v = docs.find((d) => d && d.version === "v1alpha1") || {};
+  const inputs = {
+    "kube-apiserver": [
+      withoutKey(at(v, "cluster.apiServer"), "certSANs"),
+      at(v, "cluster.controlPlane.endpoint"),
+      at(v, "cluster.network.serviceSubnets"),
+      at(v, "cluster.externalCloudProvider"),
+      at(v, "machine.kubelet.skipNodeRegistration"),
+    ],
+    "kube-controller-manager": [
+      at(v, "cluster.controllerManager"),
+      at(v, "cluster.network.podSubnets"),
+      at(v, "cluster.network.serviceSubnets"),
+      at(v, "cluster.externalCloudProvider"),
+      at(v, "machine.controlPlane.controllerManager"),
+    ],
+    "kube-scheduler": [at(v, "cluster.scheduler"), at(v, "machine.controlPlane.scheduler")],
+    kubelet: [at(v, "machine.kubelet"), at(v, "cluster.network.dnsDomain"), at(v, "cluster.network.serviceSubnets")],
+  };
+  return Object.fromEntries(Object.entries(inputs).map(([k, parts]) => [k, digest(parts)]));
+}
+
+/** At boot: COSI state starts empty, so each config resource is at version 1 and its pod runs it. */
+function renderControlPlane(n) {
+  const inputs = n.config ? componentInputs(n.config.text) : {};
+  n.staticPods = {};
+  if (isControlPlane(n.config)) {
+    for (const c of COMPONENTS)
+      n.staticPods[c] = { hash: inputs[c], version: 1, podVersion: 1, restartAt: null, readyAt: null };
+  }
+  n.kubelet = { hash: inputs.kubelet || null, restartFrom: null, restartTo: null };
+}
+
+/** A change applied without a reboot: what it restarts, from now (see above). */
+function liveConfigChanged(state, cfg, n, now) {
+  const d = cfg.delaysMs;
+  const inputs = componentInputs(n.config.text);
+  if (!n.staticPods || !n.kubelet) renderControlPlane(n);
+  for (const c of Object.keys(n.staticPods)) {
+    const p = n.staticPods[c];
+    if (p.hash === inputs[c]) continue;
+    const wasServing = c === "kube-apiserver" && apiServerServing(state, cfg, n, now);
+    p.hash = inputs[c];
+    p.version += 1;
+    p.restartAt = now + (d.staticPodPickup || 0);
+    p.readyAt = p.restartAt + (d.staticPodRestart || 0);
+    if (wasServing) {
+      (state.apiDowntime = state.apiDowntime || []).push({
+        node: n.address,
+        hostname: memberName(n),
+        from: p.restartAt,
+        to: p.readyAt,
+        reason: "kube-apiserver restart",
+      });
+    }
+  }
+  if (n.kubelet.hash !== inputs.kubelet) {
+    n.kubelet = { hash: inputs.kubelet, restartFrom: now, restartTo: now + (d.kubeletRestart || 0) };
+  }
+}
+
+/** The running pod of component c on n: {version (its mirror pod's annotation), ready}. */
+function staticPod(n, c, now) {
+  const p = n.staticPods && n.staticPods[c];
+  if (!p) return null;
+  const replaced = p.restartAt == null || now >= p.restartAt;
+  return {
+    version: replaced ? p.version : p.podVersion,
+    rendered: p.version,
+    ready: p.restartAt == null || now < p.restartAt || now >= p.readyAt,
+  };
+}
+
+/** talos.dev annotations of a control-plane static pod (secrets are not modelled: version 1). */
+const staticPodAnnotations = (version) => ({
+  "talos.dev/config-version": String(version),
+  "talos.dev/secrets-version": "1",
+});
+
+const kubeletRestarting = (n, now) =>
+  !!n.kubelet && n.kubelet.restartFrom != null && now >= n.kubelet.restartFrom && now < n.kubelet.restartTo;
+
+/** When the node's kube-apiserver serves (it uses the node's own etcd: control_plane.go EtcdServers localhost). */
+function apiServerUpSince(state, cfg, n) {
+  const cluster = clusterOf(state, n.etcd && n.etcd.cluster);
+  const d = cfg.delaysMs;
+  const p = n.staticPods && n.staticPods["kube-apiserver"];
+  return Math.max(
+    cluster ? cluster.createdAt + (d.bootstrap || 0) + (d.apiServer || 0) : Infinity,
+    n.runningSince == null ? Infinity : n.runningSince + (d.apiServer || 0),
+    p && p.readyAt != null ? p.readyAt : -Infinity,
+  );
+}
+
+/** Does the node's own kube-apiserver answer now? */
+function apiServerServing(state, cfg, n, now) {
+  if (!isUp(n, now) || !isControlPlane(n.config) || n.runningSince == null) return false;
+  if (localEtcd(state, n, now) !== "serving") return false;
+  const pod = staticPod(n, "kube-apiserver", now);
+  if (pod && !pod.ready) return false;
+  const cluster = clusterOf(state, n.etcd.cluster);
+  const d = cfg.delaysMs;
+  return (
+    now >= cluster.createdAt + (d.bootstrap || 0) + (d.apiServer || 0) && now >= n.runningSince + (d.apiServer || 0)
+  );
+}
+
+/** A control plane whose etcd listens goes down: so does its API server (closed in settle). */
+function markApiServerDown(state, n, now, reason) {
+  if (!isControlPlane(n.config) || !etcdListening(state, n, now)) return;
+  const list = (state.apiDowntime = state.apiDowntime || []);
+  if (list.some((d) => d.node === n.address && d.to == null)) return;
+  list.push({ node: n.address, hostname: memberName(n), from: now, to: null, reason });
+}
+
+/**
+ * Every moment two or more control planes' API servers were down together: [{from, to,
+ * nodes: [hostname...]}] (to: null = still ongoing).
+ */
+function apiServerOverlaps(state) {
+  return overlaps(
+    (state.apiDowntime || []).map((d) => ({ ...d, name: d.hostname })),
+    () => "cluster",
+    true,
+  ).map((o) => ({ from: o.from, to: o.to, nodes: o.names }));
+}
+
+/**
+ * Every moment two or more control planes were down together, counting a node down while its
+ * API server or its etcd member is down: [{from, to, nodes}].
+ */
+function controlPlaneOverlaps(state) {
+  const list = [...(state.apiDowntime || []), ...(state.downtime || [])].map((d) => ({ ...d, name: d.hostname }));
+  return overlaps(list, () => "cluster", true).map((o) => ({ from: o.from, to: o.to, nodes: o.names }));
 }
 
 module.exports = {
@@ -257,4 +468,15 @@ module.exports = {
   bootstrapCluster,
   settle,
   quorumViolations,
+  COMPONENTS,
+  componentInputs,
+  renderControlPlane,
+  liveConfigChanged,
+  staticPod,
+  staticPodAnnotations,
+  kubeletRestarting,
+  apiServerServing,
+  apiServerUpSince,
+  apiServerOverlaps,
+  controlPlaneOverlaps,
 };

@@ -266,12 +266,25 @@ function kubeconfig(ctx, o, [dest]) {
  * labelled volumes are wiped (STATE: the config; EPHEMERAL: /var/lib/etcd), then reboot or power off.
  */
 function reset(ctx, o) {
-  const labels = o.all("system-labels-to-wipe");
+  const labels = o.all("system-labels-to-wipe").flatMap((l) => l.split(","));
   if (!labels.length || o.get("wipe-mode") === "all") {
     throw new Fail(
       "fake talosctl: REFUSED (test oracle): reset " +
         (labels.length ? "with --wipe-mode all" : "without --system-labels-to-wipe") +
         " wipes the whole system disk and needs a USB reinstall; the program must only wipe STATE and EPHEMERAL",
+      4,
+    );
+  }
+  // A reset wipes the disks --user-disks-to-wipe names and every labelled volume, user volumes
+  // u-<name> included (v1alpha1_server.go Reset @ v1.10.5): the USB SSD with Longhorn's data.
+  const userData = [
+    ...o.all("user-disks-to-wipe").map((d) => `user disk ${d}`),
+    ...(o.get("wipe-mode") === "user-disks" ? ["--wipe-mode user-disks"] : []),
+    ...labels.filter((l) => !["STATE", "EPHEMERAL"].includes(l)).map((l) => `volume ${l}`),
+  ];
+  if (userData.length) {
+    throw new Fail(
+      `fake talosctl: REFUSED (test oracle): reset would wipe ${userData.join(", ")}; a safe reset wipes only STATE and EPHEMERAL, never a user disk or user volume`,
       4,
     );
   }

@@ -46,12 +46,18 @@ function readiness(state, cfg, n, now) {
     if (etcd === "down") unmet.push({ name: "services", reason: "etcd not running" });
     else if (etcd !== "serving") unmet.push({ name: "services", reason: "etcd not healthy" });
   }
+  if (nodes.kubeletRestarting(n, now)) unmet.push({ name: "services", reason: "kubelet not healthy" });
   const cluster = Object.values(state.etcd.clusters).find(
     (c) => c.identity === (n.config && n.config.identity) && nodes.hasQuorum(state, c, now),
   );
-  const apiAt = world.apiUpAt(state, cfg, cluster, now);
-  if (cp && !world.reached(apiAt, now))
-    unmet.push({ name: "staticPods", reason: `kube-system/kube-apiserver-${name} not ready` });
+  // staticPodsCheck: every static pod of this node Running and Ready (StaticPodStatus).
+  if (cp) {
+    const notReady = nodes.COMPONENTS.filter((c) =>
+      c === "kube-apiserver" ? !nodes.apiServerServing(state, cfg, n, now) : !(nodes.staticPod(n, c, now) || {}).ready,
+    );
+    if (notReady.length)
+      unmet.push({ name: "staticPods", reason: notReady.map((c) => `kube-system/${c}-${name} not ready`).join(", ") });
+  }
   const k8s = cluster ? world.k8sNodes(state, cfg, cluster, now, false).find((x) => x.n === n) : null;
   if (!k8s) unmet.push({ name: "nodeReady", reason: `node "${name}" status is not available yet` });
   else if (!world.reached(k8s.readyAt, now)) unmet.push({ name: "nodeReady", reason: `node "${name}" is not ready` });
@@ -93,6 +99,33 @@ function disks(state, cfg, n) {
   }));
 }
 
+/**
+ * The control-plane static pods Talos renders for the kubelet (StaticPods.kubernetes.talos.dev,
+ * namespace k8s: ControlPlaneStaticPodController @ v1.10.5, only while the node's etcd is
+ * healthy), each with the annotations the kubelet copies to its mirror pod.
+ */
+function staticPods(state, cfg, n, now) {
+  if (!nodes.isControlPlane(n.config) || nodes.localEtcd(state, n, now) !== "serving") return [];
+  return nodes.COMPONENTS.filter((c) => nodes.staticPod(n, c, now)).map((c) => ({
+    metadata: Object.assign(metadata("k8s", "StaticPods.kubernetes.talos.dev", c), {
+      version: nodes.staticPod(n, c, now).rendered,
+      owner: "k8s.ControlPlaneStaticPodController",
+    }),
+    spec: {
+      pod: {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: c,
+          namespace: "kube-system",
+          annotations: nodes.staticPodAnnotations(nodes.staticPod(n, c, now).rendered),
+          labels: { "k8s-app": c, tier: "control-plane" },
+        },
+      },
+    },
+  }));
+}
+
 /** Resource definitions: aliases, the table's columns (their PrintColumns) and a reader. */
 const RESOURCES = [
   {
@@ -103,6 +136,12 @@ const RESOURCES = [
       ["READY", (s) => s.status.ready],
     ],
     read: machineStatus,
+  },
+  {
+    names: ["staticpods", "staticpod", "staticpods.kubernetes.talos.dev"],
+    display: "StaticPod",
+    columns: [],
+    read: staticPods,
   },
   {
     names: ["disks", "disk", "disks.block.talos.dev"],
