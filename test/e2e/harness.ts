@@ -130,6 +130,11 @@ export interface StackOptions {
   readonly config?: Record<string, unknown>;
   /** Fake world config (delays, 1Password items, canaries, ...). */
   readonly world?: Record<string, unknown>;
+  /**
+   * The steps' `kubectl` is the real one of the built tools (against the real API server of
+   * test/e2e/k8s/controlPlane.ts), not the fake's: a directory holding only it goes first on PATH.
+   */
+  readonly realKubectl?: boolean;
 }
 
 export class E2EStack {
@@ -137,6 +142,8 @@ export class E2EStack {
   readonly fakeDir: string;
   readonly tools: string;
   readonly home: string;
+  /** A directory holding only the real kubectl, first on the steps' PATH (StackOptions.realKubectl). */
+  private realBin?: string;
 
   constructor(options: StackOptions = {}) {
     this.tools = toolsDir();
@@ -154,6 +161,11 @@ export class E2EStack {
       hostname: n.hostname,
     }));
     fakeWorld.initFakeWorld(this.fakeDir, { talosVersion: "v1.10.5", nodes, ...(options.world ?? {}) });
+    if (options.realKubectl) {
+      this.realBin = path.join(this.project, "real-bin");
+      fs.mkdirSync(this.realBin);
+      fs.symlinkSync(path.join(this.tools, "kubectl"), path.join(this.realBin, "kubectl"));
+    }
     this.run(["stack", "init", STACK], {});
   }
 
@@ -181,7 +193,9 @@ export class E2EStack {
     const minor = /^v\d+\.\d+/.exec(String((this.config()["homeops:talos"] as { version: string }).version))![0];
     return {
       ...baseEnv(this.home),
-      PATH: `${FAKE_BIN}${path.delimiter}${this.tools}${path.delimiter}${process.env.PATH ?? ""}`,
+      PATH: [...(this.realBin ? [this.realBin] : []), FAKE_BIN, this.tools, process.env.PATH ?? ""].join(
+        path.delimiter,
+      ),
       FAKE_STATE_DIR: this.fakeDir,
       FAKE_TALOSCTL_REAL: path.join(this.tools, `talosctl-${minor}`),
       ...extra,

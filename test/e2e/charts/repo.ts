@@ -129,7 +129,8 @@ export function serveCharts(host: string, port: number, charts = packageCharts()
     server.once("error", reject);
     server.listen(port, host, () =>
       resolve({
-        url: `http://${host}:${port}`,
+        // Port 0 picks a free port: name the one bound.
+        url: `http://${host}:${(server.address() as { port: number }).port}`,
         requests,
         close: () => new Promise<void>((r) => server.close(() => r())),
       }),

@@ -49,7 +49,7 @@ interface ProviderConfig {
   opCliPath: string;
 }
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 function unwrapSecrets(v: Json): Json {
   if (Array.isArray(v)) return v.map(unwrapSecrets);
