@@ -2,16 +2,17 @@
 import { redactSdkDebugLog } from "./components/debugLogRedaction";
 import { loadStackConfig, loadStackSecrets } from "./config/pulumi";
 import { deployStack } from "./components/stack";
-import { previousPhases } from "./components/previousDeployment";
+import { previousDeployment } from "./components/previousDeployment";
 
 export = async (): Promise<Record<string, unknown>> => {
   redactSdkDebugLog();
   const config = loadStackConfig();
-  const before = await previousPhases();
+  const previous = await previousDeployment();
   const { outputs } = deployStack(config, loadStackSecrets(), {
     projectDir: process.cwd(),
-    declaredBefore: before.declared,
-    completedBefore: before.completed,
+    declaredBefore: previous.declared,
+    completedBefore: previous.completed,
+    fluxHandOffBefore: previous.fluxHandOff,
   });
   return outputs;
 };

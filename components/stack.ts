@@ -8,6 +8,7 @@ import * as command from "@pulumi/command";
 import { talosctlMismatch } from "../talos/credentials";
 import { Phase, PHASES, StackConfig } from "../config/types";
 import { buildPlan, phasesThrough, Plan, stackHistory } from "../plan";
+import { handOffState } from "../plan/handOff";
 import { installerImage } from "../talos/schematic";
 import { StepContext } from "./steps";
 import { TalosPhase } from "./talosPhase";
@@ -38,6 +39,8 @@ export interface DeployOptions {
    * not run (run-time setting CLUSTER_WAS_RUNNING).
    */
   readonly completedBefore?: readonly string[];
+  /** Setting values at the hand-off to Flux (its `fluxHandOff` output). */
+  readonly fluxHandOffBefore?: Readonly<Record<string, string>>;
 }
 
 /** The phases to declare: those `stopAfter` lets run, extended to any declared before. */
@@ -113,6 +116,8 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
         "they stay declared (stopAfter never deletes what an earlier up built). To remove them on purpose, use pulumi destroy --target.",
     );
   }
+  const handOff = handOffState(plan, options.completedBefore ?? [], options.fluxHandOffBefore ?? {});
+  for (const warning of handOff.warnings) void pulumi.log.warn(warning);
   assertStepFilesCurrent(options.projectDir);
   writeRuntimeSettings(options.projectDir, plan);
   const active = (p: Phase) => plan.phases.includes(p);
@@ -123,6 +128,9 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     secretValues: {},
     onePasswordEnv,
     preflight: talosctlPreflight(cfg),
+    settings: plan.settings,
+    adoptHelmReleases: cfg.operations.adoptHelmReleases,
+    handedOff: handOff.handedOff,
   };
 
   const talos = new TalosPhase("talos", { config: cfg, plan, context });
@@ -169,6 +177,7 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     longhornSsdMountPath: cfg.usbSsd.mountPath,
     phasesDeclared: plan.phases,
     phasesCompleted: pulumi.all(readies),
+    fluxHandOff: handOff.record,
     talosconfigExpiry: talos.talosconfigExpiry,
     kubeconfigExpiry: cluster ? cluster.kubeconfigExpiry : null,
     talosconfig: talos.talosconfig,

@@ -208,22 +208,6 @@ export const kubectl = {
     'jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations.talos\\.dev/config-version} {.metadata.annotations.talos\\.dev/secrets-version} {.status.conditions[?(@.type=="Ready")].status} {end}',
   ],
   nodeNames: (): Arg[] => ["--kubeconfig", FILES.kubeconfig, "get", "nodes", "-o", "name"],
-  /**
-   * The storage Secrets of a Helm release (Helm v3 labels them owner=helm, name=<release>:
-   * helm pkg/storage/driver/secrets.go).
-   */
-  helmReleaseSecrets: (): Arg[] => [
-    "--kubeconfig",
-    FILES.kubeconfig,
-    "get",
-    "secrets",
-    "--namespace",
-    "${RELEASE_NAMESPACE}",
-    "--selector",
-    "owner=helm,name=${RELEASE_NAME}",
-    "--output",
-    "name",
-  ],
   /** One bounded attempt of a condition wait on one object (or `nodes --all`). */
   waitOnce: (): Arg[] => [
     "--kubeconfig",
