@@ -105,6 +105,7 @@ function toStackConfig(parsed: ParsedConfig, stack: string): StackConfig {
     externalSecrets: parsed.externalSecrets,
     connect: parsed.connect,
     flux: parsed.flux,
+    charts: parsed.charts,
     gitops: {
       url: gitops.url,
       branch: gitops.branch,

@@ -1,5 +1,8 @@
 /** Loading the stack config inside the Pulumi program (the only Pulumi-aware part of config/). */
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { missingLocalCharts } from "./chartSource";
 import { parseStackConfig } from "./index";
 import { rawConfigFromPulumiConfig } from "./load";
 import type { DeployedNodes } from "./removal";
@@ -24,6 +27,9 @@ export function loadStackConfig(deployed?: DeployedNodes): StackConfig {
       pulumi.getStack(),
       deployed,
     );
+    // A local chart is found (or not) now, not after a Helm timeout.
+    const missing = missingLocalCharts(config.charts, (p) => fs.existsSync(path.resolve(p)));
+    if (missing.length > 0) throw new ConfigError(missing);
     for (const w of warnings) void pulumi.log.warn(w);
     return config;
   } catch (e) {

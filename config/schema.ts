@@ -59,6 +59,7 @@ import {
 } from "./fields";
 import { checkRenewBefore, DEFAULT_RENEW_BEFORE } from "./duration";
 import { PHASES } from "./types";
+import { checkChartSource } from "./chartSource";
 
 /** The Pulumi project namespace of every key (`homeops:cluster`, ...). */
 export const CONFIG_NAMESPACE = "homeops";
@@ -76,6 +77,11 @@ const cidrList = (required?: string) => list(cidr(), required);
 const interfaceName = (required?: string) => text(required).regex(LINUX_INTERFACE_NAME, { error: INTERFACE_RULE });
 const kernelArgs = (check = checkKernelArg) => list(text().check(rule(check)));
 const chartVersion = (required: string, example: string) => text(required).check(rule(checkChartVersion(example)));
+const chartSource = (chart: string, official: string) =>
+  text()
+    .check(rule(checkChartSource))
+    .optional()
+    .describe(`Chart ${chart}: a Helm repository URL, oci://host/path or a local path. Default ${official}.`);
 const seconds = (byDefault: number) => integer(1, Number.MAX_SAFE_INTEGER, " (seconds)").default(byDefault);
 
 const DISK_SELECTOR_KEYS = ["model", "serial", "size", "type", "busPath"] as const;
@@ -292,6 +298,15 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
     },
     "set flux.version and flux.operatorVersion",
   ).describe("Flux release and flux-operator chart version."),
+  charts: section({
+    cilium: chartSource("cilium", "https://helm.cilium.io/"),
+    externalSecrets: chartSource("external-secrets", "https://charts.external-secrets.io"),
+    fluxOperator: chartSource("flux-operator", "oci://ghcr.io/controlplaneio-fluxcd/charts"),
+  })
+    .prefault({})
+    .describe(
+      "Where each Helm release's chart comes from, when not the official source: a Helm repository (http/https: a mirror, private repository or pull-through cache), an OCI registry (oci://host/path; the chart is <path>/<chart name>) or a local chart directory or .tgz, relative to the project directory.",
+    ),
   gitops: section(
     {
       url: text("set the repository Flux syncs, e.g. https://github.com/geoffdavis/talos-gitops").check(

@@ -141,6 +141,15 @@ export interface StackConfig {
   readonly externalSecrets: { readonly version: string };
   readonly connect: { readonly version: string };
   readonly flux: { readonly version: string; readonly operatorVersion: string };
+  /**
+   * Where each Helm release's chart comes from, when not its official source (k8s/names.ts): a
+   * Helm repository URL, `oci://host/path`, or a local chart path relative to the project directory.
+   */
+  readonly charts: {
+    readonly cilium?: string;
+    readonly externalSecrets?: string;
+    readonly fluxOperator?: string;
+  };
   readonly gitops: {
     readonly url: string;
     readonly branch: string;

@@ -217,7 +217,7 @@ export function ciliumRelease(cfg: StackConfig): HelmReleaseDescriptor {
     name: CILIUM.releaseName,
     namespace: CILIUM.namespace,
     chart: CILIUM.chart,
-    repo: CILIUM.repo,
+    source: cfg.charts.cilium,
     version: cfg.cilium.version,
     values: ciliumValues(cfg),
   });

@@ -29,7 +29,7 @@ export function externalSecretsRelease(cfg: StackConfig): HelmReleaseDescriptor 
     name: EXTERNAL_SECRETS.releaseName,
     namespace: EXTERNAL_SECRETS.namespace,
     chart: EXTERNAL_SECRETS.chart,
-    repo: EXTERNAL_SECRETS.repo,
+    source: cfg.charts.externalSecrets,
     version: cfg.externalSecrets.version,
     values: externalSecretsValues(cfg),
   });

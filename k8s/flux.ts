@@ -42,6 +42,7 @@ export function fluxOperatorRelease(cfg: StackConfig): HelmReleaseDescriptor {
     name: FLUX.operatorReleaseName,
     namespace: FLUX.namespace,
     chart: FLUX.operatorChart,
+    source: cfg.charts.fluxOperator,
     version: cfg.flux.operatorVersion,
     values: fluxOperatorValues(cfg),
   });

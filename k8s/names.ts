@@ -8,8 +8,8 @@
 export const CILIUM = {
   releaseName: "cilium",
   namespace: "kube-system",
-  chart: "cilium",
-  repo: "https://helm.cilium.io/",
+  /** The chart and its official source (`homeops:charts.cilium` replaces the source). */
+  chart: { name: "cilium", source: "https://helm.cilium.io/" },
 } as const;
 
 export const CONNECT = {
@@ -32,16 +32,19 @@ export const CONNECT = {
 export const EXTERNAL_SECRETS = {
   releaseName: "external-secrets",
   namespace: "external-secrets-system",
-  chart: "external-secrets",
-  repo: "https://charts.external-secrets.io",
+  /** The chart and its official source (`homeops:charts.externalSecrets` replaces the source). */
+  chart: { name: "external-secrets", source: "https://charts.external-secrets.io" },
   clusterSecretStoreName: "onepassword-connect",
 } as const;
 
 export const FLUX = {
   namespace: "flux-system",
   operatorReleaseName: "flux-operator",
-  /** OCI chart reference: Helm takes the full `oci://…/<chart>` URL as the chart, no repo. */
-  operatorChart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",
+  /**
+   * The chart and its official source, an OCI registry: Helm takes the full `oci://…/<chart>` URL
+   * as the chart, no repo (`homeops:charts.fluxOperator` replaces the source).
+   */
+  operatorChart: { name: "flux-operator", source: "oci://ghcr.io/controlplaneio-fluxcd/charts" },
   /** The operator only reconciles a FluxInstance of this name, in its own namespace. */
   instanceName: "flux",
   /** The operator names the root GitRepository/Kustomization after the namespace. */

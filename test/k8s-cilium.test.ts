@@ -163,7 +163,7 @@ describe("k8s/cilium: Helm values", () => {
     const release = ciliumRelease(cfg);
     assert.deepEqual(release.metadata, { name: "cilium", namespace: "kube-system" });
     assert.equal(release.spec.chart, "cilium");
-    assert.equal(release.spec.repo, CILIUM.repo);
+    assert.equal(release.spec.repo, CILIUM.chart.source);
     assert.equal(release.spec.version, "1.17.6");
     assert.deepEqual(release.spec.values, values);
   });

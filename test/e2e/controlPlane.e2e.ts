@@ -87,6 +87,17 @@ describe("a real Kubernetes control plane (etcd, kube-apiserver, controller mana
       const ip = n.status.addresses.find((a: any) => a.type === "InternalIP").address;
       assert.equal(ip, NODES.find((x) => x.name === n.metadata.name)!.address);
     }
+    // Each Node holds a Lease that kwok renews, as a kubelet does: without one the node lifecycle
+    // controller marks the Node unknown and its pods NotReady after its 40 s grace period.
+    const leases = await until<any>(
+      cp!,
+      ["-n", "kube-node-lease", "get", "leases"],
+      (l) => l.items.length === 3,
+      "a Lease per Node in kube-node-lease",
+      60_000,
+    );
+    assert.deepEqual(leases.items.map((l: any) => l.metadata.name).sort(), ["mini01", "mini02", "mini03"]);
+    for (const l of leases.items) assert.equal(l.spec.leaseDurationSeconds, 40);
   });
 
   it("authenticates client certificates of the given CA only (O=system:masters is admin)", async () => {

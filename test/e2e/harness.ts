@@ -43,6 +43,7 @@ export function pulumiHome(tools: string): string {
     execFileSync(path.join(tools, "pulumi"), ["plugin", "install", ...args], { env: baseEnv(home), stdio: "pipe" });
   install(["resource", "command", "v1.2.1", "--file", path.join(tools, "pulumi-resource-command")]);
   install(["resource", "kubernetes", "v4.25.0", "--file", path.join(tools, "pulumi-resource-kubernetes")]);
+  install(["resource", "onepassword", "v1.1.3", "--file", onePasswordLauncher(home)]);
   // The launcher the engine falls back to for a Node.js policy pack when no nodejs language
   // plugin is installed (pulumi v3.248.0 sdk/go/common/resource/plugin/analyzer_plugin.go).
   install([
@@ -54,6 +55,24 @@ export function pulumiHome(tools: string): string {
   ]);
   sharedHome = home;
   return home;
+}
+
+/**
+ * The stand-in 1Password provider (test/e2e/tools/onepassword/provider.ts: the real one cannot be
+ * built from the Go module proxy) behind a launcher written for this run: the plugin is copied
+ * into PULUMI_HOME, so the launcher names this checkout's files by absolute path.
+ */
+function onePasswordLauncher(home: string): string {
+  const launcher = path.join(home, "pulumi-resource-onepassword");
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  fs.writeFileSync(
+    launcher,
+    `#!/bin/sh\nexec ${quote(process.execPath)} --require ${quote(require.resolve("tsx/cjs"))} ${quote(
+      path.join(REPO, "test/e2e/tools/onepassword/provider.ts"),
+    )} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return launcher;
 }
 
 export function removeSharedHome(): void {
@@ -113,6 +132,11 @@ export interface StackOptions {
   readonly config?: Record<string, unknown>;
   /** Fake world config (delays, 1Password items, canaries, ...). */
   readonly world?: Record<string, unknown>;
+  /**
+   * The steps' `kubectl` is the real one of the built tools (against the real API server of
+   * test/e2e/k8s/controlPlane.ts), not the fake's: a directory holding only it goes first on PATH.
+   */
+  readonly realKubectl?: boolean;
 }
 
 export class E2EStack {
@@ -120,6 +144,8 @@ export class E2EStack {
   readonly fakeDir: string;
   readonly tools: string;
   readonly home: string;
+  /** A directory holding only the real kubectl, first on the steps' PATH (StackOptions.realKubectl). */
+  private realBin?: string;
 
   constructor(options: StackOptions = {}) {
     this.tools = toolsDir();
@@ -140,6 +166,11 @@ export class E2EStack {
       hostname: n.hostname,
     }));
     fakeWorld.initFakeWorld(this.fakeDir, { talosVersion: "v1.10.5", nodes, ...(options.world ?? {}) });
+    if (options.realKubectl) {
+      this.realBin = path.join(this.project, "real-bin");
+      fs.mkdirSync(this.realBin);
+      fs.symlinkSync(path.join(this.tools, "kubectl"), path.join(this.realBin, "kubectl"));
+    }
     this.run(["stack", "init", STACK], {});
   }
 
@@ -167,7 +198,9 @@ export class E2EStack {
     const minor = /^v\d+\.\d+/.exec(String((this.config()["homeops:talos"] as { version: string }).version))![0];
     return {
       ...baseEnv(this.home),
-      PATH: `${FAKE_BIN}${path.delimiter}${this.tools}${path.delimiter}${process.env.PATH ?? ""}`,
+      PATH: [...(this.realBin ? [this.realBin] : []), FAKE_BIN, this.tools, process.env.PATH ?? ""].join(
+        path.delimiter,
+      ),
       FAKE_STATE_DIR: this.fakeDir,
       FAKE_TALOSCTL_REAL: path.join(this.tools, `talosctl-${minor}`),
       ...extra,

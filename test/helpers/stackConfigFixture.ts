@@ -132,6 +132,7 @@ export function homeOpsConfig(overrides: Partial<StackConfig> = {}): StackConfig
     externalSecrets: { version: "0.17.0" },
     connect: { version: "1.8.1" },
     flux: { version: "v2.8.1", operatorVersion: "0.43.0" },
+    charts: {},
     gitops: {
       url: "https://github.com/geoffdavis/talos-gitops",
       branch: "main",

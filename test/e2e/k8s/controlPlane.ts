@@ -283,6 +283,14 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
       `--config=${file("kwok.yaml", kwokConfiguration(o.podCidr ?? "10.244.0.0/16"))}`,
       "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+      // Node leases renewed every 10 s, as a kubelet does (kube-node-lease, 40 s). Without the
+      // flag kwok v0.7.0 runs with a lease duration of 0: no Lease at all, and the default node
+      // stages then chosen are the "with lease" heartbeat that posts Node status every 10-20
+      // minutes (pkg/kwok/cmd/root.go getDefaultNodeStages(NodeLeaseDurationSeconds == 0);
+      // pkg/kwok/controllers/controller.go initNodeLeaseController). The node lifecycle
+      // controller then finds no heartbeat within its 40 s grace, marks the Nodes unknown and
+      // every pod on them NotReady: Deployments lose availability 40 s to 4 min after start.
+      "--node-lease-duration-seconds=40",
     ]);
     const names = o.nodes.map((n) => n.name);
     await waitFor(`Nodes ${names.join(", ")} Ready and untainted by the node lifecycle`, waitMs, check, async () => {

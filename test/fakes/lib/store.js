@@ -107,6 +107,9 @@ function normalizeOpItem(it) {
       label: f.label,
       type: f.type || "STRING",
       value: f.value == null ? "" : String(f.value),
+      // 1Password puts custom fields in a section; built-in ones carry a purpose (USERNAME, PASSWORD, NOTES).
+      ...(f.section ? { section: { id: String(f.section.id), label: String(f.section.label || "") } } : {}),
+      ...(f.purpose ? { purpose: String(f.purpose) } : {}),
     })),
     createdAt: new Date().toISOString(),
   };

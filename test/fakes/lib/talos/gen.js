@@ -142,9 +142,12 @@ function renderKubeconfig(v1alpha1) {
   const name = c.clusterName || "talos";
   const user = `admin@${name}`;
   const ca = c.ca || {};
+  // CN=admin, O=system:masters (siderolabs/talos v1.10.5 pkg/machinery/constants/constants.go
+  // KubernetesAdminCertCommonName, KubernetesAdminCertOrganization; pkg/kubeconfig/generate.go
+  // GenerateAdmin), so a real API server authenticates it as user admin in group system:masters.
   const client = ca.key
-    ? certificate("system:masters", 365, { org: "kubernetes", key: ca.key })
-    : certificate("system:masters", 365);
+    ? certificate("system:masters", 365, { org: "kubernetes", key: ca.key, crt: ca.crt }, "admin")
+    : certificate("system:masters", 365, undefined, "admin");
   return yaml({
     apiVersion: "v1",
     kind: "Config",

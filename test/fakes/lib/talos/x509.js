@@ -19,8 +19,35 @@ function der(tag, content) {
 }
 const seq = (...parts) => der(0x30, Buffer.concat(parts));
 const ED25519 = seq(Buffer.from([0x06, 0x03, 0x2b, 0x65, 0x70]));
-const name = (org) =>
-  seq(der(0x31, seq(Buffer.from([0x06, 0x03, 0x55, 0x04, 0x0a]), der(0x0c, Buffer.from(org, "utf8")))));
+const rdn = (type, value) =>
+  der(0x31, seq(Buffer.from([0x06, 0x03, 0x55, 0x04, type]), der(0x0c, Buffer.from(value, "utf8"))));
+// O, then CN when given (the order Go's pkix.Name.ToRDNSequence writes them).
+const name = (org, cn) => seq(rdn(0x0a, org), ...(cn ? [rdn(0x03, cn)] : []));
+/** ecdsa-with-SHA256 (RFC 5758 3.2): a Talos bundle's Kubernetes CA key is ECDSA P-256. */
+const ECDSA_SHA256 = seq(Buffer.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]));
+
+/** Reads a DER TLV header at `at`: where its content starts and where it ends. */
+function tlv(buf, at) {
+  let len = buf[at + 1];
+  let start = at + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    len = 0;
+    for (let i = 0; i < n; i++) len = (len << 8) | buf[start + i];
+    start += n;
+  }
+  return { start, end: start + len };
+}
+
+/** The raw subject Name of a base64 PEM certificate: Go finds an issuer by these exact bytes. */
+function subjectDer(crtBase64) {
+  const raw = new crypto.X509Certificate(Buffer.from(crtBase64, "base64").toString("utf8")).raw;
+  const tbs = tlv(raw, tlv(raw, 0).start);
+  let at = tbs.start;
+  if (raw[at] === 0xa0) at = tlv(raw, at).end; // version
+  for (let i = 0; i < 4; i++) at = tlv(raw, at).end; // serial, signature, issuer, validity
+  return raw.subarray(at, tlv(raw, at).end);
+}
 
 function time(ms) {
   const iso = new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z";
@@ -39,32 +66,37 @@ const pem = (label, body) =>
 function issuerKey(issuer) {
   try {
     const key = issuer && crypto.createPrivateKey(Buffer.from(issuer.key, "base64").toString("utf8"));
-    return key && key.asymmetricKeyType === "ed25519" ? key : null;
+    return key && (key.asymmetricKeyType === "ed25519" || key.asymmetricKeyType === "ec") ? key : null;
   } catch (_) {
     return null;
   }
 }
 
 /**
- * A certificate for `org` valid from now for `days`, signed by `issuer` ({org, key}) or
- * self-signed. Returns {crt, key}: base64 of the PEM texts, as Talos stores them in YAML.
+ * A certificate for `org` (and common name `cn`, when given) valid from now for `days`, signed by
+ * `issuer` ({org, key, crt?}: Ed25519 or ECDSA key; with `crt`, the issuer name is that
+ * certificate's subject, byte for byte) or self-signed. Returns {crt, key}: base64 of the PEM
+ * texts, as Talos stores them in YAML.
  */
-function certificate(org, days, issuer) {
+function certificate(org, days, issuer, cn) {
   const { publicKey, privateKey } = crypto.generateKeyPairSync("ed25519");
   const spki = publicKey.export({ format: "der", type: "spki" });
   const now = Date.now();
+  const signer = issuerKey(issuer) || privateKey;
+  const ec = signer.asymmetricKeyType === "ec";
+  const algorithm = ec ? ECDSA_SHA256 : ED25519;
+  const issuerName = signer === privateKey ? name(org, cn) : issuer.crt ? subjectDer(issuer.crt) : name(issuer.org);
   const tbs = seq(
     der(0xa0, der(0x02, Buffer.from([0x02]))),
     der(0x02, Buffer.concat([Buffer.from([0x01]), crypto.randomBytes(15)])),
-    ED25519,
-    name(issuer ? issuer.org : org),
+    algorithm,
+    issuerName,
     seq(time(now - 60000), time(now + days * 86400000)),
-    name(org),
+    name(org, cn),
     spki,
   );
-  const signer = issuerKey(issuer) || privateKey;
-  const signature = crypto.sign(null, tbs, signer);
-  const cert = seq(tbs, ED25519, der(0x03, Buffer.concat([Buffer.from([0]), signature])));
+  const signature = crypto.sign(ec ? "sha256" : null, tbs, signer);
+  const cert = seq(tbs, algorithm, der(0x03, Buffer.concat([Buffer.from([0]), signature])));
   const keyPem = privateKey.export({ format: "pem", type: "pkcs8" });
   return { crt: Buffer.from(pem("CERTIFICATE", cert)).toString("base64"), key: Buffer.from(keyPem).toString("base64") };
 }
