@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import { at, failsWith, fake, N1, N2, ok, sleep, World } from "./fakes/testkit";
+import { at, failsWith, fake, N1, N2, ok, sleep, T, World } from "./fakes/testkit";
 
 describe("fakes: argv, faults, logs", function () {
   this.timeout(30000);
@@ -141,11 +141,13 @@ describe("fakes: argv, faults, logs", function () {
         "timeout",
       );
       assert.ok(t.ms >= 300, `hung ${t.ms} ms`);
-      const killed = await w.execThenTerm(
-        "talosctl",
-        ["apply-config", ...at(N1), "--insecure", "--file", w.file("mini01.yaml")],
-        300,
-      );
+      const killed = await w.execThenTerm("talosctl", [
+        "apply-config",
+        ...at(N1),
+        "--insecure",
+        "--file",
+        w.file("mini01.yaml"),
+      ]);
       assert.equal(
         killed.stderr,
         "Signal received, aborting, press Ctrl+C once again to abort immediately...\nerror applying new configuration: rpc error: code = Canceled desc = context canceled\n",
@@ -168,7 +170,7 @@ describe("fakes: argv, faults, logs", function () {
     });
 
     it("drop: the effect happens, then EOF; a drop on a call that fails by itself is not delivered and is given back", async () => {
-      fake.setDelays(w.dir, { install: 300 });
+      fake.setDelays(w.dir, { install: T(300) });
       await w.genSecrets();
       await w.genConfig("mini01");
       fake.setFaults(w.dir, [{ tool: "talosctl", command: "apply-config", kind: "drop", times: 1 }]);
@@ -192,7 +194,7 @@ describe("fakes: argv, faults, logs", function () {
       );
       assert.deepEqual([w.node(N1).insecureApplies, w.node(N1).stage], [1, "installing"]);
       assert.deepEqual(w.calls().pop()!.fault, { kind: "drop", index: 0, delivered: true });
-      await sleep(350);
+      await sleep(T(350));
     });
   });
 

@@ -8,7 +8,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { at, ENDPOINT, failsWith, fake, N1, N2, NODES, ok, World } from "./fakes/testkit";
+import { at, ENDPOINT, failsWith, fake, N1, N2, NODES, ok, T, World } from "./fakes/testkit";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { certIdentity } = require("./fakes/lib/talos/config.js");
@@ -19,7 +19,7 @@ function toolsDir(): { dir?: string; why?: string } {
     const out = execFileSync("bash", [path.join(__dirname, "e2e", "tools", "build.sh")], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: 40 * 60000, // a cold build took ~14 min on 2 loaded cores
+      timeout: T(40 * 60000), // a cold build took ~14 min on 2 loaded cores
     });
     const dir = out.trim().split("\n").pop()!;
     return fs.existsSync(path.join(dir, "talosctl-v1.10"))
@@ -34,7 +34,7 @@ describe("fake talosctl in end-to-end mode (the real talosctl's parser and local
   this.timeout(120000);
   let tools: { dir?: string; why?: string } = {};
   before(function () {
-    this.timeout(41 * 60000);
+    this.timeout(T(41 * 60000));
     tools = toolsDir();
     if (!tools.dir) {
       console.log(`      skipped: the real talosctl binaries are not available (${tools.why})`);

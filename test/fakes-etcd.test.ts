@@ -3,7 +3,7 @@
  * and `etcd status` answer, resets, stale data, and the downtime record with quorumViolations.
  */
 import { strict as assert } from "assert";
-import { at, failsWith, fake, N1, N2, N3, NODES, ok, sleep, World } from "./fakes/testkit";
+import { at, failsWith, fake, N1, N2, N3, NODES, ok, sleep, T, World } from "./fakes/testkit";
 
 describe("fake talosctl: etcd", function () {
   this.timeout(30000);
@@ -27,7 +27,7 @@ describe("fake talosctl: etcd", function () {
 
   it("bootstrap: per node; AlreadyExists once its own data directory is not empty", async () => {
     await w.configured();
-    fake.setDelays(w.dir, { cri: 60000, bootstrap: 300 });
+    fake.setDelays(w.dir, { cri: 60000, bootstrap: T(300) });
     failsWith(
       await bootstrap(N1),
       /^error executing bootstrap: 1 error occurred:\n\t\* 172\.29\.51\.11: rpc error: code = FailedPrecondition desc = bootstrap is not available yet\n\n\n$/,
@@ -79,11 +79,14 @@ describe("fake talosctl: etcd", function () {
   });
 
   it("etcd members asks the node's local etcd: it hangs while none listens, lists members once it serves", async () => {
-    fake.setDelays(w.dir, { etcdJoin: 2000 });
+    fake.setDelays(w.dir, { etcdJoin: T(2000) });
     await w.configured();
     const hung = failsWith(await members(N1), /context deadline exceeded/, "no etcd before bootstrap");
     assert.ok(hung.ms >= 300, `hung for nodeHangMs (${hung.ms} ms)`);
-    const cancelled = await w.execThenTerm("talosctl", ["etcd", "members", ...at(N2), ...w.tc()], 200);
+    // The call a script's watchdog ends: a hang that lasts until its caller ends it.
+    fake.writeConfig(w.dir, { ...fake.readConfig(w.dir), nodeHangMs: 3600000 });
+    const cancelled = await w.execThenTerm("talosctl", ["etcd", "members", ...at(N2), ...w.tc()]);
+    fake.writeConfig(w.dir, { ...fake.readConfig(w.dir), nodeHangMs: 300 });
     assert.equal(cancelled.code, 1);
     assert.equal(
       cancelled.stderr,
@@ -138,7 +141,7 @@ describe("fake talosctl: etcd", function () {
   });
 
   it("a graceful reset leaves etcd; a non-graceful one leaves a stale member that the node replaces when it rejoins", async () => {
-    fake.setDelays(w.dir, { reboot: 200 });
+    fake.setDelays(w.dir, { reboot: T(200) });
     await w.bootstrapped();
     ok(await reset(N3, true), "graceful reset");
     assert.equal(
@@ -241,7 +244,7 @@ describe("fake talosctl: etcd", function () {
   });
 
   it("records each member's downtime and finds every moment two were down together", async () => {
-    fake.setDelays(w.dir, { reboot: 700 });
+    fake.setDelays(w.dir, { reboot: T(700) });
     await w.bootstrapped();
     const reboot = (a: string) => w.talosctl("reboot", ...at(a), ...w.tc());
     ok(await reboot(N1), "reboot mini01");
@@ -250,7 +253,7 @@ describe("fake talosctl: etcd", function () {
     await w.until(() => w.node(N2).etcdState === "serving", "mini02 back");
     assert.deepEqual(fake.quorumViolations(w.state()), [], "one at a time");
     ok(await reboot(N2), "reboot mini02");
-    await sleep(100);
+    await sleep(T(100));
     ok(await reboot(N3), "reboot mini03 while mini02 is down");
     const during = fake.quorumViolations(w.state());
     assert.equal(during.length, 1);
@@ -258,7 +261,7 @@ describe("fake talosctl: etcd", function () {
     await w.until(() => NODES.every((a) => w.node(a).etcdState === "serving"), "all back");
     const v = fake.quorumViolations(w.state());
     assert.equal(v.length, 1);
-    assert.ok(v[0].to! - v[0].from >= 200 && v[0].to! - v[0].from <= 600, `overlap ${v[0].to! - v[0].from} ms`);
+    assert.ok(v[0].to! - v[0].from >= T(200) && v[0].to! - v[0].from <= T(600), `overlap ${v[0].to! - v[0].from} ms`);
     assert.equal(w.state().downtime.length, 4);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import { at, failsWith, fake, N1, N2, ok, sleep, World } from "./fakes/testkit";
+import { at, failsWith, fake, N1, N2, ok, sleep, T, World } from "./fakes/testkit";
 
 const REFUSED =
   /rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 172\.29\.51\.11:50000: connect: connection refused"/;
@@ -59,7 +59,7 @@ describe("fake talosctl: a node", function () {
     });
 
     it("apply-config --insecure: exit 0 with nothing printed, installing (refused), then booted with the config", async () => {
-      fake.setDelays(w.dir, { install: 600 });
+      fake.setDelays(w.dir, { install: T(600) });
       await w.genSecrets();
       await w.genTalosconfig();
       await w.genConfig("mini01");
@@ -80,7 +80,7 @@ describe("fake talosctl: a node", function () {
       assert.deepEqual([r.stdout, r.stderr], ["", ""]);
       assert.equal(w.node(N1).stage, "installing");
       failsWith(await w.talosctl("version", ...at(N1), "--insecure"), REFUSED, "installing");
-      await sleep(650);
+      await sleep(T(650));
       assert.equal(w.node(N1).appliedHostname, "mini01");
       const v = ok(await w.talosctl("version", ...at(N1), ...w.tc()), "authenticated version");
       assert.match(v.stdout, /\tNODE: {8}172\.29\.51\.11\n\tTag: {9}v1\.11\.6\n/);
@@ -181,7 +181,7 @@ describe("fake talosctl: a node", function () {
       w.talosctl("apply-config", ...at(N1), ...w.tc(), "--file", w.file(file), ...extra);
 
     beforeEach(async () => {
-      fake.setDelays(w.dir, { reboot: 1000 });
+      fake.setDelays(w.dir, { reboot: T(1000) });
       await w.configured();
     });
 
@@ -224,7 +224,7 @@ describe("fake talosctl: a node", function () {
       );
       assert.equal(w.node(N1).stage, "rebooting");
       failsWith(await apply("udev.yaml", "--dry-run"), REFUSED, "rebooting");
-      await sleep(1050);
+      await sleep(T(1050));
       assert.equal(
         ok(await apply("udev.yaml", "--dry-run"), "after the reboot")
           .stderr.split("\n")
@@ -254,7 +254,7 @@ describe("fake talosctl: a node", function () {
         "Applied configuration with a reboot\n",
       );
       assert.equal(w.node(N1).stage, "rebooting");
-      await sleep(1050);
+      await sleep(T(1050));
       assert.match(ok(await apply("mini01.yaml", "--dry-run"), "after").stderr, /No changes\.\n$/);
     });
 

@@ -22,6 +22,7 @@ import {
   judgeCell,
   limited,
   matrixCells,
+  matrixConcurrency,
   matrixConfig,
   matrixRows,
   mintBundle,
@@ -33,9 +34,6 @@ import {
 } from "./helpers/faultMatrix";
 import { buildPlan } from "../plan";
 import { SimWorld } from "./helpers/simWorld";
-
-/** Cells in flight (each mostly waits on short-lived fake processes; the machine has 2 cores). */
-const CONCURRENCY = 4;
 
 const plan = buildPlan(matrixConfig());
 const rows = matrixRows(plan);
@@ -65,6 +63,8 @@ describe("fault matrix: a failure at any step, then a re-run, converges to the c
   let outcomes: Promise<Outcome>[] = [];
   let controls: Promise<Outcome>[] = [];
   const refOf = (c: Applicable) => refs[c.row.target?.start ?? "seeded"]!.ref;
+  /** Every concurrency the cells were started with (matrixConcurrency, read as cells end). */
+  const concurrency: number[] = [];
 
   before(async function () {
     bundle = mintBundle();
@@ -72,7 +72,11 @@ describe("fault matrix: a failure at any step, then a re-run, converges to the c
     refs.mint = await referenceRun("mint");
     outcomes = limited(
       applicable.map((c) => () => runCell(c, refOf(c), bundle)),
-      CONCURRENCY,
+      () => {
+        const n = matrixConcurrency();
+        concurrency.push(n);
+        return n;
+      },
     );
     // Negative controls, after the cells: a fault that never meets its call (what a drop that
     // does nothing looks like), and a fault left in place for the re-run.
@@ -111,7 +115,7 @@ describe("fault matrix: a failure at any step, then a re-run, converges to the c
     console.log(
       `\n${ok}/${counted} applicable cells pass (${count("pass")} pass, ${count("tolerated")} tolerated), ` +
         `${count("FAIL")} FAIL, ${count("N/A")} N/A; ${engineFlagOnly} of them engine flag only; ` +
-        `runtime ${(runtimeMs / 1000).toFixed(1)} s\n`,
+        `runtime ${(runtimeMs / 1000).toFixed(1)} s, ${Math.min(...concurrency)}-${Math.max(...concurrency)} cells at a time\n`,
     );
     const report = {
       description:
@@ -152,7 +156,7 @@ describe("fault matrix: a failure at any step, then a re-run, converges to the c
         notApplicable: count("N/A"),
         engineFlagOnly,
         runtimeMs,
-        concurrency: CONCURRENCY,
+        concurrency: { min: Math.min(...concurrency), max: Math.max(...concurrency) },
       },
     };
     const outDir = path.resolve(__dirname, "..", "out");

@@ -4,3 +4,6 @@ import { resetMocks } from "./helpers/mocks";
 
 process.env.PULUMI_TEST_MODE = "true";
 void resetMocks();
+
+// Every test bound scaled to how busy the machine is (helpers/calibration.ts, rootHooks.ts).
+export { mochaHooks } from "./helpers/rootHooks";

@@ -7,6 +7,7 @@
 import { strict as assert } from "assert";
 import { buildPlan, CommandStep, Plan, Step } from "../plan";
 import { callsOf, fakeWorld, fastConfig, succeeded, withTimeouts, perTest } from "./helpers/simWorld";
+import { scaledMs } from "./helpers/calibration";
 import { StackConfig } from "../config/types";
 
 const adopting = (cfg: StackConfig, ids: string[]): StackConfig => ({
@@ -95,7 +96,9 @@ describe("simulated execution: Helm adoption and kubectl gates", function () {
       env: { ...esoReady.env, STEP_ID: id, GATE_NAME: id, WAIT_FOR: "Available:default:deployment/late-app" },
     };
     const plan = { ...w.plan, steps: [...w.plan.steps, gate] };
-    const appearsAfterMs = 1500;
+    // Times scaled to the machine (helpers/calibration.ts), the poll by withTimeouts.
+    const appearsAfterMs = scaledMs(1500);
+    const pollMs = cfg.timeouts.poll * 1000;
     const timer = setTimeout(
       () =>
         fakeWorld.createK8sObject(w.dir, {
@@ -111,12 +114,12 @@ describe("simulated execution: Helm adoption and kubectl gates", function () {
     const failed = waits.filter((c) => c.exit !== 0);
     assert.ok(failed.length >= 3, `it retried (${failed.length} failed attempts)`);
     assert.ok(
-      failed.length <= Math.ceil(appearsAfterMs / 200) + 2,
+      failed.length <= Math.ceil(appearsAfterMs / pollMs) + 2,
       `${failed.length} attempts in ${appearsAfterMs} ms`,
     );
     for (let i = 1; i < waits.length; i++) {
       const gap = waits[i].t - (waits[i - 1].t + waits[i - 1].ms);
-      assert.ok(gap >= 150, `attempt ${i} came ${gap} ms after the previous one ended (poll: 200 ms)`);
+      assert.ok(gap >= 0.75 * pollMs, `attempt ${i} came ${gap} ms after the previous one ended (poll: ${pollMs} ms)`);
     }
     assert.equal(waits[waits.length - 1].exit, 0);
   });

@@ -17,6 +17,7 @@ import {
   withSysctl,
   withTimeouts,
 } from "./helpers/simWorld";
+import { scaledDelays } from "./helpers/calibration";
 
 const DELAYS = { install: 300, reboot: 1200, bootstrap: 200, etcdJoin: 300, apiServer: 200, cri: 100 };
 
@@ -30,7 +31,10 @@ describe("simulated execution: changes on a running cluster", function () {
   this.timeout(120000);
   let w: SimWorld;
   before(async () => {
-    w = new SimWorld(withTimeouts(fastConfig(), { nodeReady: 10, apiReady: 10, health: 10, poll: 0.1 }), DELAYS);
+    w = new SimWorld(
+      withTimeouts(fastConfig(), { nodeReady: 10, apiReady: 10, health: 10, poll: 0.1 }),
+      scaledDelays(DELAYS),
+    );
     succeeded(await w.up());
   });
   after(() => w?.cleanup());

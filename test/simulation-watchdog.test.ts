@@ -10,9 +10,11 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { callsOf, fastConfig, listTree, SimWorld, withTimeouts, perTest } from "./helpers/simWorld";
+import { scaledMs } from "./helpers/calibration";
 
 const N2 = "172.29.51.12";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const T = scaledMs;
 
 /** The scratch directories (run.*) under a TMPDIR, absolute. */
 function scratchDirs(tmpDir: string): string[] {
@@ -25,7 +27,11 @@ describe("simulated execution: a killed script leaves no secret behind", functio
   this.timeout(60000);
   const worlds = perTest();
 
-  /** A world whose mini02 install hangs (a call bounded only after 10 s), the bundle in 1Password. */
+  /**
+   * A world whose mini02 install hangs (a call bounded only after 10 s on an idle machine: the
+   * engine's kill at T(4000) comes first), the bundle in 1Password. Every time here is scaled
+   * (helpers/calibration.ts): the stack's timeouts by withTimeouts, the others by T.
+   */
   function hangingInstall(): SimWorld {
     const s = worlds.open(withTimeouts(fastConfig({ stopAfter: "talos" }), { nodeReady: 30 }));
     s.seedBundle();
@@ -36,11 +42,11 @@ describe("simulated execution: a killed script leaves no secret behind", functio
   it("killed (SIGKILL to /bin/sh only): the watchdog ends the hung call and removes the scratch directory within about a second; 0700/0600 meanwhile", async () => {
     const w = hangingInstall();
     let returnedAt = 0;
-    const run = w.up({ options: { stepTimeoutMs: 4000 } }).finally(() => (returnedAt = Date.now()));
+    const run = w.up({ options: { stepTimeoutMs: T(4000) } }).finally(() => (returnedAt = Date.now()));
     // Watch the scratch directory of the hanging step: its modes while it exists, when it goes.
     let modes: string[] = [];
     let goneAt = 0;
-    for (let i = 0; i < 1000 && !goneAt; i++) {
+    for (const until = Date.now() + T(10000); Date.now() < until && !goneAt;) {
       await sleep(10);
       const dir = scratchDirs(w.tmpDir).find((d) => fs.existsSync(path.join(d, "machineconfig.yaml")));
       if (dir && modes.length === 0 && callsOf(w.calls(), "talosctl", "apply-config", { node: N2 }).length === 0) {
@@ -63,28 +69,28 @@ describe("simulated execution: a killed script leaves no secret behind", functio
     const killedAt = r.output["apply-mini02"].killedAt!;
     assert.ok(killedAt, "the engine killed the step");
     assert.ok(
-      goneAt > killedAt && goneAt - killedAt < 2500,
+      goneAt > killedAt && goneAt - killedAt < T(2500),
       `scratch directory removed ${goneAt - killedAt} ms after the kill`,
     );
     // The fake logs its call as it exits (on the watchdog's SIGTERM): wait for the record.
     const ended = () => callsOf(w.calls(), "talosctl", "apply-config", { node: N2 });
-    for (let i = 0; i < 250 && ended().length === 0; i++) await sleep(20);
+    for (const until = Date.now() + T(5000); Date.now() < until && ended().length === 0;) await sleep(20);
     const [hung] = ended();
     assert.ok(hung, "the hung call ended");
     assert.equal(hung.killed, "SIGTERM", "the hung call was ended by a signal");
     assert.ok(
-      hung.t + hung.ms - killedAt < 2500,
+      hung.t + hung.ms - killedAt < T(2500),
       `the hung call ended ${hung.t + hung.ms - killedAt} ms after the kill`,
     );
     // Nothing of the script keeps the step's output pipes open (the provider waits for them).
-    assert.ok(returnedAt - killedAt < 2500, `the step ended ${returnedAt - killedAt} ms after the kill`);
+    assert.ok(returnedAt - killedAt < T(2500), `the step ended ${returnedAt - killedAt} ms after the kill`);
   });
 
   it("killed together with its watchdog: the next script's start removes the scratch directory it left", async () => {
     const w = hangingInstall();
-    const r1 = await w.up({ options: { stepTimeoutMs: 4000, killProcessGroup: true } });
+    const r1 = await w.up({ options: { stepTimeoutMs: T(4000), killProcessGroup: true } });
     assert.equal(r1.failed?.id, "apply-mini02");
-    await sleep(1500);
+    await sleep(T(1500));
     const left = scratchDirs(w.tmpDir);
     assert.equal(left.length, 1, "the killed script's directory is still there");
     assert.ok(fs.existsSync(path.join(left[0], "secrets.yaml")), "with the bundle in it");

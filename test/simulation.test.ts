@@ -18,6 +18,7 @@ import {
   perTest,
   REAL_NODE_HANG_MS,
 } from "./helpers/simWorld";
+import { scaledMs } from "./helpers/calibration";
 
 describe("simulated execution against fake talosctl/kubectl/op", function () {
   this.timeout(120000);
@@ -30,6 +31,10 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     succeeded(r);
     assert.deepEqual([...r.ran].sort(), w.plan.steps.map((s) => s.id).sort());
     const calls = w.calls();
+    assert.ok(
+      callsOf(calls, "talosctl", "etcd members").some((c) => c.killed === "SIGTERM"),
+      "a probe of an etcd not serving yet hung until the scripts' bound (PROBE_TIMEOUT) ended it",
+    );
     for (const n of w.cfg.nodes) {
       const a = appliesTo(calls, n.address);
       assert.deepEqual(
@@ -150,7 +155,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     {
       step: "api-ready",
       fault: { tool: "kubectl", command: "get", flags: { raw: "/readyz" }, kind: "exit" },
-      message: /API server at https:\/\/172\.29\.51\.10:6443 is not ready after 3 s/,
+      message: /API server at https:\/\/172\.29\.51\.10:6443 is not ready after (?<seconds>\d+) s/,
     },
   ] as const) {
     it(`a failure at ${step} fails it boundedly with the reason, and the re-run converges`, async () => {
@@ -159,6 +164,8 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
       const r1 = await w.up();
       assert.equal(r1.failed?.id, step, JSON.stringify(r1.failed));
       assert.match(r1.failed!.message, message);
+      const seconds = message.exec(r1.failed!.message)?.groups?.seconds;
+      if (seconds !== undefined) assert.equal(Number(seconds), w.cfg.timeouts.apiReady, "the stack's deadline");
       assert.ok(
         w.calls().some((c) => c.fault?.delivered),
         "the injected failure reached the script",
@@ -213,12 +220,12 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     {
       gate: "store-ready",
       object: "clustersecretstore/onepassword-connect",
-      message: /clustersecretstore\/onepassword-connect is not Ready after 2 s: .*never becomes true/,
+      message: /clustersecretstore\/onepassword-connect is not Ready after (\d+) s: .*never becomes true/,
     },
     {
       gate: "flux-ready",
       object: "kustomization/flux-system",
-      message: /kustomization\/flux-system is not Ready after 2 s: .*never becomes true/,
+      message: /kustomization\/flux-system is not Ready after (\d+) s: .*never becomes true/,
     },
   ]) {
     it(`${gate}: a condition that never comes fails boundedly with its reason, then the re-run resumes there`, async () => {
@@ -229,7 +236,11 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
       const r1 = await w.up();
       assert.equal(r1.failed?.id, gate);
       assert.match(r1.failed!.message, message);
-      assert.ok(Date.now() - started < 30000, "bounded");
+      assert.equal(
+        Number(message.exec(r1.failed!.message)![1]),
+        w.cfg.timeouts[gate === "store-ready" ? "storeReady" : "fluxReady"],
+      );
+      assert.ok(Date.now() - started < scaledMs(30000), "bounded");
       w.faults([]);
       const r2 = await w.up();
       succeeded(r2);
@@ -250,7 +261,7 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     const w = worlds.open(withTimeouts(fastConfig(), { health: 2 }), { ciliumRollout: 3000 });
     const r1 = await w.up();
     assert.equal(r1.failed?.id, "nodes-ready");
-    assert.match(r1.failed!.message, /nodes is not Ready after 2 s/);
+    assert.match(r1.failed!.message, new RegExp(`nodes is not Ready after ${w.cfg.timeouts.health} s`));
     const r2 = await w.up();
     succeeded(r2);
     assert.ok(!r2.ran.includes("cilium"), "the release is not re-installed");

@@ -14,6 +14,7 @@ import { StackConfig } from "../../config/types";
 import { buildPlan, Plan } from "../../plan";
 import { newState, RunResult as SimRun, SimState, up } from "../sim/engine";
 import { fakeWorld, scratchProject } from "../helpers/simWorld";
+import { scaledMs } from "../helpers/calibration";
 import { E2E_DELAYS, E2EStack, RunResult, stepOps } from "./harness";
 
 /** What both engines are compared on after each scenario step. */
@@ -78,7 +79,7 @@ class MiniStack {
       tmpDir: this.tmp,
       env: { FAKE_TALOSCTL_REAL: path.join(this.tools, "talosctl-v1.10") },
       onePasswordEnv: { OP_ACCOUNT: cfg.onepassword.account ?? "" },
-      stepTimeoutMs: 120_000,
+      stepTimeoutMs: scaledMs(120_000),
     });
     const name = (id: string) => `${plan.steps.find((s) => s.id === id)!.phase}-${id}`;
     return { ran: r.ran.map(name).sort(), failed: r.failed ? name(r.failed.id) : null, ...worldOutcome(this.fakeDir) };

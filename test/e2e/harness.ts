@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { scaledDelays, scaledMs, scaledTimeouts } from "../helpers/calibration";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const fakeWorld = require("../fakes/lib/state.js");
@@ -121,7 +122,9 @@ export class E2EStack {
     fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(this.project, "Pulumi.yaml"));
     fs.symlinkSync(path.join(REPO, "steps"), path.join(this.project, "steps"));
     fs.copyFileSync(path.join(REPO, "test/e2e/Pulumi.e2e.yaml"), this.stackFile);
-    if (options.config) this.setConfig(options.config);
+    // The stack's timeouts are idle figures: scaled to the machine (helpers/calibration.ts).
+    const timeouts = options.config?.["homeops:timeouts"] ?? this.config()["homeops:timeouts"];
+    this.setConfig({ ...options.config, "homeops:timeouts": scaledTimeouts(timeouts as Record<string, number>) });
     const nodes = (this.config()["homeops:nodes"] as { hostname: string; address: string }[]).map((n) => ({
       address: n.address,
       hostname: n.hostname,
@@ -318,7 +321,7 @@ function runCli(
     });
     child.stderr.on("data", (d) => (stderr += d));
     const killTimer = opts.killAfterMs ? setTimeout(kill, opts.killAfterMs) : undefined;
-    const guard = setTimeout(kill, opts.timeoutMs ?? 240_000);
+    const guard = setTimeout(kill, scaledMs(opts.timeoutMs ?? 240_000));
     child.on("close", (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
       clearTimeout(guard);
@@ -352,7 +355,14 @@ export function changeSummary(events: EngineEvent[]): Record<string, number> | u
 }
 
 /** Fast delays (ms) that still make every wait poll more than once. */
-export const E2E_DELAYS = { install: 1500, reboot: 1500, bootstrap: 1000, etcdJoin: 500, apiServer: 500, cri: 200 };
+export const E2E_DELAYS = scaledDelays({
+  install: 1500,
+  reboot: 1500,
+  bootstrap: 1000,
+  etcdJoin: 500,
+  apiServer: 500,
+  cri: 200,
+});
 
 /** Fails with the run's own account when the CLI did not succeed. */
 export function assertSucceeded(r: RunResult, what: string): void {

@@ -13,6 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { assertSucceeded, E2E_DELAYS, E2EStack, fakeWorld } from "./harness";
+import { scaledMs } from "../helpers/calibration";
 
 const OP_TOKEN = "ops_eyJDANARYservicetokenXq7Tz9";
 
@@ -159,20 +160,20 @@ describe("real engine: secrets stay secret", function () {
         udevRules: [...machine.udevRules, 'KERNEL=="sd*", ATTR{queue/nr_requests}="64"'],
       },
     });
-    fakeWorld.setDelays(s.fakeDir, { reboot: 20_000 });
+    fakeWorld.setDelays(s.fakeDir, { reboot: scaledMs(20_000) });
     const started = s.pulumi(["up", "--yes", "--skip-preview", "--json"], {
       program: true,
       extraEnv: { TMPDIR: tmp },
       signalWhen: (e) => e.resourcePreEvent?.metadata?.op === "update",
       signal: "SIGINT",
-      signalDelayMs: 1500,
+      signalDelayMs: scaledMs(1500),
     });
     const r = await started;
     assert.notEqual(r.code, 0, "the update was cancelled");
     const updating = r.events.filter((e) => e.resourcePreEvent?.metadata?.op === "update").length;
     const updated = r.events.filter((e) => e.resOutputsEvent?.metadata?.op === "update").length;
     assert.ok(updating > updated, "interrupted while an apply was running");
-    await new Promise((res) => setTimeout(res, 3000));
+    await new Promise((res) => setTimeout(res, scaledMs(3000)));
     const work = path.join(tmp, `homeops-work-${process.getuid!()}`);
     const left = fs.existsSync(work) ? fs.readdirSync(work) : [];
     assert.deepEqual(left, [], "every scratch directory was removed");

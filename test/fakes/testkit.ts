@@ -8,8 +8,19 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as fake from "./lib/state";
+import { scaledMs } from "../helpers/calibration";
 
 export { fake };
+
+/**
+ * A time on a test's timeline (a fake's delay, a sleep, a wait's bound, a margin), in ms on an
+ * idle machine, scaled by how slow the machine is now (helpers/calibration.ts). Every time a test
+ * weighs against another is scaled alike, so their relation holds and the margin for process
+ * start-up grows with the load.
+ */
+export const T = (ms: number): number => scaledMs(ms);
+/** T(ms) as a Go duration, for a fake's --timeout / --wait-timeout. */
+export const dur = (ms: number): string => `${T(ms)}ms`;
 
 export interface Result {
   code: number;
@@ -65,19 +76,32 @@ export class World {
     });
   }
 
-  /** Start a fake and send it SIGTERM after `afterMs`, as a script's watchdog would. */
-  execThenTerm(tool: string, args: string[], afterMs: number): Promise<Result> {
+  /**
+   * Start a fake that hangs and end it with SIGTERM, as a script's watchdog would: once the fake
+   * says it is hanging (its handler installed: lib/runtime.js), never on a guess of how long a
+   * process start takes. Fails if the call ends, or never hangs, by itself.
+   */
+  execThenTerm(tool: string, args: string[]): Promise<Result> {
     const start = Date.now();
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const child = spawn(tool, args, { env: fake.fakeEnv(this.dir), cwd: this.work });
       let stdout = "";
       let stderr = "";
+      let signalled = false;
       child.stdout.on("data", (d) => (stdout += d));
       child.stderr.on("data", (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill("SIGTERM"), afterMs);
+      const poll = setInterval(() => {
+        if (child.pid !== undefined && fake.isHanging(this.dir, child.pid)) {
+          clearInterval(poll);
+          signalled = true;
+          child.kill("SIGTERM");
+        }
+      }, 10);
       child.on("close", (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? (signal ? 128 + 15 : -1), stdout, stderr, ms: Date.now() - start });
+        clearInterval(poll);
+        const r = { code: code ?? (signal ? 128 + 15 : -1), stdout, stderr, ms: Date.now() - start };
+        if (!signalled) reject(new Error(`${tool} ${args.join(" ")} ended before it hung: ${JSON.stringify(r)}`));
+        else resolve(r);
       });
     });
   }
@@ -160,7 +184,7 @@ export class World {
 
   /** Poll a condition of the world (bounded). */
   async until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + T(timeoutMs);
     while (!cond()) {
       if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
       await sleep(20);

@@ -15,6 +15,7 @@
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { StackConfig } from "../../config/types";
@@ -23,6 +24,7 @@ import { PRELUDE, shellCommand } from "../../talos/shell";
 import { talosctl } from "../../talos/talosctl";
 import { RunOptions, RunResult, runScript, SimState, stepEnv } from "../sim/engine";
 import { appliesTo, fakeWorld, fastConfig, Fault, QUICK_NODE_HANG_MS, SimWorld } from "./simWorld";
+import { recheck, timeScale } from "./calibration";
 
 export const FAULT_KINDS = ["exit", "unreachable", "timeout", "drop"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -35,7 +37,8 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
  * call's bound (CALL_TIMEOUT) 6 s and an etcd probe's 2 s (plan/settings.ts), far above a fake
  * call's 0.1-0.5 s even with three cells on two cores. No clean step retries (the fake world has
  * no delays), so no cell's convergence depends on a retry racing a whole-second deadline; where
- * a retry must be proven, the simulation tests do it with deadlines of 3 s and more.
+ * a retry must be proven, the simulation tests do it with deadlines of 3 s and more. These are
+ * idle figures: fastConfig scales them to the machine when a cell's world is made.
  */
 export function matrixConfig(): StackConfig {
   return fastConfig({ timeouts: { nodeReady: 20, apiReady: 5, health: 2, storeReady: 2, fluxReady: 2, poll: 0.25 } });
@@ -395,6 +398,8 @@ export interface Outcome {
   end?: EndState;
   totalMs: number;
   error?: string;
+  /** The machine's time scale when the cell's world was made (its timeouts are scaled by it). */
+  scale?: number;
 }
 
 export interface CellOptions {
@@ -411,6 +416,8 @@ export async function runCell(
   opts: CellOptions = {},
 ): Promise<Outcome> {
   const t0 = Date.now();
+  // The cells themselves load the machine: measure again (at most every 10 s) before each.
+  const scale = await recheck();
   const w = matrixWorld(cell.row.target?.start ?? "seeded", bundle);
   let outcome: Outcome;
   try {
@@ -430,7 +437,7 @@ export async function runCell(
   } catch (e) {
     outcome.error ??= `cleanup: ${(e as Error).message}`;
   }
-  return { ...outcome, totalMs: Date.now() - t0 };
+  return { ...outcome, totalMs: Date.now() - t0, scale };
 }
 
 const EMPTY_RUN: RunResult = {
@@ -482,7 +489,7 @@ async function scenario(
 
 export type CellResult = "pass" | "tolerated" | "N/A" | "FAIL";
 
-/** A persistent fault must fail its step within this. */
+/** A persistent fault must fail its step within this (idle; times the cell's time scale). */
 export const FIRST_RUN_BOUND_MS = 20000;
 
 /** Paths where two values differ, each with both values (shortened), for messages. */
@@ -523,7 +530,8 @@ export function judgeCell(
   } else {
     if (o.r1.failed!.id !== step)
       problems.push(`the first run failed at ${o.r1.failed!.id} (${o.r1.failed!.message}), not at ${step}`);
-    if (o.r1.wallMs > FIRST_RUN_BOUND_MS) problems.push(`the first run took ${o.r1.wallMs} ms`);
+    const bound = FIRST_RUN_BOUND_MS * (o.scale ?? 1);
+    if (o.r1.wallMs > bound) problems.push(`the first run took ${o.r1.wallMs} ms (bound ${bound} ms)`);
   }
   if (!o.r2 || !o.r3 || !o.end) return { result: "FAIL", problems: [...problems, "the scenario did not complete"] };
   if (o.r2.failed) problems.push(`the re-run failed at ${o.r2.failed.id}: ${o.r2.failed.message}`);
@@ -536,13 +544,27 @@ export function judgeCell(
   return { result: problems.length ? "FAIL" : tolerated ? "tolerated" : "pass", problems };
 }
 
-/** Run thunks with at most `limit` in flight; results keep the input order. */
-export function limited<T>(thunks: (() => Promise<T>)[], limit: number): Promise<T>[] {
+/**
+ * How many cells run at once, from the machine: a cell mostly waits on short-lived fake processes
+ * and its scripts' polls, so two per core on an idle machine; one per core once the calibrated
+ * time scale k reaches 2 (the machine is busy: more processes would only compete for it, and a
+ * cell's bounds are scaled by the k its own load helps to raise); at least one.
+ */
+export function matrixConcurrency(cores = os.cpus().length, k = timeScale()): number {
+  return Math.max(1, Math.round((2 * cores) / Math.min(2, Math.max(1, k))));
+}
+
+/**
+ * Run thunks with at most `limit` in flight (a number, or read again whenever one ends: the
+ * machine's load may change); results keep the input order.
+ */
+export function limited<T>(thunks: (() => Promise<T>)[], limit: number | (() => number)): Promise<T>[] {
   let active = 0;
   const queue: (() => void)[] = [];
+  const cap = (): number => (typeof limit === "number" ? limit : limit());
   const release = (): void => {
     active--;
-    queue.shift()?.();
+    while (queue.length > 0 && active < cap()) queue.shift()!();
   };
   return thunks.map(
     (thunk) =>
@@ -551,7 +573,7 @@ export function limited<T>(thunks: (() => Promise<T>)[], limit: number): Promise
           active++;
           void thunk().then(resolve, reject).finally(release);
         };
-        if (active < limit) start();
+        if (active < cap()) start();
         else queue.push(start);
       }),
   );

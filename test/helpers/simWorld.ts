@@ -14,6 +14,9 @@ import { buildPlan, Plan } from "../../plan";
 import { REPO_ROOT } from "./paths";
 import { destroy, DestroyResult, newState, RunOptions, RunResult, SimState, up } from "../sim/engine";
 import { homeOpsConfig } from "./stackConfigFixture";
+import { scaledDelays, scaledMs, scaledTimeouts } from "./calibration";
+
+export { scaledTimeouts };
 import type * as Fake from "../fakes/lib/state";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -26,23 +29,23 @@ export type Call = Fake.FakeCall;
 export const OP_ENV = { OP_SERVICE_ACCOUNT_TOKEN: "ops_fake_service_account" };
 
 /**
- * The home-ops config with waits short enough for tests (the deadlines stay real). nodeReady 20
- * makes one tool call's bound (CALL_TIMEOUT) 6 s and an etcd probe's 2 s (plan/settings.ts): far
- * above a fake call's 0.1-0.5 s, which a loaded 2-core machine stretches several-fold (a gen config
- * once took over 3 s), so no clean call is cut short.
+ * The home-ops config with waits short enough for tests (the deadlines stay real), scaled to the
+ * machine (calibration.ts scaledTimeouts). The fakes' delays of a SimWorld are scaled alike, so
+ * a deadline a test means to expire before a delay still does, and one it means to hold holds
+ * with the margin a busy CPU needs. The program's own derivations (CALL_TIMEOUT, PROBE_TIMEOUT:
+ * plan/settings.ts) are left as they are: they follow from these. On an idle machine nodeReady 20 makes one tool call's bound
+ * (CALL_TIMEOUT) 6 s and an etcd probe's 2 s (plan/settings.ts), far above a fake call's 0.2 s.
+ * `overrides.timeouts` replaces these (idle figures too, scaled the same way).
  */
 export function fastConfig(overrides: Partial<StackConfig> = {}): StackConfig {
   const cfg = homeOpsConfig();
-  return {
-    ...cfg,
-    timeouts: { nodeReady: 20, apiReady: 6, health: 6, storeReady: 6, fluxReady: 6, poll: 0.05 },
-    ...overrides,
-  };
+  const idle = { nodeReady: 20, apiReady: 6, health: 6, storeReady: 6, fluxReady: 6, poll: 0.05 };
+  return { ...cfg, ...overrides, timeouts: scaledTimeouts(overrides.timeouts ?? idle) };
 }
 
-/** `cfg` with some of its timeouts replaced. */
+/** `cfg` with some of its timeouts replaced (idle figures, scaled like fastConfig's). */
 export function withTimeouts(cfg: StackConfig, timeouts: Partial<StackConfig["timeouts"]>): StackConfig {
-  return { ...cfg, timeouts: { ...cfg.timeouts, ...timeouts } };
+  return { ...cfg, timeouts: { ...cfg.timeouts, ...scaledTimeouts(timeouts) } };
 }
 
 /** The talosctl the e2e tier builds for each minor (test/e2e/tools). */
@@ -79,6 +82,9 @@ export class SimWorld {
   /** TMPDIR of every script this world runs. */
   readonly tmpDir: string;
   state: SimState = newState();
+  /** The engine's kill of a step that outlives every bound (a stuck test), scaled. */
+  readonly stepTimeoutMs = scaledMs(60000);
+  /** `delaysMs` as given (perTest().open scales a test's; the benchmark's are its model). */
   constructor(
     public cfg: StackConfig,
     delaysMs: Partial<Fake.FakeDelays> = {},
@@ -105,7 +111,7 @@ export class SimWorld {
       projectDir: this.projectDir,
       tmpDir: this.tmpDir,
       onePasswordEnv: OP_ENV,
-      stepTimeoutMs: 60000,
+      stepTimeoutMs: this.stepTimeoutMs,
     };
   }
   /** One `pulumi up`; asserts that no fake rejected an argv. */
@@ -189,15 +195,18 @@ export class SimWorld {
  * before failing with the client's deadline error: the fakes' default is an hour, which only the
  * scripts' bound (PROBE_TIMEOUT) ends; in most tests 300 ms, which fails the probe the same way
  * (no connection error) and spares every bootstrap the bound. Tests of the real hang pass
- * REAL_NODE_HANG_MS.
+ * REAL_NODE_HANG_MS (and assert that the scripts ended it: calls.log `killed`). QUICK is not
+ * scaled: it races nothing (PROBE_TIMEOUT is at least 1 s, and whichever ends the probe first,
+ * the script sees a failed probe and polls again).
  */
 export const QUICK_NODE_HANG_MS = 300;
 export const REAL_NODE_HANG_MS = 3600000;
 
 /**
  * One SimWorld per test of the calling suite (call it in a describe): `worlds.open(cfg)` makes
- * the test's world (QUICK_NODE_HANG_MS unless `extra` says otherwise), removed after the test,
- * which fails if a script left files in its TMPDIR.
+ * the test's world (QUICK_NODE_HANG_MS unless `extra` says otherwise; `delaysMs` idle figures,
+ * scaled to the machine like fastConfig's timeouts), removed after the test, which fails if a
+ * script left files in its TMPDIR.
  */
 export function perTest(): { open: (...args: ConstructorParameters<typeof SimWorld>) => SimWorld } {
   let current: SimWorld | undefined;
@@ -208,7 +217,7 @@ export function perTest(): { open: (...args: ConstructorParameters<typeof SimWor
   });
   return {
     open: (cfg, delaysMs = {}, extra = {}) =>
-      (current = new SimWorld(cfg, delaysMs, { nodeHangMs: QUICK_NODE_HANG_MS, ...extra })),
+      (current = new SimWorld(cfg, scaledDelays(delaysMs), { nodeHangMs: QUICK_NODE_HANG_MS, ...extra })),
   };
 }
 

@@ -200,13 +200,17 @@ function run(tool, main, opts) {
     process.exitCode = code;
   };
   if (!hang) return finish(exit);
-  // A real hang: keep the process alive until the time is up or a signal ends it.
+  // A real hang: keep the process alive until the time is up or a signal ends it. Once the
+  // signal handler is in place the fake says so in hanging/<pid> (store.markHanging): a test that
+  // ends the call itself waits for that instead of guessing how long a start takes.
   const timer = setTimeout(() => {
+    store.unmarkHanging(ctx.dir);
     err.push(line(hang.message));
     finish(1);
   }, hang.ms);
   process.once("SIGTERM", () => {
     clearTimeout(timer);
+    store.unmarkHanging(ctx.dir);
     if (hang.onSignal) {
       err.push(line(hang.onSignal));
       finish(1, { killed: "SIGTERM" });
@@ -215,6 +219,7 @@ function run(tool, main, opts) {
       process.exit(143);
     }
   });
+  store.markHanging(ctx.dir);
 }
 
 /** Parse a Go duration ("30s", "5m", "1m30s", "250ms", "2h") to milliseconds; NaN if invalid. */

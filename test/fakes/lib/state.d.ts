@@ -312,6 +312,8 @@ export function writeState(dir: string, state: FakeState): void;
 export function updateState<T>(dir: string, fn: (state: FakeState) => T): T;
 export function withLock<T>(dir: string, fn: () => T): T;
 export function readCalls(dir: string): FakeCall[];
+/** Is fake process `pid` in a real hang (a timeout fault, a silent etcd), its SIGTERM handler installed? */
+export function isHanging(dir: string, pid: number): boolean;
 export function appendCall(dir: string, record: FakeCall): void;
 /** Every rejected argv of every fake (assert none after a simulated run). */
 export function readUsageErrors(dir: string): FakeUsageError[];

@@ -203,6 +203,7 @@ module.exports = {
   updateState: store.updateState,
   withLock: store.withLock,
   readCalls: store.readCalls,
+  isHanging: store.isHanging,
   appendCall: store.appendCall,
   readUsageErrors: store.readUsageErrors,
   quorumViolations: nodes.quorumViolations,

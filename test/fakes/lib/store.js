@@ -253,6 +253,21 @@ function readLines(dir, name) {
     .map((l) => JSON.parse(l));
 }
 
+/** hanging/<pid>: this process is in a real hang, its SIGTERM handler installed (runtime.js). */
+const hangingFile = (dir, pid) => path.join(requireDir(dir), "hanging", String(pid == null ? process.pid : pid));
+
+function markHanging(dir) {
+  fs.mkdirSync(path.dirname(hangingFile(dir)), { recursive: true });
+  fs.writeFileSync(hangingFile(dir), "");
+}
+
+function unmarkHanging(dir) {
+  fs.rmSync(hangingFile(dir), { force: true });
+}
+
+/** Is process `pid` of this world in a real hang, ready to be ended by its caller? */
+const isHanging = (dir, pid) => fs.existsSync(hangingFile(dir, pid));
+
 const appendLine = (dir, name, record) =>
   fs.appendFileSync(path.join(requireDir(dir), name), JSON.stringify(record) + "\n");
 
@@ -274,6 +289,9 @@ module.exports = {
   writeState,
   withLock,
   updateState,
+  markHanging,
+  unmarkHanging,
+  isHanging,
   readCalls: (dir) => readLines(dir, "calls.log"),
   appendCall: (dir, record) => appendLine(dir, "calls.log", record),
   readUsageErrors: (dir) => readLines(dir, "usage-errors.log"),
