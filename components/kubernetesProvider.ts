@@ -19,17 +19,20 @@ export interface KubernetesProviderArgs {
  *   command updates; without a stable identifier pulumi-kubernetes' DiffConfig then plans the
  *   provider, and with it every Kubernetes resource, for replacement (provider/pkg/provider/
  *   provider.go). The cluster name identifies the cluster.
- * - upsertExistingObjects: from v4.29 a create of an object that already exists fails with
- *   AlreadyExists unless this is set (provider/pkg/await/await.go, v4.32.0); after lost state, a
- *   retained destroy or an interrupted create the objects exist, and server-side apply adopts them.
+ * - upsertExistingObjects is not set: @pulumi/kubernetes 4.25.0 (the pinned provider) has no such
+ *   input. Its provider creates with server-side apply as a PATCH, never a POST, so a create of an
+ *   object that already exists (after lost state, a retained destroy or an interrupted create)
+ *   adopts it (provider/pkg/await/await.go at v4.25.0); from v4.29 that needs the input.
+ * - enablePatchForce is not set either: 4.25.0 has no such input. Its provider forces a conflicting
+ *   apply only for the pulumi.com/patchForce annotation (unused here) or when the provider's own
+ *   environment has PULUMI_K8S_ENABLE_PATCH_FORCE (patchForce in provider/pkg/await/await.go at
+ *   v4.25.0), which no input can override.
  */
 export function kubernetesProviderArgs(args: KubernetesProviderArgs): k8s.ProviderArgs {
   return {
     kubeconfig: pulumi.secret(pulumi.all([args.kubeconfig, args.apiReady]).apply(([kc]) => kc)),
     clusterIdentifier: args.config.cluster.name,
     enableServerSideApply: true,
-    upsertExistingObjects: true,
-    enablePatchForce: false,
     deleteUnreachable: false,
     skipUpdateUnreachable: false,
     enableConfigMapMutable: false,

@@ -13,8 +13,14 @@ import { at, ENDPOINT, failsWith, fake, N1, N2, NODES, ok, T, World } from "./fa
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { certIdentity } = require("./fakes/lib/talos/config.js");
 
-/** The tools directory, or why it cannot be had (the build needs Go and the module proxy or its cache). */
+/**
+ * The tools directory, or why it cannot be had (the build needs Go and the module proxy or its
+ * cache). CI builds the talosctl binaries first and names their directory in HOMEOPS_TOOLS_DIR
+ * while the other tools build beside `npm test` (.ci/run).
+ */
 function toolsDir(): { dir?: string; why?: string } {
+  const given = process.env.HOMEOPS_TOOLS_DIR;
+  if (given && fs.existsSync(path.join(given, "talosctl-v1.10"))) return { dir: given };
   try {
     const out = execFileSync("bash", [path.join(__dirname, "e2e", "tools", "build.sh")], {
       encoding: "utf8",

@@ -122,13 +122,11 @@ describe("program graph (Pulumi mocks)", function () {
       clusterIdentifier: "home-ops",
       deleteUnreachable: "false",
       enableConfigMapMutable: "false",
-      enablePatchForce: "false",
       enableSecretMutable: "false",
       enableServerSideApply: "true",
       skipUpdateUnreachable: "false",
       suppressDeprecationWarnings: "false",
       suppressHelmHookWarnings: "false",
-      upsertExistingObjects: "true",
     });
     assert.equal(provider.aliases.length, 1);
     const alias = JSON.stringify(provider.aliases[0]);

@@ -31,13 +31,18 @@ export function toolsDir(): string {
 }
 
 let sharedHome: string | undefined;
-/** One PULUMI_HOME for the run, with the command provider installed as plugin command 1.2.1. */
+/**
+ * One PULUMI_HOME for the run, with the command provider installed as plugin command 1.2.1 and
+ * the Kubernetes provider (built from v4.25.0's commit) as plugin kubernetes 4.25.0, the version
+ * the pinned @pulumi/kubernetes asks for.
+ */
 export function pulumiHome(tools: string): string {
   if (sharedHome) return sharedHome;
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-e2e-home-"));
   const install = (args: string[]) =>
     execFileSync(path.join(tools, "pulumi"), ["plugin", "install", ...args], { env: baseEnv(home), stdio: "pipe" });
   install(["resource", "command", "v1.2.1", "--file", path.join(tools, "pulumi-resource-command")]);
+  install(["resource", "kubernetes", "v4.25.0", "--file", path.join(tools, "pulumi-resource-kubernetes")]);
   // The launcher the engine falls back to for a Node.js policy pack when no nodejs language
   // plugin is installed (pulumi v3.248.0 sdk/go/common/resource/plugin/analyzer_plugin.go).
   install([
@@ -56,7 +61,7 @@ export function removeSharedHome(): void {
   sharedHome = undefined;
 }
 
-function baseEnv(home: string): NodeJS.ProcessEnv {
+export function baseEnv(home: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -261,7 +266,11 @@ export interface Checkpoint {
   };
 }
 
-function startHost(cwd: string, env: NodeJS.ProcessEnv, entry: string): Promise<{ child: ChildProcess; port: number }> {
+export function startHost(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  entry: string,
+): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -280,7 +289,7 @@ function startHost(cwd: string, env: NodeJS.ProcessEnv, entry: string): Promise<
   });
 }
 
-function runCli(
+export function runCli(
   bin: string,
   args: string[],
   cwd: string,
