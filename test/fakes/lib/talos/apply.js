@@ -15,6 +15,7 @@ const nodes = require("./nodes");
 const E = require("./errors");
 const cfgs = require("./config");
 const { applyPatches } = require("./gen");
+const images = require("./images");
 const { readFileOr } = require("./local");
 const { target, onNode, nodeFail } = require("./remote");
 
@@ -59,6 +60,13 @@ function maintenanceApply(ctx, t, s, n, now, text, mode, dry) {
   n.insecureApplies++;
   if (!n.installed) n.etcd = null;
   n.pending = cfgs.configRecord(text);
+  // The install runs the config's installer image (.machine.install.image; 1.14
+  // UnattendedInstallConfig installer.image: v1alpha1_sequencer.go Install @ v1.12.6,
+  // unattended_install.go @ v1.14.1): the node boots the version and schematic of that image.
+  // An image without a version tag leaves the ISO's version.
+  const image = images.configInstallImage(cfgs.parseMachineConfig(text).docs);
+  const p = images.parseInstaller(image);
+  if (image && p.version) n.nextTalos = { version: p.version, schematic: p.schematic, image };
   nodes.takeDown(s, n, now, "installing", ctx.cfg.delaysMs.install, "configured", "install");
   return "";
 }

@@ -20,7 +20,11 @@ function der(tag, content) {
 const seq = (...parts) => der(0x30, Buffer.concat(parts));
 const ED25519 = seq(Buffer.from([0x06, 0x03, 0x2b, 0x65, 0x70]));
 const name = (org) =>
-  seq(der(0x31, seq(Buffer.from([0x06, 0x03, 0x55, 0x04, 0x0a]), der(0x0c, Buffer.from(org, "utf8")))));
+  seq(
+    ...[]
+      .concat(org)
+      .map((o) => der(0x31, seq(Buffer.from([0x06, 0x03, 0x55, 0x04, 0x0a]), der(0x0c, Buffer.from(o, "utf8"))))),
+  );
 
 function time(ms) {
   const iso = new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z";
@@ -46,13 +50,15 @@ function issuerKey(issuer) {
 }
 
 /**
- * A certificate for `org` valid from now for `days`, signed by `issuer` ({org, key}) or
- * self-signed. Returns {crt, key}: base64 of the PEM texts, as Talos stores them in YAML.
+ * A certificate for `org` (one O value, or several: the roles of a Talos client certificate)
+ * valid from `now` (default: the machine's clock; the fake world passes its wall clock) for
+ * `days`, signed by `issuer` ({org, key}) or self-signed. Returns {crt, key}: base64 of the PEM
+ * texts, as Talos stores them in YAML.
  */
-function certificate(org, days, issuer) {
+function certificate(org, days, issuer, now) {
   const { publicKey, privateKey } = crypto.generateKeyPairSync("ed25519");
   const spki = publicKey.export({ format: "der", type: "spki" });
-  const now = Date.now();
+  now = now == null ? Date.now() : now;
   const tbs = seq(
     der(0xa0, der(0x02, Buffer.from([0x02]))),
     der(0x02, Buffer.concat([Buffer.from([0x01]), crypto.randomBytes(15)])),
@@ -69,4 +75,28 @@ function certificate(org, days, issuer) {
   return { crt: Buffer.from(pem("CERTIFICATE", cert)).toString("base64"), key: Buffer.from(keyPem).toString("base64") };
 }
 
-module.exports = { certificate };
+/**
+ * What a peer reads from a base64 PEM certificate (a talosconfig's `crt`, a kubeconfig's
+ * `client-certificate-data`): validity and the subject's Organization values (Talos roles,
+ * system:masters). null when it does not parse.
+ */
+function certInfo(b64) {
+  try {
+    const c = new crypto.X509Certificate(Buffer.from(String(b64 || ""), "base64"));
+    const orgs = c.subject
+      .split("\n")
+      .filter((l) => l.startsWith("O="))
+      .flatMap((l) => l.slice(2).split("+"));
+    return { notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo), orgs };
+  } catch (_) {
+    return null;
+  }
+}
+
+/**
+ * Go's x509 validity check (crypto/x509 verify.go: CertificateInvalidError{Reason: Expired} when
+ * now is before NotBefore or after NotAfter; "x509: certificate has expired or is not yet valid").
+ */
+const validAt = (info, now) => !info || (now >= info.notBefore && now <= info.notAfter);
+
+module.exports = { certificate, certInfo, validAt };
