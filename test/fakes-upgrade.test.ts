@@ -1,14 +1,15 @@
 /**
  * The fake nodes' Talos and Kubernetes upgrades per minor: the legacy MachineService.Upgrade
  * (etcd checks, the upgrade mutex), the 1.13+ LifecycleService (no checks, drain, several nodes
- * at once), the installer's host-version rule, the A/B fallback and reboot.
+ * at once), the installer's host-version rule, the A/B fallback, reboot, and upgrade-k8s.
  */
 import { strict as assert } from "assert";
-import { at, dur, failsWith, fake, N1, N2, N3, ok, T, World } from "./fakes/testkit";
+import YAML from "yaml";
+import { at, dur, failsWith, fake, N1, N2, N3, NODES, ok, T, World } from "./fakes/testkit";
 
 const img = (v: string, schematic = "abc") => `factory.talos.dev/installer/${schematic}:${v}`;
 
-describe("fake talosctl: upgrade and reboot per minor", function () {
+describe("fake talosctl: upgrade, reboot, upgrade-k8s per minor", function () {
   this.timeout(180000);
   let w: World;
   afterEach(() => w && w.done());
@@ -151,6 +152,66 @@ describe("fake talosctl: upgrade and reboot per minor", function () {
     assert.deepEqual(
       w.node(N1).fallbacks.map((f) => [f.version, f.kept]),
       [["v1.12.6", "v1.11.6"]],
+    );
+  });
+
+  it("upgrade-k8s: X->X+1 only, refused before contacting a node; rewrites every node's images", async () => {
+    w = new World({ talosVersion: "v1.12.6" });
+    await w.bootstrapped({ installImage: img("v1.12.6") });
+    const k8s = (bin: string, ...args: string[]) => w.exec(bin, ["upgrade-k8s", ...at(N1), ...w.tc(), ...args]);
+    const spec = async (a: string) =>
+      YAML.parseAllDocuments(
+        ok(await w.talosctl("get", "machineconfig", ...at(a), ...w.tc(), "-o", "jsonpath={.spec}"), "mc").stdout,
+      ).map((d) => d.toJS())[0];
+    fake.powerOff(w.dir, N1);
+    failsWith(
+      await k8s("talosctl-v1.12", "--from", "1.34.1", "--to", "1.36.0"),
+      /^unsupported upgrade path 1\.34->1\.36 \(from "1\.34\.1" to "1\.36\.0"\)\n$/,
+      "two minors, node off",
+    );
+    failsWith(
+      await k8s("talosctl-v1.12", "--from", "1.35.0", "--to", "1.36.0"),
+      /^unsupported upgrade path 1\.35->1\.36/,
+      "beyond talosctl 1.12's newest path",
+    );
+    fake.powerOn(w.dir, N1);
+    await w.until(() => w.node(N1).etcdState === "serving", "N1 back");
+    ok(await k8s("talosctl-v1.12", "--from", "1.34.1", "--to", "1.35.2"), "1.34 -> 1.35");
+    for (const a of NODES) {
+      const v = await spec(a);
+      assert.equal(v.machine.kubelet.image, "ghcr.io/siderolabs/kubelet:v1.35.2", a);
+      assert.equal(v.cluster.apiServer.image, "registry.k8s.io/kube-apiserver:v1.35.2", a);
+      assert.equal(v.cluster.proxy.image, "registry.k8s.io/kube-proxy:v1.35.2", a);
+    }
+    const hashes = NODES.map((a) => w.node(a).configHash);
+    const again = ok(await k8s("talosctl-v1.12", "--to", "1.35.2"), "again");
+    assert.match(again.stdout, /automatically detected the lowest Kubernetes version 1\.35\.2/);
+    assert.doesNotMatch(again.stdout, /starting update/);
+    assert.deepEqual(
+      NODES.map((a) => w.node(a).configHash),
+      hashes,
+      "idempotent",
+    );
+    // Talos 1.12 runs Kubernetes up to 1.35: 1.36 is refused by talosctl 1.13 for these nodes.
+    failsWith(
+      await k8s("talosctl-v1.13", "--from", "1.35.2", "--to", "1.36.3"),
+      /too new to be used with Talos 1\.12\.6/,
+      "1.36 on Talos 1.12",
+    );
+    assert.equal((await spec(N2)).machine.kubelet.image, "ghcr.io/siderolabs/kubelet:v1.35.2");
+    failsWith(
+      await w.exec("talosctl-v1.14", [
+        "upgrade-k8s",
+        "--nodes",
+        `${N1},${N2}`,
+        "--endpoints",
+        N1,
+        ...w.tc(),
+        "--to",
+        "1.35.2",
+      ]),
+      /^command "upgrade-k8s" requires exactly one node \(got 2\)\n$/,
+      "1.14 one node",
     );
   });
 });
