@@ -246,4 +246,42 @@ describe("fake talosctl per minor: entrypoints, maintenance, etcd, reset, certif
     const kcrt = new X509Certificate(Buffer.from(user["client-certificate-data"], "base64"));
     assert.equal(new Date(kcrt.validTo).toISOString(), "2027-06-01T00:00:00.000Z");
   });
+  it("apply-config of a change that needs a reboot: 1.13 reboots, 1.14 never reboots", async () => {
+    const udev = '  udev:\n    rules:\n      - SUBSYSTEM=="drm", GROUP="video"\n';
+    for (const [v, bin] of [
+      ["v1.13.9", "talosctl-v1.13"],
+      ["v1.14.1", "talosctl-v1.14"],
+    ]) {
+      w = new World({ talosVersion: v, delaysMs: { reboot: 60000 } });
+      await w.configured([N1], { installImage: img(v) });
+      await w.genConfig("mini01", { out: "changed.yaml", patch: udev });
+      const apply = () => w.exec(bin, ["apply-config", ...at(N1), ...w.tc(), "--file", w.file("changed.yaml")]);
+      const r = ok(await apply(), `${v} apply`);
+      if (v === "v1.13.9") {
+        assert.match(r.stderr, /^Applied configuration with a reboot/);
+        assert.equal(w.node(N1).state, "rebooting");
+      } else {
+        assert.equal(r.stderr, "Applied configuration without a reboot\n");
+        assert.equal(w.node(N1).state, "configured");
+        assert.equal(w.node(N1).reboots, 0);
+        assert.match(w.node(N1).config!.text, /SUBSYSTEM==/);
+      }
+      w.done();
+    }
+    w = new World({ talosVersion: "v1.14.1" });
+    await w.configured([N1], { installImage: img("v1.14.1") });
+    failsWith(
+      await w.exec("talosctl-v1.13", [
+        "apply-config",
+        ...at(N1),
+        ...w.tc(),
+        "--file",
+        w.file("mini01.yaml"),
+        "--mode",
+        "reboot",
+      ]),
+      /code = Unimplemented desc = the REBOOT mode is not supported, please use AUTO or NO_REBOOT modes instead/,
+      "REBOOT to a 1.14 node",
+    );
+  });
 });

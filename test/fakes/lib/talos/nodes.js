@@ -130,6 +130,7 @@ function boot(n, at) {
   n.bootId = newBootId();
   n.servicesStopped = null;
   n.etcdStopped = false;
+  n.inactiveUntilReboot = false;
   if (n.nextTalos) {
     n.talos = { version: n.nextTalos.version, schematic: n.nextTalos.schematic };
     n.nextTalos = null;
