@@ -208,6 +208,8 @@ export interface FakeNode {
   upgradeLog?: { at: number; path: "legacy" | "lifecycle"; client: string; image: string }[];
   /** Machine config rewrites by upgrade-k8s. */
   k8sUpgrades?: number;
+  /** 1.14: an apply changed something that takes effect only at the next reboot (nothing on the node reports it). */
+  inactiveUntilReboot?: boolean;
   /** A legacy upgrade sequence that failed after stopping the services (etcd stays down until a reboot). */
   servicesStopped?: { at: number; stage: string } | null;
   /** Derived by readState (not stored). */
