@@ -70,8 +70,8 @@ describe("fakes: argv, faults, logs", function () {
       );
       w.expectedUsageErrors = 6;
       const r = failsWith(
-        await w.talosctl("upgrade", ...at(N1), "--image", "x"),
-        /fake talosctl: not simulated: upgrade/,
+        await w.talosctl("dmesg", ...at(N1)),
+        /fake talosctl: not simulated: dmesg/,
         "valid but not simulated",
       );
       assert.equal(r.code, 3);

@@ -35,6 +35,8 @@ export const N3 = "172.29.51.13";
 export const NODES = [N1, N2, N3];
 export const ENDPOINT = "https://172.29.51.10:6443";
 /** Target one node directly, as the scripts do. */
+/** The installer image the test configs name by default (the nodes then run v1.11.6, schematic "abc"). */
+export const INSTALL_IMAGE = "factory.talos.dev/installer/abc:v1.11.6";
 export const at = (a: string): string[] => ["--nodes", a, "--endpoints", a];
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -130,15 +132,15 @@ export class World {
   /** A machine config for `hostname` with the given patch (YAML, may hold several documents). */
   async genConfig(
     hostname: string,
-    opts: { out?: string; type?: string; patch?: string; secrets?: string } = {},
+    opts: { out?: string; type?: string; patch?: string; secrets?: string; installImage?: string; k8s?: string } = {},
   ): Promise<string> {
     const out = opts.out ?? `${hostname}.yaml`;
     const patch = `machine:\n  network:\n    hostname: ${hostname}\n${opts.patch ?? ""}`;
     fs.writeFileSync(this.file(`patch-${out}`), patch);
     const args = this.gen("home-ops", opts.secrets ?? "secrets.yaml");
     args.push("--config-patch", `@${this.file(`patch-${out}`)}`, "--output-types", opts.type ?? "controlplane");
-    args.push("--output", this.file(out), "--kubernetes-version", "1.34.1", "--talos-version", "v1.11");
-    args.push("--install-image", "factory.talos.dev/installer/abc:v1.11.6", "--additional-sans", "172.29.51.10");
+    args.push("--output", this.file(out), "--kubernetes-version", opts.k8s ?? "1.34.1", "--talos-version", "v1.11");
+    args.push("--install-image", opts.installImage ?? INSTALL_IMAGE, "--additional-sans", "172.29.51.10");
     args.push("--with-docs=false", "--with-examples=false", "--force");
     ok(await this.talosctl(...args), `gen config ${hostname}`);
     return fs.readFileSync(this.file(out), "utf8");
@@ -159,12 +161,18 @@ export class World {
     ok(await this.talosctl(...args, "--output", file, "--force"), "gen talosconfig");
   }
 
-  /** Install every node (insecure apply of mini0N.yaml) and wait until all are up. */
-  async configured(addresses = NODES): Promise<void> {
+  /**
+   * Install every node (insecure apply of mini0N.yaml) and wait until all are up. opts: the
+   * installer image (the version and schematic the nodes then run), Kubernetes version, a patch.
+   */
+  async configured(
+    addresses = NODES,
+    opts: { installImage?: string; k8s?: string; patch?: string } = {},
+  ): Promise<void> {
     await this.genSecrets();
     await this.genTalosconfig();
     for (const [i, a] of addresses.entries()) {
-      await this.genConfig(`mini0${i + 1}`);
+      await this.genConfig(`mini0${i + 1}`, opts);
       ok(
         await this.talosctl("apply-config", ...at(a), "--insecure", "--file", this.file(`mini0${i + 1}.yaml`)),
         `install ${a}`,
@@ -174,12 +182,20 @@ export class World {
   }
 
   /** configured(), etcd bootstrapped on mini01, every member serving, and the admin kubeconfig. */
-  async bootstrapped(): Promise<void> {
-    await this.configured();
+  async bootstrapped(opts: { installImage?: string; k8s?: string; patch?: string } = {}): Promise<void> {
+    await this.configured(NODES, opts);
     ok(await this.talosctl("bootstrap", ...at(N1), ...this.tc()), "bootstrap");
     await this.until(() => NODES.every((a) => this.node(a).etcdState === "serving"), "etcd serving on every node");
     const kc = ok(await this.talosctl("kubeconfig", "-", "--merge=false", ...at(N1), ...this.tc()), "kubeconfig");
     fs.writeFileSync(this.file("kubeconfig"), kc.stdout);
+  }
+
+  /** Cilium installed (the fake's HelmRelease): Nodes become Ready, so MachineStatus can be ready. */
+  cni(): void {
+    fake.createK8sObject(this.dir, {
+      kind: "HelmRelease(pulumi)",
+      metadata: { name: "cilium", namespace: "kube-system" },
+    });
   }
 
   /** Poll a condition of the world (bounded). */

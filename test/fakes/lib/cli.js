@@ -20,7 +20,71 @@ function minorOf(v) {
   return m ? `${m[1]}.${m[2]}` : null;
 }
 
-/** The CLI reference for the talosctl version (matched by minor). */
+/**
+ * Flags talosctl accepts but cli.md (and so the CLI reference) leaves out: hidden or deprecated
+ * ones (cobra prints neither), per minor (contracts/NOTES.md §7.0; checked with the real
+ * talosctl v1.10.5 ... v1.14.1 built by test/e2e/tools/build.sh: `<flag> --help` exits 0).
+ * - version --json: hidden in every minor (cmd/talosctl/cmd/talos/version.go MarkHidden("json")).
+ * - upgrade --preserve/-p: hidden up to 1.12 (upgrade.go @ v1.12.6 MarkHidden("preserve")).
+ * - upgrade --force/-f, --stage/-s, --preserve/-p (1.13, 1.14) and --insecure (1.13 only):
+ *   deprecated legacy flags (upgrade.go @ v1.13.9 / v1.14.1 helpers.MarkFlagDeprecated).
+ * - apply-config --mode interactive: hidden in 1.12 (helpers/mode.go @ v1.12.6), gone in 1.13.
+ */
+function hiddenFlags(minor) {
+  const bool = (long, short) => ({ long, short: short || null, type: "bool", takesValue: false, hidden: true });
+  const out = { version: [bool("json")] };
+  if (minor <= 12) out.upgrade = [bool("preserve", "p")];
+  else {
+    out.upgrade = [bool("force", "f"), bool("stage", "s"), bool("preserve", "p")];
+    if (minor === 13) out.upgrade.push(bool("insecure"));
+  }
+  return out;
+}
+
+/**
+ * Values checked when the flag is parsed although the reference types them as plain strings:
+ * 1.13/1.14 use an enum flag (pkg/flags ProtoEnum: "must be one of [...]") for upgrade
+ * --reboot-mode, reboot --mode and --progress (reporter.NewOutputModeFlag); checked with the real
+ * talosctl v1.13.9 and v1.14.1.
+ */
+function enumFlags(minor) {
+  if (minor < 13) return {};
+  const modes = ["default", "force", "powercycle"];
+  return {
+    upgrade: { "reboot-mode": modes, progress: ["auto", "plain"] },
+    reboot: { mode: modes, progress: ["auto", "plain"] },
+  };
+}
+
+/** The reference block plus the hidden flags and parse-time enums of that minor. */
+function augment(spec, version) {
+  const m = /^v?\d+\.(\d+)/.exec(version);
+  const minor = m ? +m[1] : 0;
+  const commands = Object.assign({}, spec.commands);
+  for (const [path, flags] of Object.entries(hiddenFlags(minor))) {
+    if (!commands[path]) continue;
+    const known = new Set(commands[path].flags.map((f) => f.long));
+    commands[path] = Object.assign({}, commands[path], {
+      flags: commands[path].flags.concat(flags.filter((f) => !known.has(f.long))),
+    });
+  }
+  if (minor === 12 && commands["apply-config"]) {
+    commands["apply-config"] = Object.assign({}, commands["apply-config"], {
+      flags: commands["apply-config"].flags.map((f) =>
+        f.long === "mode" ? Object.assign({}, f, { hiddenValues: ["interactive"] }) : f,
+      ),
+    });
+  }
+  for (const [path, enums] of Object.entries(enumFlags(minor))) {
+    if (!commands[path]) continue;
+    commands[path] = Object.assign({}, commands[path], {
+      flags: commands[path].flags.map((f) => (enums[f.long] ? Object.assign({}, f, { oneOf: enums[f.long] }) : f)),
+    });
+  }
+  return Object.assign({}, spec, { commands, version, minor });
+}
+
+/** The CLI reference for the talosctl version (matched by minor), with its hidden flags. */
 function loadSpec(talosVersion) {
   const file = cliReferencePath();
   let ref;
@@ -37,7 +101,7 @@ function loadSpec(talosVersion) {
     throw new Error(
       `fake talosctl: the CLI reference has no version matching ${talosVersion} (has ${Object.keys(ref.versions).join(", ")})`,
     );
-  return ref.versions[key];
+  return augment(ref.versions[key], talosVersion);
 }
 
 /** A rejected argv; `path` is the command path when it was resolved (for the usage text). */
@@ -108,7 +172,10 @@ function checkValue(def, value) {
     if (Number.isNaN(Number(value))) throw bad("invalid float");
   } else if (def.type.includes(", ")) {
     const allowed = def.type.split(", ");
-    if (!allowed.includes(value)) throw bad(`possible options are: ${allowed.join(", ")}`);
+    if (!allowed.includes(value) && !(def.hiddenValues || []).includes(value))
+      throw bad(`possible options are: ${allowed.join(", ")}`);
+  } else if (def.oneOf && !def.oneOf.includes(value)) {
+    throw bad(`must be one of [${def.oneOf.join(" ")}]`);
   }
 }
 
@@ -232,4 +299,4 @@ function parseCommand(spec, argv, cmdPath, wordIdx) {
   return { path: cmdPath, cmd, flags, positional, help: false };
 }
 
-module.exports = { loadSpec, parseArgs, UsageError, cliReferencePath, minorOf, BOOL_VALUES };
+module.exports = { loadSpec, augment, parseArgs, UsageError, cliReferencePath, minorOf, BOOL_VALUES };

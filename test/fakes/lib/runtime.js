@@ -184,6 +184,7 @@ function run(tool, main, opts) {
         if (taken) settleFault(ctx.dir, taken, delivered);
         const rec = { tool, argv, exit: code, t, ms: Date.now() - t };
         if (ctx.call && ctx.call.command) rec.command = ctx.call.command;
+        if (ctx.call && ctx.call.client) rec.client = ctx.call.client;
         if (taken) rec.fault = { kind: taken.fault.kind, index: taken.index, delivered };
         if (usage) rec.usageError = true;
         const hits = canaryHits(ctx.cfg ? ctx.cfg.canaries : [], argv, process.env);

@@ -60,6 +60,12 @@ export interface FakeDelays {
   staticPodRestart: number;
   /** After a live apply that changes the kubelet's spec, until the restarted kubelet is healthy. */
   kubeletRestart: number;
+  /** An upgrade's installer run (legacy: inside the upgrade sequence, before the reboot; 1.13+: the LifecycleService install lock). */
+  upgrade: number;
+  /** How long the legacy Upgrade call holds the etcd upgrade mutex (a second control plane inside it: "failed to acquire upgrade mutex"). */
+  upgradeCheck: number;
+  /** Reserved: how long an apply-config call holds the node's apply lock (1.13+). */
+  applyConfig: number;
   ciliumRollout: number;
   esoReady: number;
   connectReady: number;
@@ -93,9 +99,23 @@ export interface FakeOpItemInput {
 }
 
 export interface FakeConfigInput {
+  /**
+   * The default talosctl (bin/talosctl; bin/talosctl-v1.NN is that minor's talosctl) and the
+   * Talos version every node runs unless it names its own.
+   */
   talosVersion?: string;
-  /** Default: mini01..03 at 172.29.51.11..13, each with DEFAULT_DISKS. */
-  nodes?: { address: string; hostname: string; disks?: FakeDisk[] }[];
+  /**
+   * Default: mini01..03 at 172.29.51.11..13, each with DEFAULT_DISKS. talosVersion/schematic:
+   * what the node runs at the start (its ISO in maintenance mode); an install or upgrade moves it
+   * to the installer image's version and schematic.
+   */
+  nodes?: { address: string; hostname: string; disks?: FakeDisk[]; talosVersion?: string; schematic?: string }[];
+  /** Installer images nodes can pull beyond what the registries would serve (lib/talos/images.js). */
+  installerImages?: string[];
+  /** Image Factory serves every released version for a known schematic (default true). */
+  factoryServes?: boolean;
+  /** Moves the certificates' clock from the machine's (HOMEOPS_NOW, when set, wins). */
+  clockOffsetMs?: number;
   delaysMs?: Partial<FakeDelays>;
   faults?: FakeFault[];
   /** 1Password items present from the start. */
@@ -170,7 +190,28 @@ export interface FakeNode {
   alreadyExists: number;
   resets: number;
   reboots: number;
-  lastReset?: { at: number; labels: string[]; reboot: boolean; graceful: boolean; outcome: string };
+  lastReset?: { at: number; labels: string[]; reboot: boolean; graceful: boolean; outcome: string; error?: string };
+  /** What the node runs now (`version` Tag; the schematic extension). */
+  talos: { version: string; schematic: string | null };
+  /** Installed by an upgrade, booted at the next boot. */
+  nextTalos: { version: string; schematic: string | null; image: string } | null;
+  /** Versions that fail to boot here: the A/B fallback boots the old version again. */
+  failBoot: string[];
+  /** Each fallback: the version that failed, the one kept. */
+  fallbacks: { at: number; version: string; kept: string }[];
+  /** Changes at every boot (/proc/sys/kernel/random/boot_id). */
+  bootId: string;
+  /** The Kubernetes Node's cordon: the node's own (upgrade, reset), talosctl's drain, or none. */
+  cordon: null | "talos" | "talosctl" | "user";
+  /** Upgrade calls accepted (legacy or LifecycleService), with the talosctl and image of each. */
+  upgrades?: number;
+  upgradeLog?: { at: number; path: "legacy" | "lifecycle"; client: string; image: string }[];
+  /** Machine config rewrites by upgrade-k8s. */
+  k8sUpgrades?: number;
+  /** 1.14: an apply changed something that takes effect only at the next reboot (nothing on the node reports it). */
+  inactiveUntilReboot?: boolean;
+  /** A legacy upgrade sequence that failed after stopping the services (etcd stays down until a reboot). */
+  servicesStopped?: { at: number; stage: string } | null;
   /** Derived by readState (not stored). */
   state: NodePhase;
   stage: NodeStage;
@@ -258,6 +299,8 @@ export interface FakeState {
   op: { items: Record<string, Record<string, FakeOpItem>> };
   /** Schematics registered with the fake Image Factory: id -> canonical YAML. */
   factory: { schematics: Record<string, string> };
+  /** Each upgrade-k8s run that changed the configs. */
+  k8sUpgrades?: { at: number; from: string; to: string; client: string }[];
 }
 
 export interface FakeCall {
@@ -269,6 +312,8 @@ export interface FakeCall {
   ms: number;
   /** The parsed command path (absent when the argv could not be parsed). */
   command?: string;
+  /** talosctl: the version of the talosctl that ran (bin/talosctl-v1.NN or the world's). */
+  client?: string;
   /** The fault taken for this call, and whether it decided what the caller saw. */
   fault?: { kind: FakeFault["kind"]; index: number; delivered: boolean };
   /** The argv was rejected (also in usage-errors.log). */

@@ -69,7 +69,8 @@ function powerOff(dir, address) {
 
 /** Power a node on: it boots with its persisted config (configured) or into maintenance mode. */
 function powerOn(dir, address) {
-  onNode(dir, address, (s, n, now) => {
+  onNode(dir, address, (s, n, now, cfg) => {
+    if ((n.config || n.pending) && nodes.bootFails(n, now, cfg.delaysMs.reboot)) return;
     if (n.config || n.pending) nodes.boot(n, now);
     else
       Object.assign(n, { phase: "maintenance", phaseUntil: null, phaseNext: null, upSince: now, runningSince: null });

@@ -31,6 +31,12 @@ const DEFAULT_DELAYS = {
   staticPodRestart: 0,
   /** After a live apply that changes the kubelet's spec, until the restarted kubelet is healthy. */
   kubeletRestart: 0,
+  /** An upgrade's installer run (legacy: inside the node's upgrade sequence; 1.13+: the LifecycleService call). */
+  upgrade: 0,
+  /** How long the legacy Upgrade call's pre-checks hold the etcd upgrade mutex (pull, ValidateForUpgrade). */
+  upgradeCheck: 0,
+  /** How long an apply-config call holds the node's apply lock (1.13+: a concurrent apply is refused). */
+  applyConfig: 0,
   ciliumRollout: 0,
   esoReady: 0,
   connectReady: 0,
@@ -71,6 +77,23 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /** Synchronous sleep (the fakes are synchronous programs). */
 function sleepMs(ms) {
   if (ms > 0) Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+/**
+ * The world's wall clock, which only certificates see (minting and checking validity): the
+ * injected HOMEOPS_NOW (an ISO date: the same variable the program's tests inject) when set,
+ * else config.clockOffsetMs from the machine's clock (0 by default: certificates minted and
+ * checked now). A test of expiry injects HOMEOPS_NOW. Node timing (reboots, joins, delays)
+ * always runs on the machine's clock.
+ */
+function wallNow(cfg) {
+  const env = process.env.HOMEOPS_NOW;
+  if (env) {
+    const t = Date.parse(env);
+    if (Number.isNaN(t)) throw new Error(`HOMEOPS_NOW=${env}: not an ISO date`);
+    return t;
+  }
+  return Date.now() + ((cfg && cfg.clockOffsetMs) || 0);
 }
 
 function requireDir(dir) {
@@ -119,11 +142,13 @@ function normalizeConfig(config) {
   const c = config || {};
   return Object.assign({}, c, {
     talosVersion: c.talosVersion || "v1.11.6",
-    nodes: (c.nodes || DEFAULT_NODES).map((n) => ({
-      address: n.address,
-      hostname: n.hostname,
-      disks: n.disks || DEFAULT_DISKS,
-    })),
+    nodes: (c.nodes || DEFAULT_NODES).map((n) =>
+      Object.assign(
+        { address: n.address, hostname: n.hostname, disks: n.disks || DEFAULT_DISKS },
+        n.talosVersion ? { talosVersion: n.talosVersion } : {},
+        n.schematic ? { schematic: n.schematic } : {},
+      ),
+    ),
     delaysMs: Object.assign({}, DEFAULT_DELAYS, c.delaysMs || {}),
     faults: (c.faults || []).map((f) => Object.assign({}, f)),
     opItems: c.opItems || [],
@@ -131,10 +156,16 @@ function normalizeConfig(config) {
     canaries: (c.canaries || []).filter((s) => typeof s === "string" && s !== ""),
     mintCanary: c.mintCanary || null,
     nodeHangMs: c.nodeHangMs == null ? ONE_HOUR_MS : c.nodeHangMs,
+    installerImages: (c.installerImages || []).slice(),
+    factoryServes: c.factoryServes !== false,
+    clockOffsetMs: c.clockOffsetMs || 0,
   });
 }
 
-function freshNode(n) {
+/** A boot ID (/proc/sys/kernel/random/boot_id: a random UUID per boot). */
+const newBootId = () => require("crypto").randomUUID();
+
+function freshNode(n, config) {
   return {
     address: n.address,
     hostname: n.hostname,
@@ -156,12 +187,25 @@ function freshNode(n) {
     alreadyExists: 0,
     resets: 0,
     reboots: 0,
+    /** What the node runs: the ISO's version in maintenance mode, the installed one afterwards. */
+    talos: {
+      version: n.talosVersion || (config && config.talosVersion) || "v1.11.6",
+      schematic: n.schematic || null,
+    },
+    /** Installed by an upgrade into the other boot entry, booted at the next boot: {version, schematic, image}. */
+    nextTalos: null,
+    /** Versions that fail to boot on this node (the A/B fallback: machined reverts to the previous entry). */
+    failBoot: [],
+    fallbacks: [],
+    bootId: newBootId(),
+    /** The Kubernetes Node's cordon: null, "talos" (the node's own, undone when it runs again) or "user". */
+    cordon: null,
   };
 }
 
 function emptyState(config) {
   const nodes = {};
-  for (const n of config.nodes) nodes[n.address] = freshNode(n);
+  for (const n of config.nodes) nodes[n.address] = freshNode(n, config);
   const items = {};
   for (const it of config.opItems || []) {
     const vault = it.vault || "Automation";
@@ -280,6 +324,8 @@ module.exports = {
   DEFAULT_DISKS,
   DEFAULT_NODES,
   sleepMs,
+  wallNow,
+  newBootId,
   requireDir,
   writeJsonAtomic,
   normalizeOpItem,

@@ -220,6 +220,9 @@ function objects(state, cfg, cluster, now, never) {
         { type: "Hostname", address: x.name },
       ],
     });
+    // A cordoned Node (the node's own while it upgrades or resets: k8s/node_cordoned_spec.go @
+    // v1.12.6; talosctl's drain: nodedrain CordonAndDrain @ v1.14.1) has spec.unschedulable.
+    if (x.n.cordon) out[out.length - 1].spec = { unschedulable: true };
   }
   // The mirror pods of the control planes' static pods: the kubelet creates one per static pod,
   // named <pod>-<node name>, with the static pod's annotations (talos.dev/config-version...),

@@ -3,6 +3,8 @@
  * talosctl apply-config (cmd/talosctl/cmd/talos/apply-config.go @ v1.10.5) against a node in
  * maintenance mode (internal/app/maintenance/server.go ApplyConfiguration) or a configured one
  * (internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go ApplyConfiguration). The
+ * node's answer depends on the Talos version it runs: 1.14 never reboots (auto = no-reboot; REBOOT Unimplemented; what needs a reboot
+ * stays inactive until the next one: n.inactiveUntilReboot). The
  * node's answer (ModeDetails) is printed on stderr (cmd/talosctl/pkg/talos/helpers/mode.go
  * PrintApplyResults).
  *
@@ -15,6 +17,8 @@ const nodes = require("./nodes");
 const E = require("./errors");
 const cfgs = require("./config");
 const { applyPatches } = require("./gen");
+const images = require("./images");
+const versions = require("./versions");
 const { readFileOr } = require("./local");
 const { target, onNode, nodeFail } = require("./remote");
 
@@ -59,6 +63,13 @@ function maintenanceApply(ctx, t, s, n, now, text, mode, dry) {
   n.insecureApplies++;
   if (!n.installed) n.etcd = null;
   n.pending = cfgs.configRecord(text);
+  // The install runs the config's installer image (.machine.install.image; 1.14
+  // UnattendedInstallConfig installer.image: v1alpha1_sequencer.go Install @ v1.12.6,
+  // unattended_install.go @ v1.14.1): the node boots the version and schematic of that image.
+  // An image without a version tag leaves the ISO's version.
+  const image = images.configInstallImage(cfgs.parseMachineConfig(text).docs);
+  const p = images.parseInstaller(image);
+  if (image && p.version) n.nextTalos = { version: p.version, schematic: p.schematic, image };
   nodes.takeDown(s, n, now, "installing", ctx.cfg.delaysMs.install, "configured", "install");
   return "";
 }
@@ -70,7 +81,27 @@ function maintenanceApply(ctx, t, s, n, now, text, mode, dry) {
  */
 function configuredApply(ctx, t, s, n, now, text, mode, dry) {
   const fail = (code, msg) => nodeFail(t, E.rpc(code, msg));
+  const minor = versions.minor(n.talos.version);
+  // 1.14 never reboots on apply (v1alpha1_server.go ApplyConfiguration @ v1.14.1): REBOOT from an
+  // older talosctl is Unimplemented; auto is no-reboot whatever changed; what cannot take effect
+  // live waits, unreported, for the next reboot (n.inactiveUntilReboot here).
+  if (minor >= 14 && mode === "reboot")
+    throw fail("Unimplemented", "the REBOOT mode is not supported, please use AUTO or NO_REBOOT modes instead");
   loadOnNode(text, fail, { parseCode: "InvalidArgument", requireV1alpha1: true });
+  if (minor >= 14 && mode !== "staged") {
+    if (dry) {
+      const diff = cfgs.configDiff(cfgs.parseMachineConfig(n.config.text).docs, cfgs.parseMachineConfig(text).docs);
+      return `Dry run summary:\n${NO_REBOOT} (skipped in dry-run).\nConfig diff:\n\n${diff || "No changes."}`;
+    }
+    const rec = cfgs.configRecord(text);
+    n.authApplies++;
+    if (rec.hash === n.config.hash) n.unchangedApplies++;
+    else n.changedApplies++;
+    if (n.config.text && cfgs.canApplyImmediate(n.config.text, text)) n.inactiveUntilReboot = true;
+    Object.assign(n, { config: rec, pending: null });
+    nodes.liveConfigChanged(s, ctx.cfg, n, now);
+    return NO_REBOOT;
+  }
   const liveError = cfgs.canApplyImmediate(n.config.text, text);
   let details;
   let effect = mode;

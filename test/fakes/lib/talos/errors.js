@@ -40,6 +40,13 @@ const UNKNOWN_AUTHORITY = connectionError(
  */
 const CERT_REQUIRED = connectionError("error reading server preface: remote error: tls: certificate required");
 
+/**
+ * The client certificate expired (or is not yet valid) on the server's clock: the server's
+ * alert (Go crypto/tls alert.go alertCertificateExpired "expired certificate"), read like
+ * CERT_REQUIRED above.
+ */
+const EXPIRED_CLIENT_CERT = connectionError("error reading server preface: remote error: tls: expired certificate");
+
 /** A connection dropped after the request was sent (http2_client.go reader + rpc_util.go toRPCErr). */
 const EOF = rpc("Unavailable", "error reading from server: EOF");
 
@@ -62,6 +69,7 @@ module.exports = {
   refused,
   UNKNOWN_AUTHORITY,
   CERT_REQUIRED,
+  EXPIRED_CLIENT_CERT,
   EOF,
   DEADLINE,
   cancelled,

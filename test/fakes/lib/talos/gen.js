@@ -123,21 +123,34 @@ function renderMachineConfig(bundle, o) {
   return encodeDocuments(applyPatches([baseV1alpha1(bundle, o)], o.patches));
 }
 
-/** A talosconfig with a fresh admin client certificate (one year, like talosctl's). */
-function renderTalosconfig(bundle, name) {
-  const client = certificate("os:admin", 365, { org: "talos", key: bundle.certs.os.key });
+/**
+ * A talosconfig with a fresh client certificate for `roles` (default os:admin), valid `days`
+ * from `now`: `gen config` mints it for constants.TalosAPIDefaultCertificateValidityDuration =
+ * 365 days (pkg/machinery/constants @ v1.10.5 ... v1.14.1; generate/secrets/ca.go
+ * NewAdminCertificateAndKey: NotAfter = currentTime + ttl), `config new` for --crt-ttl.
+ */
+function renderTalosconfig(bundle, name, opts) {
+  const o = opts || {};
+  const client = certificate(
+    o.roles || "os:admin",
+    o.days || 365,
+    { org: "talos", key: bundle.certs.os.key },
+    { now: o.now },
+  );
   return yaml({
     context: name,
-    contexts: { [name]: { endpoints: [], ca: bundle.certs.os.crt, crt: client.crt, key: client.key } },
+    contexts: { [name]: { endpoints: o.endpoints || [], ca: bundle.certs.os.crt, crt: client.crt, key: client.key } },
   });
 }
 
 /**
  * The admin kubeconfig a control plane generates from its config (v1alpha1_server.go Kubeconfig ->
  * kubeconfig.GenerateAdmin): the cluster CA, the control plane endpoint, an admin client
- * certificate (one year) signed by the cluster CA.
+ * certificate signed by the cluster CA, valid from the node's clock (`now`) for
+ * constants.KubernetesAdminCertDefaultLifetime = 365 days (pkg/machinery/constants @ v1.10.5 ...
+ * v1.14.1), organization system:masters (KubernetesAdminCertOrganization).
  */
-function renderKubeconfig(v1alpha1) {
+function renderKubeconfig(v1alpha1, now) {
   const c = v1alpha1.cluster || {};
   const name = c.clusterName || "talos";
   const user = `admin@${name}`;
@@ -146,8 +159,8 @@ function renderKubeconfig(v1alpha1) {
   // KubernetesAdminCertCommonName, KubernetesAdminCertOrganization; pkg/kubeconfig/generate.go
   // GenerateAdmin), so a real API server authenticates it as user admin in group system:masters.
   const client = ca.key
-    ? certificate("system:masters", 365, { org: "kubernetes", key: ca.key, crt: ca.crt }, "admin")
-    : certificate("system:masters", 365, undefined, "admin");
+    ? certificate("system:masters", 365, { org: "kubernetes", key: ca.key, crt: ca.crt }, { cn: "admin", now })
+    : certificate("system:masters", 365, undefined, { cn: "admin", now });
   return yaml({
     apiVersion: "v1",
     kind: "Config",

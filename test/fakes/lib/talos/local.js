@@ -8,6 +8,7 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const { Fail } = require("../runtime");
+const { wallNow } = require("../store");
 const cfgs = require("./config");
 const gen = require("./gen");
 
@@ -77,7 +78,8 @@ function genConfig(ctx, o, [name, endpoint]) {
   if (out === "-" && types.length > 1) throw new Fail("can't use multiple output types with stdout");
   ctx.err("generating PKI and tokens\n");
   const files = types.map((t) => {
-    if (t === "talosconfig") return { name: "talosconfig", content: gen.renderTalosconfig(bundle, name) };
+    if (t === "talosconfig")
+      return { name: "talosconfig", content: gen.renderTalosconfig(bundle, name, { now: wallNow(ctx.cfg) }) };
     const patches = o
       .all("config-patch")
       .concat(o.all(t === "controlplane" ? "config-patch-control-plane" : "config-patch-worker"));
@@ -90,7 +92,7 @@ function genConfig(ctx, o, [name, endpoint]) {
         endpoint,
         kubernetesVersion: (o.get("kubernetes-version") || "1.33.2").replace(/^v/, ""),
         installDisk: o.get("install-disk") || "/dev/sda",
-        installImage: o.get("install-image") || `ghcr.io/siderolabs/installer:${ctx.cfg.talosVersion}`,
+        installImage: o.get("install-image") || defaultInstallImage(),
         dnsDomain: o.get("dns-domain") || "cluster.local",
         sans: o.all("additional-sans"),
         patches: contents,
@@ -109,6 +111,18 @@ function genConfig(ctx, o, [name, endpoint]) {
     writeOut(ctx, target(f), f.content, true);
     if (target(f) !== "-") ctx.err(`Created ${target(f)}\n`);
   }
+}
+
+/**
+ * gen config's --install-image default: ghcr.io/siderolabs/installer:<client version> up to 1.13;
+ * from 1.14 factory.talos.dev/metal-installer/<empty schematic>:<version> (pkg/images/images.go
+ * NewInstallerImageRepository @ v1.14.1; CHANGELOG 1.14.0 "Default Installer Image").
+ */
+function defaultInstallImage() {
+  const c = require("./client").client();
+  return c.minor >= 14
+    ? `factory.talos.dev/metal-installer/${require("./images").EMPTY_SCHEMATIC}:${c.version}`
+    : `ghcr.io/siderolabs/installer:${c.version}`;
 }
 
 function talosconfigPath(o) {
@@ -163,9 +177,9 @@ function validate(ctx, o) {
   ctx.out(`${file} is valid for ${mode} mode\n`);
 }
 
-/** The client part of `version` (cmd/talosctl/cmd/talos/version.go). */
+/** The client part of `version` (cmd/talosctl/cmd/talos/version.go): this talosctl's own version. */
 function clientVersion(ctx, o) {
-  const v = ctx.cfg.talosVersion;
+  const v = require("./client").client().version;
   ctx.out("Client:\n");
   if (o.bool("short")) ctx.out(`Talos ${v}\n`);
   else

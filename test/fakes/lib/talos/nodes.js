@@ -15,6 +15,7 @@
 
 const crypto = require("crypto");
 const YAML = require("yaml");
+const { newBootId } = require("../store");
 
 const phaseOf = (n, now) =>
   (n.phase === "installing" || n.phase === "rebooting") && n.phaseUntil != null && now >= n.phaseUntil
@@ -30,9 +31,15 @@ const memberOf = (cluster, memberId) => (cluster ? cluster.members.find((m) => m
 /** A learner until promoted (services/etcd.go addMember: MemberAddAsLearner, then promoteMember). */
 const isLearner = (m, now) => m.promoteAt != null && now < m.promoteAt;
 
-/** The node's etcd process listens: node up as a control plane, its data a member of a cluster. */
+/**
+ * The node's etcd process listens: node up as a control plane, its data a member of a cluster,
+ * and its etcd service not stopped since the last boot (`etcd leave` stops it:
+ * internal/pkg/etcd/etcd.go LeaveCluster; a legacy upgrade sequence that failed after
+ * StopServicesEphemeral leaves it stopped: v1alpha1_sequencer.go Upgrade @ v1.12.6).
+ */
 function etcdListening(state, n, now) {
   if (!isUp(n, now) || !isControlPlane(n.config) || !n.etcd || now < n.etcd.since) return false;
+  if (n.servicesStopped) return false;
   return !!memberOf(clusterOf(state, n.etcd.cluster), n.etcd.memberId);
 }
 
@@ -70,7 +77,20 @@ function localEtcd(state, n, now) {
 function stageOf(n, now) {
   const p = phaseOf(n, now);
   if (p !== "configured") return p;
+  if (n.servicesStopped) return n.servicesStopped.stage || "running";
   return n.runningSince != null && n.runningSince <= now ? "running" : "booting";
+}
+
+/**
+ * The Raft leader of `cluster` now (null without quorum). Raft elects one of the voting members
+ * that are up; which one is not modelled beyond this: the member leadership was handed to
+ * (`etcd forfeit-leadership`: MoveLeader) while it is up, else the first voting member up in
+ * member order.
+ */
+function leaderOf(state, cluster, now) {
+  if (!hasQuorum(state, cluster, now)) return null;
+  const voters = cluster.members.filter((m) => !isLearner(m, now) && memberUp(state, cluster, m, now));
+  return voters.find((m) => m.id === cluster.leaderPref) || voters[0] || null;
 }
 
 /** Open a downtime interval when a voting etcd member goes down (kept in state.downtime). */
@@ -98,9 +118,24 @@ function removeMember(state, cluster, m, at) {
   for (const d of state.downtime) if (d.cluster === cluster.id && d.member === m.id && d.to == null) d.to = at;
 }
 
-/** Boot a node at `at`: the persisted config becomes the running one; the boot sequence starts. */
+/**
+ * Boot a node at `at`: the persisted config becomes the running one; the boot sequence starts; a
+ * new boot ID; the version an upgrade installed is the boot loader's default entry now (see
+ * bootFails for the A/B fallback). The node's own cordon (set while upgrading, shutting down or
+ * resetting) is lifted once it boots (k8s/node_cordoned_spec.go @ v1.12.6: booting/running clear
+ * it; node_apply.go ApplyCordoned only uncordons what Talos cordoned).
+ */
 function boot(n, at) {
   n.phase = "configured";
+  n.bootId = newBootId();
+  n.servicesStopped = null;
+  n.etcdStopped = false;
+  n.inactiveUntilReboot = false;
+  if (n.nextTalos) {
+    n.talos = { version: n.nextTalos.version, schematic: n.nextTalos.schematic };
+    n.nextTalos = null;
+  }
+  if (n.cordon === "talos") n.cordon = null;
   n.phaseUntil = null;
   n.phaseNext = null;
   n.upSince = at;
@@ -111,7 +146,27 @@ function boot(n, at) {
     n.pending = null;
   }
   n.installed = true;
+  // What takes effect only at a boot: the config at this boot (see pendingReboot).
+  n.bootConfig = n.config ? n.config.text : null;
   renderControlPlane(n);
+}
+
+/**
+ * The A/B fallback: the version an upgrade installed fails to boot (a test names it in
+ * node.failBoot), machined's `handle` reverts the boot loader to the previous entry (META key
+ * `Upgrade`) and reboots (internal/app/machined/main.go, revert.go @ v1.14.1), so the node comes
+ * back on its old version after one more reboot; the failed boot counted as one (a new boot ID).
+ * Returns true when the boot at `at` failed that way (the node stays down until phaseUntil).
+ */
+function bootFails(n, at, rebootMs) {
+  if (!n.nextTalos || !(n.failBoot || []).includes(n.nextTalos.version)) return false;
+  (n.fallbacks = n.fallbacks || []).push({ at, version: n.nextTalos.version, kept: n.talos.version });
+  n.nextTalos = null;
+  n.bootId = newBootId();
+  n.phase = "rebooting";
+  n.phaseUntil = at + (rebootMs || 0);
+  n.phaseNext = "configured";
+  return true;
 }
 
 /** Take a node down now for `ms` (rebooting / installing), then `next`. */
@@ -131,7 +186,7 @@ function takeDown(state, n, now, phase, ms, next, reason) {
  * most voting members up, the oldest on a tie.
  */
 function joinIfPossible(state, cfg, n, now) {
-  if (!isUp(n, now) || !isControlPlane(n.config) || n.etcd) return false;
+  if (!isUp(n, now) || !isControlPlane(n.config) || n.etcd || n.etcdStopped || n.servicesStopped) return false;
   const candidates = Object.values(state.etcd.clusters)
     .filter((c) => c.identity === n.config.identity && hasQuorum(state, c, now))
     .map((c) => ({ c, up: c.members.filter((m) => !isLearner(m, now) && memberUp(state, c, m, now)).length }))
@@ -182,11 +237,13 @@ function bootstrapCluster(state, cfg, n, now) {
 function settle(state, cfg, now) {
   const nodes = Object.values(state.nodes);
   for (const n of nodes) {
-    const p = phaseOf(n, now);
-    if (p === n.phase) continue;
-    const at = n.phaseUntil;
-    if (p === "configured") boot(n, at);
-    else Object.assign(n, { phase: p, phaseUntil: null, phaseNext: null, upSince: at });
+    for (let p = phaseOf(n, now); p !== n.phase; p = phaseOf(n, now)) {
+      const at = n.phaseUntil;
+      if (p === "configured") {
+        if (bootFails(n, at, cfg.delaysMs.reboot)) continue;
+        boot(n, at);
+      } else Object.assign(n, { phase: p, phaseUntil: null, phaseNext: null, upSince: at });
+    }
   }
   for (let changed = true; changed;) {
     changed = false;
@@ -461,6 +518,8 @@ module.exports = {
   hasQuorum,
   localEtcd,
   stageOf,
+  leaderOf,
+  bootFails,
   markDown,
   removeMember,
   boot,

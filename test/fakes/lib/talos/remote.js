@@ -1,37 +1,33 @@
 "use strict";
 /**
- * talosctl commands that contact a node: the connection (endpoint, TLS, apid proxying) and
- * version, get, bootstrap, etcd members/status, kubeconfig, reset, reboot. apply-config and
- * health have their own modules. Each command runs under the state lock after `settle`.
+ * talosctl commands that contact a node: the connection (endpoint, TLS, client certificate,
+ * roles, apid proxying) and version, get, bootstrap, kubeconfig, config new. apply-config,
+ * health, etcd, reset, reboot/upgrade and upgrade-k8s have their own modules. Each command runs
+ * under the state lock after `settle`. How an error is worded depends on this talosctl's minor
+ * (client.js); what a node answers depends on the Talos version the node runs.
  */
 const fs = require("fs");
 const store = require("../store");
 const { Fail, Hang } = require("../runtime");
 const nodes = require("./nodes");
 const E = require("./errors");
+const client = require("./client");
+const versions = require("./versions");
+const { certInfo, validAt } = require("./x509");
 const { parseMachineConfig } = require("./config");
-const { renderKubeconfig } = require("./gen");
+const { renderKubeconfig, renderTalosconfig } = require("./gen");
 const { loadTalosconfig, clientVersion, writeOut } = require("./local");
 const { tabular, resolveResource, printResources } = require("./resources");
-
-/** The wrapper each command puts around an error (the cmd/talosctl/cmd/talos/*.go RunE). */
-const PREFIX = {
-  version: "error getting version: ",
-  "apply-config": "error applying new configuration: ",
-  bootstrap: "error executing bootstrap: ",
-  "etcd members": "error getting members: ",
-  "etcd status": "error getting status: ",
-  kubeconfig: "error copying: ",
-  reset: "error executing reset: ",
-  reboot: "error executing reboot: ",
-};
+const { parseDuration } = require("../runtime");
 
 /**
  * Who the call talks to. --insecure dials the nodes themselves with no client certificate and no
  * node metadata (cmd/talosctl/pkg/talos/global/client.go WithClientMaintenance); otherwise the
  * talosconfig's CA verifies the endpoint and --nodes (or the context's nodes) go in the metadata.
+ * opts.multi: the command handles several nodes itself (t.nodes); otherwise more than one node is
+ * not simulated (or refused by the command, before this, as the real one does).
  */
-function target(o, command) {
+function target(o, command, opts) {
   const insecure = o.bool("insecure");
   let list = o.all("nodes");
   let endpoints = o.all("endpoints");
@@ -50,17 +46,68 @@ function target(o, command) {
     throw new Fail(
       insecure ? "failed to determine endpoints" : "error constructing client: failed to determine endpoints",
     );
-  if (list.length > 1) throw new Fail(`fake talosctl: ${command} against several nodes is not simulated`, 3);
-  return { insecure, tc, node: list[0], endpoint: endpoints[0], prefix: PREFIX[command] || "" };
+  if (list.length > 1 && !(opts && opts.multi))
+    throw new Fail(`fake talosctl: ${command} against several nodes is not simulated`, 3);
+  return {
+    insecure,
+    tc,
+    nodes: list,
+    node: list[0],
+    endpoint: endpoints[0],
+    command,
+    prefix: client.prefix(command, list[0]),
+  };
 }
 
-/** A node's own answer, as the client reports it (see errors.js). `direct`: COSI or insecure calls. */
+/** The same target, for another of its nodes (per-node prefixes in 1.14). */
+const forNode = (t, node) => Object.assign({}, t, { node, prefix: client.prefix(t.command, node) });
+
+/** A node's own answer, as the client reports it (client.nodeError). `direct`: COSI calls. */
 function nodeFail(t, err, direct) {
-  return new Fail(t.prefix + (t.insecure || direct ? err : E.nodeError(t.node, err)));
+  return new Fail(t.prefix + (t.insecure ? err : client.nodeError(t.node, err, direct)));
 }
 
-/** Reach the node through the endpoint, or fail as the client would. */
-function connect(t, s, now) {
+/**
+ * The roles of the talosconfig's client certificate: its Organization values (Talos RBAC,
+ * pkg/machinery/role; a certificate without any os: role is treated as os:admin here).
+ */
+function roles(t) {
+  if (t.insecure) return [];
+  const info = certInfo(t.tc.ctx && t.tc.ctx.crt);
+  const rs = ((info && info.orgs) || []).filter((r) => r.startsWith("os:"));
+  return rs.length ? rs : ["os:admin"];
+}
+
+/**
+ * The API's role rules (internal/app/machined/pkg/system/services/machined.go rules @ v1.14.1):
+ * a call outside them is PermissionDenied "not authorized" (pkg/grpc/middleware/authz
+ * ErrNotAuthorized), reported as the node's error.
+ */
+function requireRole(t, allowed) {
+  if (t.insecure) return;
+  if (!roles(t).some((r) => allowed.includes(r))) throw nodeFail(t, E.rpc("PermissionDenied", "not authorized"));
+}
+const ADMIN = ["os:admin"];
+const OPERATOR = ["os:admin", "os:operator"];
+
+/**
+ * Reach the node through the endpoint, or fail as the client would. The endpoint's apid checks
+ * the client certificate (RequireAndVerifyClientCert: siderolabs/crypto tls.go Mutual, apid
+ * provider.go @ v1.14.1) against the world's wall clock: an expired (or not yet valid)
+ * certificate gets Go's TLS alert "expired certificate" (crypto/tls handshake_server.go
+ * processCertsFromClient: x509.Expired -> alertCertificateExpired), which a TLS 1.3 client reads
+ * after its handshake, while reading the server preface (see E.CERT_REQUIRED).
+ */
+function connect(t, s, now, cfg) {
+  const e = connectEndpoint(t, s, now, cfg);
+  if (t.node === t.endpoint) return e;
+  const r = proxied(s, now, e, t.node);
+  if (r.error) throw nodeFail(t, r.error);
+  return r.n;
+}
+
+/** The endpoint's own answer to the connection (TLS, certificates), or the client's error. */
+function connectEndpoint(t, s, now, cfg) {
   const e = s.nodes[t.endpoint];
   const phase = e && nodes.phaseOf(e, now);
   if (!e || !["maintenance", "configured"].includes(phase)) throw new Fail(t.prefix + E.refused(t.endpoint));
@@ -68,13 +115,19 @@ function connect(t, s, now) {
     if (phase !== "maintenance") throw new Fail(t.prefix + E.CERT_REQUIRED);
   } else if (phase === "maintenance" || !e.config || e.config.identity !== t.tc.identity) {
     throw new Fail(t.prefix + E.UNKNOWN_AUTHORITY);
+  } else if (!validAt(certInfo(t.tc.ctx && t.tc.ctx.crt), store.wallNow(cfg))) {
+    throw new Fail(t.prefix + E.EXPIRED_CLIENT_CERT);
   }
-  if (t.node === t.endpoint) return e;
-  // apid proxies to the node with its own certificate (internal/app/apid/pkg/backend/apid.go).
-  const n = s.nodes[t.node];
-  if (!n || !nodes.isUp(n, now)) throw nodeFail(t, E.refused(t.node));
-  if (n.config.identity !== e.config.identity) throw nodeFail(t, E.UNKNOWN_AUTHORITY);
-  return n;
+  return e;
+}
+
+/** apid proxies to another node with its own certificate (internal/app/apid/pkg/backend/apid.go): {n} or {error}. */
+function proxied(s, now, e, address) {
+  if (address === e.address) return { n: e };
+  const n = s.nodes[address];
+  if (!n || !nodes.isUp(n, now)) return { error: E.refused(address) };
+  if (n.config.identity !== e.config.identity) return { error: E.UNKNOWN_AUTHORITY };
+  return { n };
 }
 
 /**
@@ -87,7 +140,7 @@ function onNode(ctx, t, fn) {
     const now = Date.now();
     nodes.settle(s, ctx.cfg, now);
     try {
-      return { value: fn(s, connect(t, s, now), now) };
+      return { value: fn(s, connect(t, s, now, ctx.cfg), now) };
     } catch (e) {
       if (e instanceof Fail || e instanceof Hang) return { error: e };
       throw e;
@@ -98,25 +151,116 @@ function onNode(ctx, t, fn) {
   throw outcome.error;
 }
 
-function version(ctx, o) {
-  clientVersion(ctx, o);
-  if (o.bool("client")) return;
-  ctx.out("Server:\n");
-  const t = target(o, "version");
-  onNode(ctx, t, (s, n) => {
-    if (t.insecure) throw new Fail(t.prefix + E.MAINTENANCE_UNIMPLEMENTED);
-    const v = ctx.cfg.talosVersion;
-    ctx.out(
-      `\tNODE:        ${n.address}\n\tTag:         ${v}\n\tSHA:         fake0000\n\tBuilt:       \n\tGo version:  go1.24 (fake)\n\tOS/Arch:     linux/amd64\n\tEnabled:     RBAC\n`,
-    );
-  });
+/** onNode for a call whose per-node errors the command sorts out itself (fn gets the endpoint node). */
+function onEndpoint(ctx, t, fn) {
+  return onNode(ctx, Object.assign({}, t, { node: t.endpoint }), fn);
 }
 
+/**
+ * The node's Version reply (v1alpha1_server.go Version; pkg/machinery/version): its Talos tag,
+ * RBAC enabled. As protojson (the hidden --json): the message with `metadata.hostname` when apid
+ * proxied it one-to-many (<= 1.13 clients), without when one-to-one (1.14) or direct (maintenance).
+ */
+function versionMessage(n, node, withMetadata) {
+  const msg = {};
+  if (withMetadata) msg.metadata = { hostname: node };
+  msg.version = {
+    tag: n.talos.version,
+    sha: "fake0000",
+    built: "",
+    goVersion: "go1.25 (fake)",
+    os: "linux",
+    arch: "amd64",
+  };
+  msg.platform = { name: "metal", mode: "metal" };
+  msg.features = { rbac: true };
+  return msg;
+}
+
+function printVersion(ctx, o, node, msg) {
+  if (o.bool("json")) return ctx.out(JSON.stringify(msg) + "\n");
+  const v = msg.version;
+  ctx.out(
+    `\tNODE:        ${node}\n\tTag:         ${v.tag}\n\tSHA:         ${v.sha}\n\tBuilt:       ${v.built}\n\tGo version:  ${v.goVersion}\n\tOS/Arch:     ${v.os}/${v.arch}\n\tEnabled:     RBAC\n`,
+  );
+}
+
+/**
+ * version (cmd/talosctl/cmd/talos/version.go): the Client block and "Server:" first (not with
+ * --json), then per node.
+ * - A maintenance node asked with --insecure: up to 1.12 the separate maintenance service refuses
+ *   a LAN client (internal/app/maintenance/server.go @ v1.12.6 assertAdminRole: Unimplemented);
+ *   from 1.13 the normal server answers it (contracts/NOTES.md §7.9; internal/integration/
+ *   provision/maintenance_basic.go TestAPI @ v1.13.9, v1.14.1), NODE being the peer address.
+ * - <= 1.13: one call with the node list; an error of the call itself is "error getting version:
+ *   ...", exit 1, but a node's error inside the reply only a warning (`cli.Warning`), exit 0.
+ * - 1.14: one call per node; each error "error getting version from node <n>: ...", joined, exit 1.
+ */
+function version(ctx, o) {
+  if (!o.bool("json")) clientVersion(ctx, o);
+  if (o.bool("client")) return;
+  if (!o.bool("json")) ctx.out("Server:\n");
+  const t = target(o, "version", { multi: true });
+  const c = client.client();
+  const errors = [];
+  const warnings = [];
+  for (const node of c.minor >= 14 || t.insecure ? t.nodes : [t.node]) {
+    const tn = forNode(t, node);
+    const list = c.minor >= 14 || t.insecure ? [node] : t.nodes;
+    try {
+      const replies = onEndpoint(ctx, tn, (s, endpointNode, now) => {
+        return list.map((addr) => {
+          if (t.insecure) {
+            if (versions.minor(endpointNode.talos.version) <= 12)
+              throw new Fail(tn.prefix + E.MAINTENANCE_UNIMPLEMENTED);
+            return { node: addr, msg: versionMessage(endpointNode, addr, false) };
+          }
+          const r = proxied(s, now, endpointNode, addr);
+          if (r.error && c.minor >= 14) throw nodeFail(tn, r.error);
+          if (r.error) return { node: addr, error: `${addr}: ${r.error}` };
+          return { node: addr, msg: versionMessage(r.n, addr, c.minor < 14) };
+        });
+      });
+      // FilterMessages (pkg/machinery/client/reply.go): every message an error -> the call fails.
+      const bad = replies.filter((r) => r.error);
+      if (bad.length && bad.length === replies.length)
+        throw new Fail(
+          `${tn.prefix}${bad.length} error${bad.length > 1 ? "s" : ""} occurred:\n${bad.map((r) => `\t* ${r.error}\n`).join("")}\n`,
+        );
+      for (const r of replies) {
+        if (r.error) warnings.push(r.error);
+        else printVersion(ctx, o, r.node, r.msg);
+      }
+    } catch (e) {
+      if (!(e instanceof Fail)) throw e;
+      errors.push(e.message);
+    }
+  }
+  if (warnings.length)
+    ctx.err(
+      client.warning(
+        `${warnings.length} error${warnings.length > 1 ? "s" : ""} occurred:\n${warnings.map((w) => `\t* ${w}\n`).join("")}\n`,
+      ),
+    );
+  if (errors.length) throw new Fail(errors.join("\n"));
+}
+
+/**
+ * get (cmd/talosctl/cmd/talos/get.go): COSI calls go to one node at a time (helpers.ForEachResource
+ * WithNode), so a node's error keeps its plain status; 1.14 wraps it with "error getting resource
+ * on node <n>: " (by ID) or "error listing resources on node <n>: " (get.go @ v1.14.1).
+ */
 function get(ctx, o, [type, id]) {
   if (o.bool("watch")) throw new Fail("fake talosctl: get --watch is not simulated", 3);
   const t = target(o, "get");
+  if (client.client().minor >= 14)
+    t.prefix =
+      id == null ? `error listing resources on node ${t.node}: ` : `error getting resource on node ${t.node}: `;
   const items = onNode(ctx, t, (s, n, now) => {
-    const rd = resolveResource(type);
+    const rd = resolveResource(type, n);
+    // Sensitive resources (MachineConfig) need os:admin (internal/app/resources/access.go AccessPolicy).
+    if (rd.sensitive && !t.insecure && !roles(t).includes("os:admin"))
+      throw nodeFail(t, E.rpc("PermissionDenied", "not authorized"), true);
     const all = rd.read(s, ctx.cfg, n, now);
     const found = id == null ? all : all.filter((r) => r.metadata.id === id);
     if (id != null && !found.length)
@@ -128,8 +272,10 @@ function get(ctx, o, [type, id]) {
 
 /** Bootstrap (v1alpha1_server.go Bootstrap @ v1.10.5): per node, in this order. */
 function bootstrap(ctx, o) {
-  const t = target(o, "bootstrap");
+  const t = target(o, "bootstrap", { multi: true });
+  if (t.nodes.length > 1) throw new Fail(client.singleNodeError("bootstrap", t.nodes.length));
   onNode(ctx, t, (s, n, now) => {
+    requireRole(t, ADMIN);
     if (now < n.upSince + (ctx.cfg.delaysMs.cri || 0))
       throw nodeFail(t, E.rpc("FailedPrecondition", "bootstrap is not available yet"));
     if (!nodes.isControlPlane(n.config))
@@ -146,97 +292,7 @@ function bootstrap(ctx, o) {
   });
 }
 
-/** checkControlplane (v1alpha1_server.go): the etcd and kubeconfig APIs exist on control planes only. */
-function requireControlPlane(t, n, api, direct) {
-  if (!nodes.isControlPlane(n.config))
-    throw nodeFail(t, E.rpc("Unimplemented", `${api} is only available on control plane nodes`), direct);
-}
-
-/**
- * The node's local etcd client (EtcdMemberList with QueryLocal, EtcdStatus: etcd.NewLocalClient).
- * Not listening: the etcd client waits for the connection (WaitForReady, go.etcd.io/etcd/client/v3
- * v3.5.21 options.go) under a context without deadline, so the call hangs until its caller gives
- * up (cfg.nodeHangMs here). No leader / learner: the client retries Unavailable (retry_interceptor.go,
- * 100 x 25 ms; delaysMs.etcdRetry here), then fails with etcd's error (rpctypes ErrGRPCNoLeader,
- * ErrGPRCNotSupportedForLearner; the server side: api/v3rpc/interceptor.go).
- */
-function localEtcdOrFail(ctx, t, s, n, now, allowed) {
-  const state = nodes.localEtcd(s, n, now);
-  if (state === "down") {
-    // After nodeHangMs the fake gives up with a deadline error; the real call has none to expire.
-    throw new Hang(ctx.cfg.nodeHangMs, `${t.prefix}${E.nodeError(t.node, E.DEADLINE)}`, E.cancelled(t.prefix));
-  }
-  if (!allowed.includes(state)) {
-    const f = nodeFail(
-      t,
-      E.rpc("Unavailable", state === "learner" ? "etcdserver: rpc not supported for learner" : "etcdserver: no leader"),
-    );
-    f.delayMs = ctx.cfg.delaysMs.etcdRetry || 0;
-    throw f;
-  }
-  return nodes.clusterOf(s, n.etcd.cluster);
-}
-
-function etcdMembers(ctx, o) {
-  const t = target(o, "etcd members");
-  const rows = onNode(ctx, t, (s, n, now) => {
-    requireControlPlane(t, n, "member list");
-    const cluster = localEtcdOrFail(ctx, t, s, n, now, ["serving"]);
-    return cluster.members.map((m) => [
-      t.node,
-      m.id,
-      m.name,
-      `https://${m.address}:2380`,
-      `https://${m.address}:2379`,
-      String(nodes.isLearner(m, now)),
-    ]);
-  });
-  ctx.out(tabular([["NODE", "ID", "HOSTNAME", "PEER URLS", "CLIENT URLS", "LEARNER"], ...rows]));
-}
-
-function etcdStatus(ctx, o) {
-  const t = target(o, "etcd status");
-  const row = onNode(ctx, t, (s, n, now) => {
-    requireControlPlane(t, n, "etcd status");
-    const cluster = localEtcdOrFail(ctx, t, s, n, now, ["serving", "learner", "no-leader"]);
-    // Status needs no leader: a member without quorum reports leader 0.
-    const leader = nodes.hasQuorum(s, cluster, now)
-      ? cluster.members.find((m) => !nodes.isLearner(m, now) && nodes.memberUp(s, cluster, m, now)).id
-      : "0000000000000000";
-    const learner = String(nodes.isLearner(nodes.memberOf(cluster, n.etcd.memberId), now));
-    const v11 = /^v?1\.(1[1-9]|[2-9]\d)/.test(ctx.cfg.talosVersion);
-    return [
-      t.node,
-      n.etcd.memberId,
-      "1.2 MB",
-      "610 kB (50.83%)",
-      leader,
-      "1234",
-      "2",
-      "1234",
-      learner,
-      ...(v11 ? ["3.5.0", "3.5.0"] : []),
-      "",
-    ];
-  });
-  const v11 = row.length === 12;
-  const header = [
-    "NODE",
-    "MEMBER",
-    "DB SIZE",
-    "IN USE",
-    "LEADER",
-    "RAFT INDEX",
-    "RAFT TERM",
-    "RAFT APPLIED INDEX",
-    "LEARNER",
-    ...(v11 ? ["PROTOCOL", "STORAGE"] : []),
-    "ERRORS",
-  ];
-  ctx.out(tabular([header, row]));
-}
-
-/** kubeconfig (cmd/talosctl/cmd/talos/kubeconfig.go; the node generates it from its config). */
+/** kubeconfig (cmd/talosctl/cmd/talos/kubeconfig.go; the node generates it from its config, on its clock). */
 function kubeconfig(ctx, o, [dest]) {
   const t = target(o, "kubeconfig");
   const local = dest == null ? null : dest;
@@ -248,108 +304,62 @@ function kubeconfig(ctx, o, [dest]) {
   if (exists && o.bool("merge", true))
     throw new Fail("fake talosctl: merging into an existing kubeconfig is not simulated", 3);
   const text = onNode(ctx, t, (s, n) => {
+    requireRole(t, ADMIN);
     if (!nodes.isControlPlane(n.config))
       throw new Fail(
         `error initializing gzip: ${E.rpc("Unimplemented", "kubeconfig is only available on control plane nodes")}`,
       );
-    return renderKubeconfig(parseMachineConfig(n.config.text).v1alpha1);
+    return renderKubeconfig(parseMachineConfig(n.config.text).v1alpha1, store.wallNow(ctx.cfg));
   });
   if (local === "-") ctx.out(text);
   else writeOut(ctx, local, text, true);
 }
 
 /**
- * reset with --system-labels-to-wipe (v1alpha1_server.go Reset; sequencer Reset @ v1.10.5): the
- * reply comes first, then the sequence: a graceful reset of a control plane leaves etcd (LeaveEtcd:
- * only when its etcd runs; etcd refuses to remove the last member or one whose removal would lose
- * quorum, server.go mayRemoveMember; then the sequence stops and the node is left as it was), the
- * labelled volumes are wiped (STATE: the config; EPHEMERAL: /var/lib/etcd), then reboot or power off.
+ * config new [<path>] --roles --crt-ttl (cmd/talosctl/cmd/talos/config.go; the node's
+ * GenerateClientConfiguration, os:admin only: v1alpha1_server.go @ v1.14.1 signs a client
+ * certificate for the roles with its Talos CA, valid --crt-ttl from its clock). The new
+ * talosconfig keeps the calling context's endpoints and nodes.
  */
-function reset(ctx, o) {
-  const labels = o.all("system-labels-to-wipe").flatMap((l) => l.split(","));
-  if (!labels.length || o.get("wipe-mode") === "all") {
-    throw new Fail(
-      "fake talosctl: REFUSED (test oracle): reset " +
-        (labels.length ? "with --wipe-mode all" : "without --system-labels-to-wipe") +
-        " wipes the whole system disk and needs a USB reinstall; the program must only wipe STATE and EPHEMERAL",
-      4,
-    );
-  }
-  // A reset wipes the disks --user-disks-to-wipe names and every labelled volume, user volumes
-  // u-<name> included (v1alpha1_server.go Reset @ v1.10.5): the USB SSD with Longhorn's data.
-  const userData = [
-    ...o.all("user-disks-to-wipe").map((d) => `user disk ${d}`),
-    ...(o.get("wipe-mode") === "user-disks" ? ["--wipe-mode user-disks"] : []),
-    ...labels.filter((l) => !["STATE", "EPHEMERAL"].includes(l)).map((l) => `volume ${l}`),
-  ];
-  if (userData.length) {
-    throw new Fail(
-      `fake talosctl: REFUSED (test oracle): reset would wipe ${userData.join(", ")}; a safe reset wipes only STATE and EPHEMERAL, never a user disk or user volume`,
-      4,
-    );
-  }
-  if (o.bool("wait", true))
-    throw new Fail("fake talosctl: reset --wait (the event tracker) is not simulated; pass --wait=false", 3);
-  const t = target(o, "reset");
-  onNode(ctx, t, (s, n, now) => {
-    const graceful = o.bool("graceful", true);
-    const reboot = o.bool("reboot");
-    n.resets++;
-    n.lastReset = { at: now, labels, reboot, graceful, outcome: "reset" };
-    if (graceful && nodes.isControlPlane(n.config) && n.etcd && nodes.etcdListening(s, n, now)) {
-      const cluster = nodes.clusterOf(s, n.etcd.cluster);
-      const why = leaveRefusal(s, cluster, nodes.memberOf(cluster, n.etcd.memberId), now);
-      if (why) {
-        n.lastReset.outcome = `leave failed: ${why} (the reset sequence stopped; the node keeps running)`;
-        return;
-      }
-      nodes.removeMember(s, cluster, nodes.memberOf(cluster, n.etcd.memberId), now);
-      n.etcd = null;
-    }
-    nodes.markDown(s, n, now, "reset");
-    if (labels.includes("STATE")) Object.assign(n, { config: null, pending: null });
-    if (labels.includes("EPHEMERAL")) n.etcd = null;
-    if (reboot)
-      nodes.takeDown(s, n, now, "rebooting", ctx.cfg.delaysMs.reboot, n.config ? "configured" : "maintenance", "reset");
-    else Object.assign(n, { phase: "off", phaseUntil: null, phaseNext: null, runningSince: null });
+function configNew(ctx, o, [dest]) {
+  const t = target(o, "config new");
+  const ttl = o.has("crt-ttl") ? parseDuration(o.get("crt-ttl")) : 8760 * 3600000;
+  const roleList = o.has("roles") ? o.all("roles") : ["os:admin"];
+  const text = onNode(ctx, t, (s, n) => {
+    requireRole(t, ADMIN);
+    const v = parseMachineConfig(n.config.text).v1alpha1 || {};
+    const ca = (v.machine && v.machine.ca) || {};
+    if (!ca.key)
+      throw nodeFail(t, E.rpc("FailedPrecondition", "the node doesn't hold the Talos CA key (not a control plane)"));
+    const tc = renderTalosconfig({ certs: { os: { crt: ca.crt, key: ca.key } } }, t.tc.context || "talos", {
+      roles: roleList,
+      days: ttl / 86400000,
+      now: store.wallNow(ctx.cfg),
+      endpoints: (t.tc.ctx && t.tc.ctx.endpoints) || [],
+    });
+    return tc;
   });
-}
-
-/** Why etcd refuses to remove member m now (server.go mayRemoveMember @ etcd v3.5.21), or null. */
-function leaveRefusal(s, cluster, m, now) {
-  if (!nodes.hasQuorum(s, cluster, now)) return "etcdserver: no leader";
-  if (nodes.isLearner(m, now)) return null;
-  const voters = cluster.members.filter((x) => !nodes.isLearner(x, now));
-  const others = voters.length - 1;
-  if (others < Math.floor(others / 2) + 1)
-    return "etcdserver: re-configuration failed due to not enough started members";
-  const active = voters.filter((x) => nodes.memberUp(s, cluster, x, now)).length;
-  if (active - 1 < 1 + Math.floor((voters.length - 1) / 2)) return "etcdserver: unhealthy cluster";
-  return null;
-}
-
-function reboot(ctx, o) {
-  const t = target(o, "reboot");
-  onNode(ctx, t, (s, n, now) => {
-    n.reboots++;
-    nodes.takeDown(s, n, now, "rebooting", ctx.cfg.delaysMs.reboot, "configured", "reboot");
-  });
+  writeOut(ctx, dest || "talosconfig", text, true);
 }
 
 module.exports = {
-  PREFIX,
   target,
+  forNode,
   connect,
+  connectEndpoint,
+  proxied,
+  onEndpoint,
   onNode,
   nodeFail,
+  roles,
+  requireRole,
+  ADMIN,
+  OPERATOR,
   handlers: {
     version,
     get,
     bootstrap,
-    "etcd members": etcdMembers,
-    "etcd status": etcdStatus,
     kubeconfig,
-    reset,
-    reboot,
+    "config new": configNew,
   },
 };

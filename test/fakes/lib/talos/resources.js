@@ -126,6 +126,48 @@ function staticPods(state, cfg, n, now) {
   }));
 }
 
+/**
+ * The node's machine configs (MachineConfigs.config.talos.dev, namespace config:
+ * pkg/machinery/resources/config/machine_config.go @ v1.12.6 ... v1.14.1): ID v1alpha1 is the
+ * active config, its spec the whole multi-document YAML as one string (MarshalYAML), so
+ * `-o jsonpath={.spec}` prints the config text. Sensitive (internal/app/resources/access.go):
+ * os:admin only (remote.js get). The `persistent` ID (after an apply during this boot) is not
+ * modelled. A maintenance node has none.
+ */
+function machineConfigs(state, cfg, n) {
+  if (!n.config) return [];
+  return [
+    {
+      metadata: Object.assign(metadata("config", "MachineConfigs.config.talos.dev", "v1alpha1"), {
+        owner: "config.AcquireController",
+      }),
+      spec: n.config.text,
+    },
+  ];
+}
+
+/**
+ * The installed extensions (ExtensionStatuses.runtime.talos.dev, namespace runtime). A node
+ * booted from an Image Factory image lists its schematic as the extension named "schematic"
+ * whose version is the schematic ID (siderolabs/docs v1.12 learn-more/image-factory.mdx:
+ * `talosctl get extensions` shows `schematic` with the ID as VERSION). The fake's nodes carry
+ * only that extension (node.talos.schematic; none for a ghcr.io installer).
+ */
+function extensionStatuses(state, cfg, n) {
+  if (!n.talos || !n.talos.schematic) return [];
+  return [
+    {
+      metadata: Object.assign(metadata("runtime", "ExtensionStatuses.runtime.talos.dev", "0"), {
+        owner: "runtime.ExtensionStatusController",
+      }),
+      spec: {
+        image: "",
+        metadata: { name: "schematic", version: n.talos.schematic, description: "", compatibility: {} },
+      },
+    },
+  ];
+}
+
 /** Resource definitions: aliases, the table's columns (their PrintColumns) and a reader. */
 const RESOURCES = [
   {
@@ -156,6 +198,22 @@ const RESOURCES = [
       ["SERIAL", (s) => s.serial],
     ],
     read: disks,
+  },
+  {
+    names: ["machineconfig", "machineconfigs", "mc", "machineconfigs.config.talos.dev"],
+    display: "MachineConfig",
+    columns: [],
+    sensitive: true,
+    read: machineConfigs,
+  },
+  {
+    names: ["extensions", "extension", "extensionstatus", "extensionstatuses", "extensionstatuses.runtime.talos.dev"],
+    display: "ExtensionStatus",
+    columns: [
+      ["NAME", (s) => s.metadata.name],
+      ["VERSION", (s) => s.metadata.version],
+    ],
+    read: extensionStatuses,
   },
 ];
 

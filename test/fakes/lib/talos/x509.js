@@ -21,8 +21,9 @@ const seq = (...parts) => der(0x30, Buffer.concat(parts));
 const ED25519 = seq(Buffer.from([0x06, 0x03, 0x2b, 0x65, 0x70]));
 const rdn = (type, value) =>
   der(0x31, seq(Buffer.from([0x06, 0x03, 0x55, 0x04, type]), der(0x0c, Buffer.from(value, "utf8"))));
-// O, then CN when given (the order Go's pkix.Name.ToRDNSequence writes them).
-const name = (org, cn) => seq(rdn(0x0a, org), ...(cn ? [rdn(0x03, cn)] : []));
+// O (one value, or several: the roles of a Talos client certificate), then CN when given (the
+// order Go's pkix.Name.ToRDNSequence writes them).
+const name = (org, cn) => seq(...[].concat(org).map((o) => rdn(0x0a, o)), ...(cn ? [rdn(0x03, cn)] : []));
 /** ecdsa-with-SHA256 (RFC 5758 3.2): a Talos bundle's Kubernetes CA key is ECDSA P-256. */
 const ECDSA_SHA256 = seq(Buffer.from([0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]));
 
@@ -73,15 +74,17 @@ function issuerKey(issuer) {
 }
 
 /**
- * A certificate for `org` (and common name `cn`, when given) valid from now for `days`, signed by
- * `issuer` ({org, key, crt?}: Ed25519 or ECDSA key; with `crt`, the issuer name is that
- * certificate's subject, byte for byte) or self-signed. Returns {crt, key}: base64 of the PEM
- * texts, as Talos stores them in YAML.
+ * A certificate for `org` (one O value, or several: the roles of a Talos client certificate) and
+ * common name `opts.cn`, when given, valid from `opts.now` (default: the machine's clock; the fake
+ * world passes its wall clock) for `days`, signed by `issuer` ({org, key, crt?}: Ed25519 or ECDSA
+ * key; with `crt`, the issuer name is that certificate's subject, byte for byte) or self-signed.
+ * Returns {crt, key}: base64 of the PEM texts, as Talos stores them in YAML.
  */
-function certificate(org, days, issuer, cn) {
+function certificate(org, days, issuer, opts = {}) {
+  const cn = opts.cn;
   const { publicKey, privateKey } = crypto.generateKeyPairSync("ed25519");
   const spki = publicKey.export({ format: "der", type: "spki" });
-  const now = Date.now();
+  const now = opts.now == null ? Date.now() : opts.now;
   const signer = issuerKey(issuer) || privateKey;
   const ec = signer.asymmetricKeyType === "ec";
   const algorithm = ec ? ECDSA_SHA256 : ED25519;
@@ -101,4 +104,28 @@ function certificate(org, days, issuer, cn) {
   return { crt: Buffer.from(pem("CERTIFICATE", cert)).toString("base64"), key: Buffer.from(keyPem).toString("base64") };
 }
 
-module.exports = { certificate };
+/**
+ * What a peer reads from a base64 PEM certificate (a talosconfig's `crt`, a kubeconfig's
+ * `client-certificate-data`): validity and the subject's Organization values (Talos roles,
+ * system:masters). null when it does not parse.
+ */
+function certInfo(b64) {
+  try {
+    const c = new crypto.X509Certificate(Buffer.from(String(b64 || ""), "base64"));
+    const orgs = c.subject
+      .split("\n")
+      .filter((l) => l.startsWith("O="))
+      .flatMap((l) => l.slice(2).split("+"));
+    return { notBefore: Date.parse(c.validFrom), notAfter: Date.parse(c.validTo), orgs };
+  } catch (_) {
+    return null;
+  }
+}
+
+/**
+ * Go's x509 validity check (crypto/x509 verify.go: CertificateInvalidError{Reason: Expired} when
+ * now is before NotBefore or after NotAfter; "x509: certificate has expired or is not yet valid").
+ */
+const validAt = (info, now) => !info || (now >= info.notBefore && now <= info.notAfter);
+
+module.exports = { certificate, certInfo, validAt };
