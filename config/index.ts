@@ -12,6 +12,7 @@ import { checkCrossFieldRules } from "./rules";
 import { CONFIG_NAMESPACE, ParsedConfig, ParsedNode, RAW_CONFIG_SCHEMA, SECRET_CONFIG_KEYS } from "./schema";
 import { TALOS_VERSION } from "./fields";
 import { ConfigError, NodeConfig, RawConfig, StackConfig, TalosMinor } from "./types";
+import type { PreviousDeployment } from "./previousDeployment";
 
 export { ConfigError, PHASES, SUPPORTED_TALOS_MINORS } from "./types";
 export type { RawConfig, StackConfig } from "./types";
@@ -68,6 +69,7 @@ function toStackConfig(parsed: ParsedConfig, stack: string): StackConfig {
       ...parsed.talos,
       minor: talosMinorOf(parsed.talos.version),
       contract: parsed.talos.contract as TalosMinor,
+      talosctls: parsed.talos.talosctls as Partial<Record<TalosMinor, string>>,
     },
     kubernetes: parsed.kubernetes,
     network: {
@@ -119,9 +121,15 @@ function toStackConfig(parsed: ParsedConfig, stack: string): StackConfig {
 
 /**
  * Validates the raw stack config (keys without the `homeops:` prefix) and returns the typed config
- * plus soft warnings. Throws `ConfigError` listing every problem found.
+ * plus soft warnings. Throws `ConfigError` listing every problem found. With `previous` (the
+ * stack's last outputs, config/previousDeployment.ts) it also refuses a target no upgrade path
+ * reaches from what the cluster runs.
  */
-export function parseStackConfig(raw: RawConfig, stack: string): { config: StackConfig; warnings: string[] } {
+export function parseStackConfig(
+  raw: RawConfig,
+  stack: string,
+  previous?: PreviousDeployment,
+): { config: StackConfig; warnings: string[] } {
   if (!isPlainObject(raw)) {
     throw new ConfigError([
       `${CONFIG_NAMESPACE} config = ${showValue(raw)}: must be a mapping of ${CONFIG_NAMESPACE}:<key> to value`,
@@ -135,7 +143,7 @@ export function parseStackConfig(raw: RawConfig, stack: string): { config: Stack
   const parsed = RAW_CONFIG_SCHEMA.safeParse(checked);
   if (!parsed.success) reportIssues(report, RAW_CONFIG_SCHEMA, checked, parsed.error.issues);
   reportDroppedMapKeys(report, RAW_CONFIG_SCHEMA, checked);
-  checkCrossFieldRules(looseParse(RAW_CONFIG_SCHEMA, checked) ?? {}, checked, report);
+  checkCrossFieldRules(looseParse(RAW_CONFIG_SCHEMA, checked) ?? {}, checked, report, previous);
   if (report.problems.length > 0 || !parsed.success) throw new ConfigError(report.problems);
   return { config: toStackConfig(parsed.data, stack), warnings: report.warnings };
 }

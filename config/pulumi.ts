@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "./index";
 import { rawConfigFromPulumiConfig } from "./load";
 import { ConfigError, StackConfig } from "./types";
+import type { PreviousDeployment } from "./previousDeployment";
 
 export const PROJECT = "homeops";
 
@@ -12,12 +13,16 @@ export interface StackSecrets {
   readonly onePasswordServiceAccountToken?: pulumi.Output<string>;
 }
 
-/** Validated config of the current stack; invalid config stops the program before any resource. */
-export function loadStackConfig(): StackConfig {
+/**
+ * Validated config of the current stack; invalid config stops the program before any resource.
+ * `previous` (the stack's last outputs) lets validation refuse a target no upgrade path reaches.
+ */
+export function loadStackConfig(previous?: PreviousDeployment): StackConfig {
   try {
     const { config, warnings } = parseStackConfig(
       rawConfigFromPulumiConfig(pulumi.runtime.allConfig(), PROJECT),
       pulumi.getStack(),
+      previous,
     );
     for (const w of warnings) void pulumi.log.warn(w);
     return config;

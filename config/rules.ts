@@ -10,6 +10,8 @@ import { keyPath, Loose, PathSegment, Report, showValue } from "./problems";
 import type { ParsedConfig, ParsedNode } from "./schema";
 import type { RawConfig } from "./types";
 import { checkTalosRules } from "./talosRules";
+import type { PreviousDeployment } from "./previousDeployment";
+import { checkUpgradePath } from "./upgradeRules";
 
 export type ConfigView = Loose<ParsedConfig>;
 
@@ -362,8 +364,16 @@ function checkVersionCompatibility(view: ConfigView, report: Report): void {
   }
 }
 
-/** Every cross-field rule over the view (and, for one hint, the raw config), in the order of the file. */
-export function checkCrossFieldRules(view: ConfigView, raw: RawConfig, report: Report): void {
+/**
+ * Every cross-field rule over the view (and, for one hint, the raw config), in the order of the
+ * file; `previous` (the stack's last outputs) judges the upgrade from what the cluster runs.
+ */
+export function checkCrossFieldRules(
+  view: ConfigView,
+  raw: RawConfig,
+  report: Report,
+  previous?: PreviousDeployment,
+): void {
   const nodes = nodesOf(view);
   if (nodes !== undefined) {
     checkNodeIdentities(view, nodes, report);
@@ -380,4 +390,5 @@ export function checkCrossFieldRules(view: ConfigView, raw: RawConfig, report: R
   checkResetOnDestroy(nodes, view, report);
   checkVersionCompatibility(view, report);
   checkTalosRules(view, report);
+  checkUpgradePath(view, previous, report);
 }
