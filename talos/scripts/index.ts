@@ -16,6 +16,8 @@ import { helmAdoption } from "./helm";
 import { nodeReset } from "./reset";
 import { registerSchematic } from "./schematic";
 import { secretsBundle, talosconfig } from "./secrets";
+import { talosUpgrade } from "./upgrade";
+import { kubernetesUpgrade } from "./upgradeKubernetes";
 
 /** Every script by name; the file `steps/<name>.sh` holds exactly this text. */
 export const SCRIPTS = {
@@ -30,6 +32,8 @@ export const SCRIPTS = {
   "kube-wait": kubeWait,
   "talos-health": talosHealth,
   "helm-adoption": helmAdoption,
+  "talos-upgrade": talosUpgrade,
+  "kubernetes-upgrade": kubernetesUpgrade,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
