@@ -2,16 +2,19 @@
 import { redactSdkDebugLog } from "./components/debugLogRedaction";
 import { loadStackConfig, loadStackSecrets } from "./config/pulumi";
 import { deployStack } from "./components/stack";
-import { previousPhases } from "./components/previousDeployment";
+import { readPreviousDeployment } from "./components/previousDeployment";
 
 export = async (): Promise<Record<string, unknown>> => {
   redactSdkDebugLog();
-  const config = loadStackConfig();
-  const before = await previousPhases();
+  // What the last successful update left (its outputs) first: validation refuses a target no
+  // upgrade path reaches from what the nodes run.
+  const previous = await readPreviousDeployment();
+  const config = loadStackConfig(previous);
   const { outputs } = deployStack(config, loadStackSecrets(), {
     projectDir: process.cwd(),
-    declaredBefore: before.declared,
-    completedBefore: before.completed,
+    declaredBefore: previous.phasesDeclared,
+    completedBefore: previous.phasesCompleted,
+    previous,
   });
   return outputs;
 };

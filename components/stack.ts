@@ -7,7 +7,9 @@ import * as onepassword from "@1password/pulumi-onepassword";
 import * as command from "@pulumi/command";
 import { talosctlMismatch } from "../talos/credentials";
 import { Phase, PHASES, StackConfig } from "../config/types";
-import { buildPlan, phasesThrough, Plan, stackHistory } from "../plan";
+import { buildPlan, describePath, phasesThrough, Plan, runningOutput, stackHistory, upgradeSummary } from "../plan";
+import type { PreviousDeployment } from "../config/previousDeployment";
+import { OUTPUTS } from "../config/previousDeployment";
 import { installerImage } from "../talos/schematic";
 import { StepContext } from "./steps";
 import { TalosPhase } from "./talosPhase";
@@ -38,6 +40,12 @@ export interface DeployOptions {
    * not run (run-time setting CLUSTER_WAS_RUNNING).
    */
   readonly completedBefore?: readonly string[];
+  /**
+   * The stack's last successful update (components/previousDeployment.ts): what the nodes run,
+   * from which the upgrade path is planned, and the last completed path (kept while nothing moves).
+   * Absent on a new stack.
+   */
+  readonly previous?: PreviousDeployment;
 }
 
 /** The phases to declare: those `stopAfter` lets run, extended to any declared before. */
@@ -106,7 +114,21 @@ export function talosctlPreflight(cfg: StackConfig): pulumi.Output<string> {
 }
 
 export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: DeployOptions): StackOutputs {
-  const plan = buildPlan(cfg, phasesToDeclare(cfg, options.declaredBefore), stackHistory(options.completedBefore));
+  const upgrade = upgradeSummary(cfg, options.previous);
+  const plan = buildPlan(
+    cfg,
+    phasesToDeclare(cfg, options.declaredBefore),
+    stackHistory(options.completedBefore),
+    upgrade,
+  );
+  if (upgrade.planned) {
+    const runs = upgrade.running!;
+    void pulumi.log.info(
+      `upgrade path from Talos ${Object.values(runs.talos)[0].version} + Kubernetes ${runs.kubernetes} to ` +
+        `${cfg.talos.version} + ${cfg.kubernetes.version}, node by node (steps talos-upgrade-*, kubernetes-upgrade-*):\n` +
+        describePath(upgrade).join("\n"),
+    );
+  }
   if (plan.phases.length > PHASES.indexOf(cfg.stopAfter) + 1) {
     void pulumi.log.warn(
       `homeops:stopAfter is ${cfg.stopAfter}, but an earlier update deployed phases up to ${plan.phases[plan.phases.length - 1]}: ` +
@@ -168,6 +190,9 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     gitopsSource: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path },
     longhornSsdMountPath: cfg.usbSsd.mountPath,
     phasesDeclared: plan.phases,
+    // Read back by the next update (config/previousDeployment.ts): written only when it succeeds.
+    [OUTPUTS.running]: runningOutput(cfg),
+    [OUTPUTS.upgradePath]: plan.upgrade.path,
     phasesCompleted: pulumi.all(readies),
     talosconfigExpiry: talos.talosconfigExpiry,
     kubeconfigExpiry: cluster ? cluster.kubeconfigExpiry : null,

@@ -10,11 +10,14 @@ import { runtimeSettings, stackHistory, StackHistory } from "./settings";
 import { clusterSteps, talosSteps } from "./talos";
 import { cniSteps, gitopsSteps, secretsSteps } from "./services";
 import { Plan, Step } from "./types";
+import { upgradeSummary, UpgradeSummary } from "./upgrades";
 
 export * from "./types";
 export { nodeConfigHash, nodeConfigInputs } from "./talos";
 export { runtimeSettings, settingsFileText, settingsPath, stackHistory } from "./settings";
 export type { StackHistory } from "./settings";
+export { describePath, runningOutput, upgradeStepIds, upgradeSummary } from "./upgrades";
+export type { UpgradeSummary } from "./upgrades";
 
 /** Phases up to `last`, in order. */
 export function phasesThrough(last: Phase): Phase[] {
@@ -26,8 +29,8 @@ export function activePhases(cfg: StackConfig): Phase[] {
   return phasesThrough(cfg.stopAfter);
 }
 
-const PHASE_STEPS: Record<Phase, (cfg: StackConfig) => Step[]> = {
-  talos: talosSteps,
+const PHASE_STEPS: Record<Phase, (cfg: StackConfig, upgrade: UpgradeSummary) => Step[]> = {
+  talos: (cfg, upgrade) => talosSteps(cfg, upgrade.path),
   cluster: clusterSteps,
   cni: cniSteps,
   secrets: secretsSteps,
@@ -37,14 +40,16 @@ const PHASE_STEPS: Record<Phase, (cfg: StackConfig) => Step[]> = {
 /**
  * The plan of a validated config: steps of the given phases (default: those `stopAfter` lets
  * run) in dependency order; `history` (the stack's earlier updates) only reaches the run-time
- * settings, never a step.
+ * settings, never a step; `upgrade` (plan/upgrades.ts upgradeSummary of the previous outputs)
+ * adds the upgrade path's steps (none on a new stack).
  */
 export function buildPlan(
   cfg: StackConfig,
   phases: readonly Phase[] = activePhases(cfg),
   history: StackHistory = stackHistory(),
+  upgrade: UpgradeSummary = upgradeSummary(cfg, undefined),
 ): Plan {
-  const steps = phases.flatMap((p) => PHASE_STEPS[p](cfg));
+  const steps = phases.flatMap((p) => PHASE_STEPS[p](cfg, upgrade));
   assertOrdered(steps);
   return {
     stack: cfg.stack,
@@ -53,6 +58,7 @@ export function buildPlan(
     phases,
     steps,
     settings: runtimeSettings(cfg, history),
+    upgrade,
   };
 }
 

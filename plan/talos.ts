@@ -6,6 +6,8 @@ import { renderNodePatchYaml } from "../talos/machineconfig";
 import { talosctl } from "../talos/talosctl";
 import { commandStep } from "./command";
 import { Step, stepIds } from "./types";
+import { NO_PATH, upgradeSteps } from "./upgrades";
+import type { CompletedPath } from "../config/previousDeployment";
 
 /** The normalised inputs that define what a node runs; its hash drives re-apply. */
 export function nodeConfigInputs(cfg: StackConfig, node: NodeConfig): Record<string, string> {
@@ -35,7 +37,12 @@ export function nodeConfigHash(cfg: StackConfig, node: NodeConfig): string {
 
 const controlPlanes = (cfg: StackConfig) => cfg.nodes.filter((n) => n.role === "controlplane");
 
-export function talosSteps(cfg: StackConfig): Step[] {
+/**
+ * The talos phase: secrets, schematic, talosconfig, the upgrade path's steps (plan/upgrades.ts),
+ * then every node's apply, rendered for the target, after the last hop: upgrade-k8s has then
+ * written the same Kubernetes versions the apply renders, so it stays a no-op for them.
+ */
+export function talosSteps(cfg: StackConfig, path: CompletedPath = NO_PATH): Step[] {
   const cps = controlPlanes(cfg).map((n) => n.address);
   const steps: Step[] = [
     commandStep(cfg, {
@@ -82,6 +89,9 @@ export function talosSteps(cfg: StackConfig): Step[] {
       argv: talosctl.genTalosconfig(),
     }),
   ];
+  const upgrades = upgradeSteps(cfg, path);
+  steps.push(...upgrades);
+  const afterUpgrades = upgrades.length ? [upgrades[upgrades.length - 1].id] : [];
   for (const node of cfg.nodes) {
     const configHash = nodeConfigHash(cfg, node);
     steps.push(
@@ -90,7 +100,7 @@ export function talosSteps(cfg: StackConfig): Step[] {
         phase: "talos",
         node: node.hostname,
         description: `configure ${node.hostname} (${node.address}): generate, validate, apply (one configured node at a time), confirm it runs the config`,
-        dependsOn: [stepIds.secrets, stepIds.schematic],
+        dependsOn: [stepIds.secrets, stepIds.schematic, ...afterUpgrades],
         script: "apply-node",
         deleteScript: "node-reset",
         env: { ...nodeConfigInputs(cfg, node), CONFIG_SHA256: configHash },
