@@ -175,6 +175,20 @@ export const talosctl = {
     "--output",
     "jsonpath={.spec.metadata.name}={.spec.metadata.version}",
   ],
+  /**
+   * The node's active machine config, every document, as one YAML text (MachineConfigs.config.
+   * talos.dev id v1alpha1; `{.spec}` is the multi-document YAML: resources/config/machine_config.go
+   * MarshalYAML; sensitive, so admin only: internal/app/resources/access.go). NOTES §7.7.
+   */
+  activeMachineConfig: (address: Arg): Arg[] => [
+    "get",
+    "machineconfig",
+    "v1alpha1",
+    ...target(address),
+    ...authenticated,
+    "--output",
+    "jsonpath={.spec}",
+  ],
   /** Moves etcd leadership off the node (a no-op when it is not the leader: EtcdForfeitLeadership). */
   etcdForfeitLeadership: (address: Arg): Arg[] => ["etcd", "forfeit-leadership", ...target(address), ...authenticated],
   /**
@@ -283,6 +297,7 @@ export function allTalosctlInvocations(): Arg[][] {
     talosctl.versionJson(a),
     talosctl.extensions(a),
     talosctl.etcdForfeitLeadership(a),
+    talosctl.activeMachineConfig(a),
     talosctl.upgradeLegacy(a),
     talosctl.upgradeKubernetes(a),
   ];
