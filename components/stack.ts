@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as onepassword from "@1password/pulumi-onepassword";
 import * as command from "@pulumi/command";
 import { talosctlMismatch } from "../talos/credentials";
-import { Phase, PHASES, StackConfig } from "../config/types";
+import { Phase, PHASES, StackConfig, TalosMinor } from "../config/types";
+import { talosctlMinorsOf } from "../config/upgradePath";
 import { buildPlan, describePath, phasesThrough, Plan, runningOutput, stackHistory, upgradeSummary } from "../plan";
 import type { PreviousDeployment } from "../config/previousDeployment";
 import { OUTPUTS } from "../config/previousDeployment";
@@ -99,18 +100,25 @@ export function onePasswordProviderArgs(cfg: StackConfig, secrets: StackSecrets)
 }
 
 /**
- * The talosctl found must match the stack's Talos minor (another minor renders other configs and
- * takes other flags). Checked on `up` only: a preview runs no command, so it needs no talosctl.
+ * Every talosctl the update runs must be of its minor (another minor renders other configs and
+ * takes other flags): the stack's own, and the one of each other minor a planned upgrade path
+ * runs (homeops:talos.talosctls). Checked on `up` only: a preview runs no command, so it needs no
+ * talosctl.
  */
-export function talosctlPreflight(cfg: StackConfig): pulumi.Output<string> {
+export function talosctlPreflight(cfg: StackConfig, pathMinors: readonly TalosMinor[] = []): pulumi.Output<string> {
   if (pulumi.runtime.isDryRun()) return pulumi.output(cfg.talos.minor);
-  return command.local
-    .runOutput({ command: '"$TALOSCTL" version --client --short', environment: { TALOSCTL: cfg.talos.talosctl } })
-    .stdout.apply((out) => {
-      const problem = talosctlMismatch(out, cfg.talos.minor, cfg.talos.talosctl);
-      if (problem) throw new Error(problem);
-      return cfg.talos.minor;
-    });
+  const minors = [cfg.talos.minor, ...pathMinors.filter((m) => m !== cfg.talos.minor)];
+  const checks = minors.map((minor) => {
+    const exe = minor === cfg.talos.minor ? cfg.talos.talosctl : (cfg.talos.talosctls[minor] ?? "");
+    return command.local
+      .runOutput({ command: '"$TALOSCTL" version --client --short', environment: { TALOSCTL: exe } })
+      .stdout.apply((out) => {
+        const problem = talosctlMismatch(out, minor, exe);
+        if (problem) throw new Error(problem);
+        return minor;
+      });
+  });
+  return pulumi.all(checks).apply(() => cfg.talos.minor);
 }
 
 export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: DeployOptions): StackOutputs {
@@ -144,7 +152,7 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     stdin: {},
     secretValues: {},
     onePasswordEnv,
-    preflight: talosctlPreflight(cfg),
+    preflight: talosctlPreflight(cfg, upgrade.planned ? talosctlMinorsOf(upgrade.path.hops) : []),
   };
 
   const talos = new TalosPhase("talos", { config: cfg, plan, context });
