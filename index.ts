@@ -2,19 +2,20 @@
 import { redactSdkDebugLog } from "./components/debugLogRedaction";
 import { loadStackConfig, loadStackSecrets } from "./config/pulumi";
 import { deployStack } from "./components/stack";
-import { readPreviousDeployment } from "./components/previousDeployment";
+import { previousDeployment } from "./components/previousDeployment";
 
 export = async (): Promise<Record<string, unknown>> => {
   redactSdkDebugLog();
   // What the last successful update left (its outputs) first: validation refuses a target no
   // upgrade path reaches from what the nodes run.
-  const previous = await readPreviousDeployment();
-  const config = loadStackConfig(previous);
+  const previous = await previousDeployment();
+  const config = loadStackConfig(previous.outputs);
   const { outputs } = deployStack(config, loadStackSecrets(), {
     projectDir: process.cwd(),
-    declaredBefore: previous.phasesDeclared,
-    completedBefore: previous.phasesCompleted,
-    previous,
+    declaredBefore: previous.declared,
+    completedBefore: previous.completed,
+    fluxHandOffBefore: previous.fluxHandOff,
+    previous: previous.outputs,
   });
   return outputs;
 };

@@ -1,6 +1,6 @@
 /** What the stack's last successful update left behind, read from its own outputs. */
 import * as pulumi from "@pulumi/pulumi";
-import { OUTPUTS, parsePreviousDeployment, PreviousDeployment } from "../config/previousDeployment";
+import { OUTPUTS, parsePreviousDeployment, PreviousDeployment as PreviousOutputs } from "../config/previousDeployment";
 
 /** The phases an earlier update of this stack declared and completed (empty on a new stack). */
 export interface PreviousPhases {
@@ -8,15 +8,29 @@ export interface PreviousPhases {
   readonly completed: string[];
 }
 
+export interface PreviousDeployment extends PreviousPhases {
+  /**
+   * Setting → value at the hand-off to Flux: its `fluxHandOff` output, or, from an update made
+   * before that output existed, the versions it exported (what it applied).
+   */
+  readonly fluxHandOff: Record<string, string>;
+  /**
+   * What the nodes run and the last upgrade path (config/previousDeployment.ts), from which the
+   * upgrade path is planned. A new stack has no outputs: nothing runs.
+   */
+  readonly outputs: PreviousOutputs;
+}
+
 /** A list of strings from a stack output (anything else: none). */
 export function phaseList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((p): p is string => typeof p === "string") : [];
 }
 
-/** The outputs the program reads back (config/previousDeployment.ts parses them). */
+/** The outputs the program reads back. */
 export const PREVIOUS_OUTPUTS = [
   "phasesDeclared",
   "phasesCompleted",
+  "fluxHandOff",
   OUTPUTS.running,
   OUTPUTS.upgradePath,
   // From a program that wrote no `running` yet, and the versions later phases deployed.
@@ -32,24 +46,39 @@ export const PREVIOUS_OUTPUTS = [
 ] as const;
 
 /**
- * This stack's last successful update, through a StackReference to the stack itself, read before
- * anything is declared: `stopAfter` never makes the program stop declaring what an earlier update
- * built, the rolling gate knows whether the cluster ran before (plan/settings.ts stackHistory), and
- * the upgrade path starts from what the nodes run. A new stack has no outputs: nothing runs.
+ * The outputs of this stack's last successful update, through one StackReference to the stack
+ * itself (empty on a new stack). Read before anything is declared, so `stopAfter` can never make
+ * the program stop declaring what an earlier update built, the rolling gate knows whether the
+ * cluster ran before (plan/settings.ts stackHistory), the hand-off to Flux is known, and the
+ * upgrade path starts from what the nodes run (validation judges it against these outputs).
  */
-export async function readPreviousDeployment(): Promise<PreviousDeployment> {
+export async function previousDeployment(): Promise<PreviousDeployment> {
   const self = new pulumi.StackReference("previous-deployment", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
   });
   const values = await Promise.all(PREVIOUS_OUTPUTS.map((name) => self.getOutputValue(name)));
-  const outputs = Object.fromEntries(
+  const read = Object.fromEntries(
     PREVIOUS_OUTPUTS.flatMap((name, i) => (values[i] === undefined ? [] : [[name, values[i] as unknown]])),
   );
-  return parsePreviousDeployment(Object.keys(outputs).length === 0 ? undefined : outputs);
+  const handOff = read.fluxHandOff;
+  const fluxHandOff: Record<string, string> = {};
+  if (handOff && typeof handOff === "object" && !Array.isArray(handOff)) {
+    for (const [k, v] of Object.entries(handOff)) if (typeof v === "string") fluxHandOff[k] = v;
+  } else {
+    if (typeof read.externalSecretsVersion === "string")
+      fluxHandOff["homeops:externalSecrets.version"] = read.externalSecretsVersion;
+    if (typeof read.connectVersion === "string") fluxHandOff["homeops:connect.version"] = read.connectVersion;
+  }
+  return {
+    declared: phaseList(read.phasesDeclared),
+    completed: phaseList(read.phasesCompleted),
+    fluxHandOff,
+    outputs: parsePreviousDeployment(Object.keys(read).length === 0 ? undefined : read),
+  };
 }
 
-/** The phases an earlier update declared and completed (the part of the previous deployment h8's gate reads). */
+/** The `phasesDeclared` and `phasesCompleted` outputs of this stack's last successful update. */
 export async function previousPhases(): Promise<PreviousPhases> {
-  const previous = await readPreviousDeployment();
-  return { declared: [...previous.phasesDeclared], completed: [...previous.phasesCompleted] };
+  const { declared, completed } = await previousDeployment();
+  return { declared, completed };
 }

@@ -11,6 +11,7 @@ import { talosctlMinorsOf } from "../config/upgradePath";
 import { buildPlan, describePath, phasesThrough, Plan, runningOutput, stackHistory, upgradeSummary } from "../plan";
 import type { PreviousDeployment } from "../config/previousDeployment";
 import { OUTPUTS } from "../config/previousDeployment";
+import { handOffState } from "../plan/handOff";
 import { installerImage } from "../talos/schematic";
 import { StepContext } from "./steps";
 import { TalosPhase } from "./talosPhase";
@@ -47,6 +48,8 @@ export interface DeployOptions {
    * Absent on a new stack.
    */
   readonly previous?: PreviousDeployment;
+  /** Setting values at the hand-off to Flux (its `fluxHandOff` output). */
+  readonly fluxHandOffBefore?: Readonly<Record<string, string>>;
 }
 
 /** The phases to declare: those `stopAfter` lets run, extended to any declared before. */
@@ -143,6 +146,8 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
         "they stay declared (stopAfter never deletes what an earlier up built). To remove them on purpose, use pulumi destroy --target.",
     );
   }
+  const handOff = handOffState(plan, options.completedBefore ?? [], options.fluxHandOffBefore ?? {});
+  for (const warning of handOff.warnings) void pulumi.log.warn(warning);
   assertStepFilesCurrent(options.projectDir);
   writeRuntimeSettings(options.projectDir, plan);
   const active = (p: Phase) => plan.phases.includes(p);
@@ -153,6 +158,9 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     secretValues: {},
     onePasswordEnv,
     preflight: talosctlPreflight(cfg, upgrade.planned ? talosctlMinorsOf(upgrade.path.hops) : []),
+    settings: plan.settings,
+    adoptHelmReleases: cfg.operations.adoptHelmReleases,
+    handedOff: handOff.handedOff,
   };
 
   const talos = new TalosPhase("talos", { config: cfg, plan, context });
@@ -202,6 +210,7 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     [OUTPUTS.running]: runningOutput(cfg),
     [OUTPUTS.upgradePath]: plan.upgrade.path,
     phasesCompleted: pulumi.all(readies),
+    fluxHandOff: handOff.record,
     talosconfigExpiry: talos.talosconfigExpiry,
     kubeconfigExpiry: cluster ? cluster.kubeconfigExpiry : null,
     talosconfig: talos.talosconfig,

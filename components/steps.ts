@@ -8,6 +8,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import { CommandStep, HelmStep, ObjectStep, Step } from "../plan";
 import { scriptPath } from "../talos/scripts";
+import { helmHooks } from "./helmGuard";
 
 /** What steps of later phases need from earlier ones. */
 export interface StepContext {
@@ -26,6 +27,27 @@ export interface StepContext {
    * mismatched talosctl fails the update before any step runs.
    */
   readonly preflight?: pulumi.Output<string>;
+  /** The run-time settings (the Helm create hook's kubectl and bounds). */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** `homeops:operations.adoptHelmReleases` (read by the Helm create hook). */
+  readonly adoptHelmReleases?: readonly string[];
+  /**
+   * The gitops phase completed in an earlier update: Flux owns what it takes over (a step's
+   * `handOff`), so the stack keeps it in its state and stops changing it.
+   */
+  readonly handedOff?: boolean;
+}
+
+/**
+ * Once Flux owns a resource: every input keeps its stored value (pulumi v3.248.0
+ * step_generator.go processIgnoreChanges resets the `*` path to the old inputs before Check and
+ * Diff), so a changed setting updates nothing. "version" as well, because the Helm provider's own
+ * Diff honours only that path of ignoreChanges against a refreshed state (pulumi-kubernetes
+ * v4.25.0 provider/pkg/provider/helm_release.go Diff).
+ */
+function handOffIgnore(step: HelmStep | ObjectStep, ctx: StepContext): string[] | undefined {
+  if (!step.handOff || !ctx.handedOff) return undefined;
+  return step.kind === "helm" ? ["*", "version"] : ["*"];
 }
 
 function dependsOn(step: Step, ctx: StepContext): pulumi.Resource[] {
@@ -80,8 +102,11 @@ export function createHelmStep(
   ctx: StepContext,
 ): k8s.helm.v3.Release {
   const { metadata, spec } = step.release;
+  const kubeconfig = ctx.stdin.kubeconfig;
+  if (!kubeconfig || !ctx.settings) throw new Error(`step ${step.id} needs the kubeconfig and the run-time settings`);
+  const resName = `${name}-${step.id}`;
   const release = new k8s.helm.v3.Release(
-    `${name}-${step.id}`,
+    resName,
     {
       // The exact release name (no auto-naming suffix): Flux adopts releases by name.
       name: metadata.name,
@@ -91,8 +116,11 @@ export function createHelmStep(
       repositoryOpts: spec.repo ? { repo: spec.repo } : undefined,
       values: spec.values as Record<string, unknown>,
       atomic: false,
-      // Helm may install over a release of this name that failed or was uninstalled (helm
-      // install.go availableName); a deployed one is the adoption guard's business.
+      // This stack's mark: Helm stores it as the description of every revision it installs or
+      // upgrades (helm pkg/action/install.go, upgrade.go); the create hook adopts what carries it.
+      description: step.marker,
+      // Helm installs over a release of this name whose latest revision failed or was
+      // uninstalled (helm install.go availableName); the create hook leaves it so when it adopts.
       replace: true,
       // Helm's wait for the release's workloads, from the stack's timeouts (an input of the
       // release: pulumi-kubernetes has no other place for it, so a changed timeout updates the
@@ -106,9 +134,16 @@ export function createHelmStep(
       provider: ctx.k8sProvider,
       dependsOn: dependsOn(step, ctx),
       retainOnDelete: step.retainOnDelete,
-      // A release that exists without being in the state is adopted; once it is in the state
-      // with this ID the option does nothing (pulumi step_generator.go isImport).
-      import: step.adopt ? `${step.release.metadata.namespace}/${step.release.metadata.name}` : undefined,
+      ignoreChanges: handOffIgnore(step, ctx),
+      // beforeCreate runs only when the engine creates the release (never for one the state holds):
+      // adopts it after a lost state, unlocks a stale interrupted install, or refuses with the
+      // command. beforeUpdate only unlocks a stale interrupted upgrade (components/helmGuard.ts).
+      hooks: helmHooks(resName, {
+        step,
+        kubeconfig,
+        settings: ctx.settings,
+        adoptList: ctx.adoptHelmReleases ?? [],
+      }),
     },
   );
   ctx.resources.set(step.id, release);
@@ -140,6 +175,7 @@ export function createObjectStep(
     provider: ctx.k8sProvider,
     dependsOn: dependsOn(step, ctx),
     retainOnDelete: step.retainOnDelete,
+    ignoreChanges: handOffIgnore(step, ctx),
   };
   const obj = withSecretValues(step, ctx) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   const resName = `${name}-${step.id}`;

@@ -338,6 +338,11 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
     storeReady: seconds(300),
     fluxReady: seconds(600),
     poll: seconds(5).describe("Poll interval of every wait; shorter than every timeout."),
+    probe: integer(1, 600, " (seconds)")
+      .optional()
+      .describe(
+        "Bound of one etcd probe (default: nodeReady / 10, from 1 to 5). A serving etcd answers at once; a stopped one blocks until this bound. Raise it for a slow link to the nodes.",
+      ),
   })
     .prefault({})
     .describe("Bounded waits, in seconds."),
@@ -348,7 +353,12 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
     adoptHelmReleases: list(oneOf(["cilium", "external-secrets", "flux-operator"] as const))
       .default([])
       .describe(
-        "Helm releases of this stack that already exist in the cluster without being in its state (lost state, a retained destroy): pulumi up adopts them (pulumi import) instead of failing on a name in use.",
+        "Helm releases to adopt even without this stack's mark (the description of every revision it installs): another tool's, or this stack's from before it marked them. Its own marked releases are adopted without this after a lost state.",
+      ),
+    handedOffToFlux: flag()
+      .default(false)
+      .describe(
+        "Flux owns the External Secrets release and the Connect Deployment and Services (their HelmRelease and manifests in the GitOps repository): the stack stops declaring them. Set it to recover a lost state after the gitops phase had completed.",
       ),
   })
     .prefault({})

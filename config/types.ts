@@ -166,12 +166,16 @@ export interface StackConfig {
     readonly fluxReady: number;
     /** Poll interval of every wait. */
     readonly poll: number;
+    /** Bound of one etcd probe (default: nodeReady / 10, from 1 to 5). */
+    readonly probe?: number;
   };
   readonly operations: {
     /** Nodes that `pulumi destroy` may reset (wiping STATE and EPHEMERAL only). Empty = never. */
     readonly resetOnDestroy: readonly string[];
-    /** Helm releases (by step id) that exist in the cluster but not in the state: adopted on create. */
+    /** Helm releases (by step id) adopted on create even without this stack's mark. */
     readonly adoptHelmReleases: readonly ("cilium" | "external-secrets" | "flux-operator")[];
+    /** Flux owns what it takes over after the gitops phase: the stack no longer declares it. */
+    readonly handedOffToFlux: boolean;
   };
 }
 

@@ -14,42 +14,47 @@ import { externalSecretsNamespace, externalSecretsRelease, clusterSecretStore } 
 import { fluxNamespace, fluxOperatorRelease, fluxInstance, gitCredentialsSecret } from "../k8s/flux";
 import { SECRET_MARKER } from "../k8s/manifests";
 import { commandStep, kubeGate } from "./command";
+import { helmMarker } from "../k8s/helmAdoption";
 import { HelmStep, K8sObject, ObjectStep, Step, stepIds } from "./types";
 
 /**
- * A Helm release step preceded by its adoption guard (see the helm-adoption script): the guard
- * takes the release's dependencies, the release depends on the guard.
+ * A Helm release step, marked as this stack's (its description) so that its create hook can
+ * adopt it after a lost state (components/helmGuard.ts): no guard step, no `import`.
  */
 function helmRelease(
   cfg: StackConfig,
-  step: Omit<HelmStep, "kind" | "adopt" | "dependsOn">,
+  step: Omit<HelmStep, "kind" | "marker" | "dependsOn">,
   dependsOn: string[],
-): Step[] {
-  const guard = `${step.id}-adoption`;
-  const { name, namespace } = step.release.metadata;
-  return [
-    commandStep(cfg, {
-      id: guard,
-      phase: step.phase,
-      description: `before Helm release ${namespace}/${name} is created: adopt it if it already exists (listed in operations.adoptHelmReleases), else refuse with the command that does`,
-      dependsOn,
-      script: "helm-adoption",
-      env: {
-        CLUSTER_NAME: cfg.cluster.name,
-        CLUSTER_ENDPOINT: cfg.cluster.endpoint,
-        RELEASE_STEP: step.id,
-        RELEASE_NAME: name,
-        RELEASE_NAMESPACE: namespace ?? "default",
-      },
-      stdinFrom: "talos-secrets",
-    }),
-    {
-      ...step,
-      kind: "helm",
-      dependsOn: [guard],
-      adopt: (cfg.operations.adoptHelmReleases as readonly string[]).includes(step.id),
-    },
-  ];
+): HelmStep {
+  return { ...step, kind: "helm", dependsOn, marker: helmMarker(cfg.stack, step.id) };
+}
+
+/** Where a change goes once Flux owns a handed-off resource. */
+function inGitops(cfg: StackConfig, what: string): string {
+  return `the GitOps repository (${cfg.gitops.url} ${cfg.gitops.branch}, ${cfg.gitops.path}): ${what}`;
+}
+
+/** What Flux re-owns after the gitops phase (ESO's HelmRelease, the Connect manifests). */
+export const HANDED_OFF_STEPS = [
+  "external-secrets",
+  "connect-deployment",
+  `service-${CONNECT.apiServiceName}`,
+  `service-${CONNECT.syncServiceName}`,
+] as const;
+
+/**
+ * The steps without those `operations.handedOffToFlux` says Flux owns: a step that depended on
+ * one depends on what it depended on instead.
+ */
+export function withoutHandedOff(cfg: StackConfig, steps: Step[]): Step[] {
+  if (!cfg.operations.handedOffToFlux) return steps;
+  const gone = new Map<string, readonly string[]>(
+    steps.filter((s) => (HANDED_OFF_STEPS as readonly string[]).includes(s.id)).map((s) => [s.id, s.dependsOn]),
+  );
+  const resolve = (id: string): string[] => (gone.has(id) ? gone.get(id)!.flatMap(resolve) : [id]);
+  return steps
+    .filter((s) => !gone.has(s.id))
+    .map((s) => ({ ...s, dependsOn: [...new Set(s.dependsOn.flatMap(resolve))] }));
 }
 
 function objectStep(
@@ -59,8 +64,9 @@ function objectStep(
   dependsOn: string[],
   object: K8sObject,
   secrets?: ObjectStep["secrets"],
+  handOff?: ObjectStep["handOff"],
 ): ObjectStep {
-  return { kind: "k8s", id, phase, description, dependsOn, object, secrets, retainOnDelete: true };
+  return { kind: "k8s", id, phase, description, dependsOn, object, secrets, retainOnDelete: true, handOff };
 }
 
 export function cniSteps(cfg: StackConfig): Step[] {
@@ -71,7 +77,7 @@ export function cniSteps(cfg: StackConfig): Step[] {
       .map((n) => n.address)
       .join(",");
   return [
-    ...helmRelease(
+    helmRelease(
       cfg,
       {
         id: "cilium",
@@ -113,7 +119,7 @@ export function cniSteps(cfg: StackConfig): Step[] {
 export function secretsSteps(cfg: StackConfig): Step[] {
   const store = clusterSecretStore(cfg);
   const services = connectServices(cfg);
-  return [
+  return withoutHandedOff(cfg, [
     {
       kind: "1password",
       id: "read-connect-credentials",
@@ -152,12 +158,25 @@ export function secretsSteps(cfg: StackConfig): Step[] {
     objectStep(
       "connect-deployment",
       "secrets",
-      `Deployment ${CONNECT.deploymentName}`,
+      `Deployment ${CONNECT.deploymentName}; Flux takes it over`,
       ["connect-credentials", "connect-token"],
       connectDeployment(cfg),
+      undefined,
+      {
+        changeIn: inGitops(cfg, `the Connect Deployment ${CONNECT.namespace}/${CONNECT.deploymentName}`),
+        setting: { key: "homeops:connect.version", value: cfg.connect.version },
+      },
     ),
     ...services.map((svc) =>
-      objectStep(`service-${svc.metadata.name}`, "secrets", `Service ${svc.metadata.name}`, ["connect-namespace"], svc),
+      objectStep(
+        `service-${svc.metadata.name}`,
+        "secrets",
+        `Service ${svc.metadata.name}; Flux takes it over`,
+        ["connect-namespace"],
+        svc,
+        undefined,
+        { changeIn: inGitops(cfg, `the Connect Service ${CONNECT.namespace}/${svc.metadata.name}`) },
+      ),
     ),
     objectStep(
       "eso-namespace",
@@ -166,15 +185,19 @@ export function secretsSteps(cfg: StackConfig): Step[] {
       ["talos-health"],
       externalSecretsNamespace(),
     ),
-    ...helmRelease(
+    helmRelease(
       cfg,
       {
         id: "external-secrets",
         phase: "secrets",
-        description: `External Secrets ${cfg.externalSecrets.version} (Helm release ${EXTERNAL_SECRETS.releaseName} in ${EXTERNAL_SECRETS.namespace}); Flux adopts it`,
+        description: `External Secrets ${cfg.externalSecrets.version} (Helm release ${EXTERNAL_SECRETS.releaseName} in ${EXTERNAL_SECRETS.namespace}); Flux takes it over`,
         release: externalSecretsRelease(cfg),
         retainOnDelete: true,
         timeoutSeconds: cfg.timeouts.storeReady,
+        handOff: {
+          changeIn: inGitops(cfg, `the HelmRelease ${EXTERNAL_SECRETS.namespace}/${EXTERNAL_SECRETS.releaseName}`),
+          setting: { key: "homeops:externalSecrets.version", value: cfg.externalSecrets.version },
+        },
       },
       ["eso-namespace"],
     ),
@@ -204,7 +227,7 @@ export function secretsSteps(cfg: StackConfig): Step[] {
       waitFor: [`Ready::clustersecretstore/${store.metadata.name}`],
       timeout: "TIMEOUT_STORE_READY",
     }),
-  ];
+  ]);
 }
 
 export function gitopsSteps(cfg: StackConfig): Step[] {
@@ -241,7 +264,7 @@ export function gitopsSteps(cfg: StackConfig): Step[] {
     instanceDeps.push("git-credentials");
   }
   steps.push(
-    ...helmRelease(
+    helmRelease(
       cfg,
       {
         id: "flux-operator",

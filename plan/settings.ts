@@ -60,7 +60,7 @@ export function runtimeSettings(cfg: StackConfig, history: StackHistory = stackH
     // Bounds of one tool call: a call that never answers must not hang its step. A probe of a
     // control plane's etcd answers at once when it serves, and blocks while etcd is down.
     CALL_TIMEOUT: String(clamp(Math.floor(t.nodeReady / 3), 2, 60)),
-    PROBE_TIMEOUT: String(clamp(Math.floor(t.nodeReady / 10), 1, 5)),
+    PROBE_TIMEOUT: String(t.probe ?? clamp(Math.floor(t.nodeReady / 10), 1, 5)),
     // One node's Talos upgrade (pull, install, reboot, back running: talosctl upgrade --timeout,
     // a duration) and its drain (1.13+ --drain-timeout); upgrade-k8s is bounded by the first too.
     UPGRADE_WAIT: `${3 * t.nodeReady + t.health}s`,
@@ -75,7 +75,6 @@ export function runtimeSettings(cfg: StackConfig, history: StackHistory = stackH
     // The rolling gate fails closed on a cluster that ran before (talos/scripts/rolling.ts).
     CLUSTER_WAS_RUNNING: history.clusterWasRunning ? "yes" : "no",
     RESET_ON_DESTROY: cfg.operations.resetOnDestroy.join(" "),
-    ADOPT_HELM_RELEASES: cfg.operations.adoptHelmReleases.join(" "),
   };
 }
 

@@ -55,8 +55,25 @@ export interface HelmStep extends StepBase {
   readonly retainOnDelete: boolean;
   /** How long Helm waits for the release's workloads (seconds; Helm's own default is 300). */
   readonly timeoutSeconds: number;
-  /** Adopt a release of this name that exists in the cluster but not in the state (`import`). */
-  readonly adopt: boolean;
+  /**
+   * This stack's ownership mark: the release's Helm description, stored with every revision it
+   * installs or upgrades; its create hook adopts a release that carries it (k8s/helmAdoption.ts).
+   */
+  readonly marker: string;
+  /** Flux takes it over after the gitops phase. */
+  readonly handOff?: HandOff;
+}
+
+/**
+ * Pulumi installs, Flux owns: after the gitops phase completed, the stack keeps the resource in
+ * its state but no longer changes it (components: ignoreChanges), and a changed setting only
+ * warns where to make the change instead.
+ */
+export interface HandOff {
+  /** Where to change it once Flux owns it. */
+  readonly changeIn: string;
+  /** The stack setting whose later changes no longer reach it, and its value now. */
+  readonly setting?: { readonly key: string; readonly value: string };
 }
 
 export interface ObjectStep extends StepBase {
@@ -66,6 +83,8 @@ export interface ObjectStep extends StepBase {
   /** stringData key -> where its secret value comes from. */
   readonly secrets?: Readonly<Record<string, SecretSource | `git-credentials:${string}`>>;
   readonly retainOnDelete: boolean;
+  /** Flux takes it over after the gitops phase. */
+  readonly handOff?: HandOff;
 }
 
 export interface ReadStep extends StepBase {

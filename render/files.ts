@@ -49,7 +49,8 @@ export function renderedEnv(step: CommandStep, minor: string): Record<string, st
 /**
  * plan.json: for every step its id, phase, node, description and dependencies, in order; for a
  * command step also the script it runs, its environment and where its stdin comes from, so a
- * reviewer sees everything that will run (the scripts themselves are under scripts/).
+ * reviewer sees everything that will run (the scripts themselves are under scripts/); for a Helm
+ * release its mark and create hook; for what Flux takes over, where to change it afterwards.
  */
 export function planJson(plan: Plan, minor: string): string {
   const steps = plan.steps.map((s: Step) => ({
@@ -67,6 +68,15 @@ export function planJson(plan: Plan, minor: string): string {
           ...(s.stdinFrom ? { stdinFrom: STDIN_PRODUCER[s.stdinFrom] } : {}),
         }
       : {}),
+    ...(s.kind === "helm"
+      ? {
+          // Its Helm description (this stack's mark) and what runs before its create.
+          marker: s.marker,
+          beforeCreate:
+            "adopt this stack's release, unlock a stale interrupted one, else refuse (components/helmGuard.ts)",
+        }
+      : {}),
+    ...((s.kind === "helm" || s.kind === "k8s") && s.handOff ? { handOff: s.handOff } : {}),
     dependsOn: s.dependsOn,
   }));
   return (

@@ -185,18 +185,16 @@ cluster_running() {
   for cp in $CONTROL_PLANE_ADDRESSES; do why="$why $cp: $(last_line "$WORK/members.$cp.err" || :);"; done
   return 1
 }
-# gate_cluster: running=yes when a control plane's etcd serves members. On a cluster that ran
-# before (CLUSTER_WAS_RUNNING=yes: the stack's outputs say an earlier update completed the cluster
-# phase), an etcd that does not answer is waited for and then refused: never taken for a cluster
-# that does not run, which would skip the health checks.
+# gate_cluster: succeeds when a control plane's etcd serves members (the cluster runs). On a
+# cluster that ran before (CLUSTER_WAS_RUNNING=yes: the stack's outputs say an earlier update
+# completed the cluster phase), an etcd that does not answer is waited for and then refused: never
+# taken for a cluster that does not run, which would skip the health checks.
 gate_cluster() {
-  running=no
   if [ "${CLUSTER_WAS_RUNNING:-no}" = yes ]; then
     wait_until cluster_running "an answering etcd before $NODE_HOSTNAME changes (the stack's last update completed the cluster phase, so the cluster ran; refusing to skip the rolling gate)"
-    running=yes
-  elif cluster_running; then
-    running=yes
+    return 0
   fi
+  cluster_running
 }
 # node_settled ADDRESS ROLE: the node's boot finished (stage running) and, for a control plane,
 # its own etcd serves with a leader (`etcd members` fails without quorum and on a learner;
@@ -236,8 +234,13 @@ control_plane_current() {
     shift 3
   done
   [ -n "$want" ] || { why="Talos has rendered no control-plane static pod on $GATE_ADDRESS yet"; return 1; }
+  # word lists compared with single spaces: `set --` splits both the same way
   # shellcheck disable=SC2086
-  [ "$(echo $want)" = "$(echo $pods)" ] || { why="control-plane pods on $GATE_NODE not yet the ones Talos rendered and Ready (want$want; running: $pods)"; return 1; }
+  set -- $want
+  want="$*"
+  # shellcheck disable=SC2086
+  set -- $pods
+  [ "$want" = "$*" ] || { why="control-plane pods on $GATE_NODE not yet the ones Talos rendered and Ready (want: $want; running: $pods)"; return 1; }
 }
 # node_healthy ADDRESS ROLE: settled, and for a control plane its Kubernetes control plane current
 node_healthy() {
@@ -376,7 +379,8 @@ elif holds_config; then
   log "$NODE_HOSTNAME already runs config $CONFIG_SHA256"
 else
   lock_acquire
-  gate_cluster
+  running=no
+  gate_cluster && running=yes
   [ "$running" = yes ] && wait_until others_healthy "every other node healthy before $NODE_HOSTNAME changes"
   reboot_needed=no
   needs_reboot && reboot_needed=yes

@@ -168,6 +168,13 @@ serving_member() {
   done
   return 1
 }
+# probe_cut ADDRESS: its etcd probe got no answer at all before PROBE_TIMEOUT ended it. A node whose
+# etcd is not running blocks the probe (so every node before the bootstrap), and so does a node that
+# does not answer (packets dropped, a dial that fails only after the bound): it proves nothing.
+probe_cut() { [ ! -s "$WORK/members.$1" ] && grep -q '^homeops: .* timed out after' "$WORK/members.$1.err"; }
+# answers ADDRESS: the node answers its Talos API with our certificate (machine status does not wait
+# for etcd); anything else, a timeout included, means it cannot be asked
+answers() { run "$TALOSCTL" "get" "machinestatus" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" "--output" "jsonpath={.spec.stage} {.spec.status.ready}" >/dev/null 2>"$WORK/answers.$1.err"; }
 deadline=$(deadline_in "$TIMEOUT_API_READY")
 already=no
 while :; do
@@ -175,7 +182,13 @@ while :; do
   serving=$(serving_member || :)
   silent=""
   for cp in $CONTROL_PLANE_ADDRESSES; do
-    unreachable "$WORK/members.$cp.err" && silent="$silent $cp" && last_err="$WORK/members.$cp.err"
+    if unreachable "$WORK/members.$cp.err"; then
+      silent="$silent $cp"
+      last_err="$WORK/members.$cp.err"
+    elif probe_cut "$cp" && ! answers "$cp"; then
+      silent="$silent $cp"
+      last_err="$WORK/answers.$cp.err"
+    fi
   done
   if [ -n "$serving" ]; then
     log "etcd serves members on $serving: the cluster is bootstrapped"

@@ -349,22 +349,6 @@ export const kubectl = {
   ],
   /** One control plane's own kube-apiserver version (`/version`: JSON with gitVersion). */
   apiServerVersionOf: (address: Arg): Arg[] => [...ownApiServer(address), "get", "--raw", "/version"],
-  /**
-   * The storage Secrets of a Helm release (Helm v3 labels them owner=helm, name=<release>:
-   * helm pkg/storage/driver/secrets.go).
-   */
-  helmReleaseSecrets: (): Arg[] => [
-    "--kubeconfig",
-    FILES.kubeconfig,
-    "get",
-    "secrets",
-    "--namespace",
-    "${RELEASE_NAMESPACE}",
-    "--selector",
-    "owner=helm,name=${RELEASE_NAME}",
-    "--output",
-    "name",
-  ],
   /** One bounded attempt of a condition wait on one object (or `nodes --all`). */
   waitOnce: (): Arg[] => [
     "--kubeconfig",

@@ -105,7 +105,7 @@ describe("config: parseStackConfig", () => {
       });
       assert.equal(config.stopAfter, "gitops");
       assert.deepStrictEqual(config.timeouts, EXPECTED_HOME_OPS.timeouts);
-      assert.deepStrictEqual(config.operations, { resetOnDestroy: [], adoptHelmReleases: [] });
+      assert.deepStrictEqual(config.operations, { resetOnDestroy: [], adoptHelmReleases: [], handedOffToFlux: false });
     });
 
     it("derives the 1Password item names from the cluster name", () => {

@@ -14,6 +14,7 @@ import { userDataWipes } from "../policy/rules/reset";
 import { SCRIPTS } from "../talos/scripts";
 import { allTalosctlInvocations } from "../talos/talosctl";
 import { callsOf, fastConfig, hasFlag, nodeOf, succeeded, withTimeouts, perTest, SimWorld } from "./helpers/simWorld";
+import { scaledMs } from "./helpers/calibration";
 
 const N3 = "172.29.51.13";
 
@@ -26,7 +27,7 @@ async function deleteAllAtOnce(w: SimWorld) {
   return Promise.all(
     ids.map((id) => {
       const st = w.state.steps[id];
-      return runScript(st.deleteScript!, st.env, st.stdin, { ...w.options, stepTimeoutMs: 300000 });
+      return runScript(st.deleteScript!, st.env, st.stdin, { ...w.options, stepTimeoutMs: scaledMs(300000) });
     }),
   );
 }
@@ -114,7 +115,7 @@ describe("destroy and deleted nodes (simulated)", function () {
   });
 
   it("every control plane listed, deletes at once: reset one at a time under the rolling lock, each after the previous answered in maintenance mode; graceful while other etcd members remain, the last member not", async function () {
-    this.timeout(900000);
+    this.timeout(scaledMs(900000));
     // A reset node takes 15 s to come back in maintenance mode: far longer than the next script's
     // own calls, so a lock given up before that shows whatever the machine's load.
     const w = worlds.open(withTimeouts(fastConfig(), { nodeReady: 60, apiReady: 60, health: 60 }), { reboot: 15000 });
@@ -152,7 +153,7 @@ describe("destroy and deleted nodes (simulated)", function () {
   });
 
   it("the reset list is matched by the exact hostname: listing mini10 resets mini10 and never mini1", async function () {
-    this.timeout(900000);
+    this.timeout(scaledMs(900000));
     const renamed = { mini02: "mini1", mini03: "mini10" } as Record<string, string>;
     const cfg = fastConfig();
     const nodes = cfg.nodes.map((n) => ({ ...n, hostname: renamed[n.hostname] ?? n.hostname }));

@@ -177,8 +177,9 @@ describe("fake kubectl, kubeconfig and health", function () {
     );
     create("FluxInstance", "flux", "flux-system");
     fake.setFaults(w.dir, [{ tool: "kubectl", command: "wait", args: ["kustomization/flux-system"], kind: "never" }]);
+    // The wait outlasts Flux's (scaled) readiness, so only the fault keeps the condition false.
     failsWith(
-      await wait("Ready", "kustomization/flux-system", "flux-system", "600ms"),
+      await wait("Ready", "kustomization/flux-system", "flux-system", dur(600)),
       /timed out waiting for the condition on kustomizations\/flux-system/,
       "never",
     );

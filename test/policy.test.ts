@@ -648,7 +648,9 @@ describe("policy: the real program's resources", function () {
   });
 
   it("pass with a reset list naming a node, and fail one naming no node of the stack", async () => {
-    const cfg = homeOpsConfig({ operations: { resetOnDestroy: ["mini02"], adoptHelmReleases: [] } });
+    const cfg = homeOpsConfig({
+      operations: { resetOnDestroy: ["mini02"], adoptHelmReleases: [], handedOffToFlux: false },
+    });
     const resources = programResources((await evaluate(cfg)).resources);
     assert.deepEqual(allViolations(resources, { resetOnDestroy: ["mini02"], nodes: NODES }), []);
     assert.deepEqual(allViolations(resources, { resetOnDestroy: ["mini2"], nodes: NODES }), [

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
-import { CANARY_WORLD, evaluate, Evaluation } from "./helpers/program";
+import { CANARY_WORLD, changedResources, diffableInputs, evaluate, Evaluation } from "./helpers/program";
 import { recorded, resetMocks, settle, valueOf } from "./helpers/mocks";
 import { NodeConfig, StackConfig } from "../config/types";
 import { asPulumiAllConfig, BAD_INPUTS, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
@@ -19,28 +19,6 @@ import * as os from "os";
 import * as path from "path";
 import { loadStackConfig } from "../config/pulumi";
 import { scratchProject } from "./helpers/simWorld";
-
-/** Inputs by resource name, as the engine would diff them (ignoreChanges applied). */
-function diffableInputs(e: Evaluation): Map<string, unknown> {
-  const out = new Map<string, unknown>();
-  for (const r of e.resources) {
-    const inputs: Record<string, unknown> = JSON.parse(JSON.stringify(r.inputs));
-    for (const path of r.ignoreChanges) {
-      const [head, key] = path.split(".");
-      if (key === undefined) delete inputs[head];
-      else if (inputs[head] && typeof inputs[head] === "object") delete (inputs[head] as Record<string, unknown>)[key];
-    }
-    out.set(`${r.type} ${r.name}`, inputs);
-  }
-  return out;
-}
-
-function changedResources(a: Evaluation, b: Evaluation): string[] {
-  const ia = diffableInputs(a);
-  const ib = diffableInputs(b);
-  const names = new Set([...ia.keys(), ...ib.keys()]);
-  return [...names].filter((n) => JSON.stringify(ia.get(n)) !== JSON.stringify(ib.get(n))).sort();
-}
 
 const withNode = (cfg: StackConfig, hostname: string, change: (n: NodeConfig) => NodeConfig): StackConfig => ({
   ...cfg,
@@ -103,12 +81,12 @@ describe("re-evaluation: no-op and blast radius (Pulumi mocks)", () => {
     assert.deepEqual(changedResources(base, await evaluate(tuned)), []);
   });
 
-  it("changing the talosctl path or the reset list changes nothing the engine would act on", async () => {
+  it("changing the talosctl path, the reset list or the Helm adoption list changes nothing the engine would act on", async () => {
     const cfg = homeOpsConfig();
-    const other = {
+    const other: StackConfig = {
       ...cfg,
       talos: { ...cfg.talos, talosctl: "/opt/talos/bin/talosctl-1.10" },
-      operations: { resetOnDestroy: ["mini03"], adoptHelmReleases: [] },
+      operations: { resetOnDestroy: ["mini03"], adoptHelmReleases: ["cilium"], handedOffToFlux: false },
     };
     assert.deepEqual(changedResources(base, await evaluate(other)), []);
   });
@@ -163,7 +141,7 @@ describe("stopAfter, settings and script files (Pulumi mocks)", () => {
         ...cfg,
         talos: { ...cfg.talos, talosctl: "/opt/bin/talosctl" },
         timeouts: { ...cfg.timeouts, nodeReady: 1234 },
-        operations: { resetOnDestroy: ["mini02"], adoptHelmReleases: [] },
+        operations: { resetOnDestroy: ["mini02"], adoptHelmReleases: [], handedOffToFlux: false },
       };
       const file = writeRuntimeSettings(dir, buildPlan(tuned));
       assert.equal(path.relative(dir, file), ".homeops/home-ops/settings.env");
@@ -266,9 +244,9 @@ describe("bad input is rejected before anything is created", () => {
     assert.equal(outputs.clusterName, "home-ops");
     assert.deepEqual(outputs.phasesCompleted, ["talos", "cluster", "cni", "secrets", "gitops"]);
     assert.equal(await pulumi.isSecret(program.kubeconfig), true);
-    // The 37 resources of the five phases (the read of the stack's own previous outputs is a read,
+    // The 34 resources of the five phases (the read of the stack's own previous outputs is a read,
     // not a registration).
-    assert.equal(recorded.resources.length, 37);
+    assert.equal(recorded.resources.length, 34);
     fs.rmSync(projectDir, { recursive: true, force: true });
     pulumi.runtime.setAllConfig({});
   });

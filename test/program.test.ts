@@ -25,13 +25,10 @@ describe("program graph (Pulumi mocks)", function () {
         "command:local:Command cluster-api-ready",
         "command:local:Command cluster-bootstrap",
         "command:local:Command cluster-kubeconfig",
-        "command:local:Command cni-cilium-adoption",
         "command:local:Command cni-nodes-ready",
         "command:local:Command cni-talos-health",
         "command:local:Command secrets-eso-ready",
-        "command:local:Command secrets-external-secrets-adoption",
         "command:local:Command secrets-store-ready",
-        "command:local:Command gitops-flux-operator-adoption",
         "command:local:Command gitops-flux-ready",
         "command:local:Command talos-apply-mini01",
         "command:local:Command talos-apply-mini02",
@@ -85,9 +82,10 @@ describe("program graph (Pulumi mocks)", function () {
       "talos-apply-mini03",
       "talos-talos-secrets",
     ]);
-    // Each Helm release waits for its adoption guard, which takes the release's dependencies.
-    assert.deepEqual(deps("cni-cilium"), ["cni-cilium-adoption"]);
-    assert.deepEqual(deps("cni-cilium-adoption").sort(), ["cluster-api-ready", "talos-talos-secrets"]);
+    // A Helm release has no guard step: its create hook runs in the program (test/program-helm).
+    assert.deepEqual(deps("cni-cilium"), ["cluster-api-ready"]);
+    assert.deepEqual(deps("secrets-external-secrets"), ["secrets-eso-namespace"]);
+    assert.deepEqual(deps("gitops-flux-operator"), ["gitops-flux-namespace"]);
     assert.deepEqual(deps("secrets-connect-namespace"), ["cni-talos-health"]);
     assert.deepEqual(deps("secrets-cluster-secret-store").sort(), [
       "secrets-connect-deployment",
@@ -139,18 +137,13 @@ describe("program graph (Pulumi mocks)", function () {
     }
   });
 
-  it("Helm releases: the stack's timeouts, may replace a failed install, adopt only what operations.adoptHelmReleases lists", async () => {
+  it("Helm releases: the stack's timeouts, may replace a failed install, never imported", () => {
     const cilium = res(full, "cni-cilium");
     assert.equal(cilium.inputs.timeout, 600);
     assert.equal(cilium.inputs.replace, true);
     assert.equal(res(full, "secrets-external-secrets").inputs.timeout, 300);
     assert.equal(res(full, "gitops-flux-operator").inputs.timeout, 600);
-    for (const r of full.resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release"))
-      assert.equal(r.importId, "", r.name);
-    const cfg = homeOpsConfig();
-    const adopting = await evaluate({ ...cfg, operations: { ...cfg.operations, adoptHelmReleases: ["cilium"] } });
-    const imports = adopting.resources.filter((r) => r.importId !== "").map((r) => `${r.name} ${r.importId}`);
-    assert.deepEqual(imports, ["cni-cilium kube-system/cilium"]);
+    for (const r of full.resources) assert.equal(r.importId, "", r.name);
   });
 
   it("sets every input of the 1Password provider, so OP_* variables of the shell cannot change it", () => {
@@ -215,7 +208,7 @@ describe("program graph (Pulumi mocks)", function () {
 
   it("runs constant script files and ignores no input: tuning is read at run time, never stored", () => {
     const commands = full.resources.filter((r) => r.type === "command:local:Command");
-    assert.equal(commands.length, 17);
+    assert.equal(commands.length, 14);
     for (const r of commands) {
       assert.deepEqual(r.ignoreChanges, [], `${r.name}: an ignored input is frozen at its stored value`);
       assert.match(String(r.inputs.create), /^steps\/[a-z-]+\.sh$/, r.name);

@@ -51,6 +51,17 @@ describe("npm run render (offline)", function () {
     assert.equal(apply.stdinFrom, "talos-secrets");
     assert.equal(apply.env.NODE_ADDRESS, "172.29.51.12");
     assert.equal(apply.env.HOMEOPS_SETTINGS, ".homeops/home-ops/settings.env");
+    // A Helm release: its mark and its create hook; what Flux takes over says where to change it.
+    const eso = plan.steps.find((s: { id: string }) => s.id === "external-secrets");
+    assert.equal(eso.marker, "homeops: homeops/home-ops external-secrets");
+    assert.match(eso.beforeCreate, /components\/helmGuard.ts/);
+    assert.deepEqual(eso.handOff.setting, { key: "homeops:externalSecrets.version", value: "0.17.0" });
+    assert.match(eso.handOff.changeIn, /HelmRelease external-secrets-system\/external-secrets$/);
+    assert.equal(plan.steps.find((s: { id: string }) => s.id === "cilium").handOff, undefined);
+    assert.deepEqual(
+      plan.steps.filter((s: { handOff?: unknown }) => s.handOff).map((s: { id: string }) => s.id),
+      ["connect-deployment", "service-onepassword-connect", "service-onepassword-connect-sync", "external-secrets"],
+    );
     const bundle = plan.steps.find((s: { id: string }) => s.id === "talos-secrets");
     assert.equal(bundle.env.OP_SERVICE_ACCOUNT_TOKEN, SECRET_MARKER, "a secret value shows as the marker");
     assert.equal(bundle.env.TALOSCTL_MINOR, "v1.10");

@@ -52,7 +52,7 @@ describe("script text is not a resource input (Pulumi mocks)", () => {
     const cfg = homeOpsConfig();
     const before = await registrations(cfg, project());
     const commands = Object.values(before).filter((r) => (r as { type: string }).type === "command:local:Command");
-    assert.equal(commands.length, 17, "every command step is compared");
+    assert.equal(commands.length, 14, "every command step is compared");
     const scripts = SCRIPTS as Record<string, string>;
     const original = { ...scripts };
     let after: Record<string, unknown>;

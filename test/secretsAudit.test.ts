@@ -10,7 +10,7 @@ import { RecordedResource } from "./helpers/mocks";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { adoptingAll, fakeWorld, fastConfig, listTree, SimWorld, succeeded, withSysctl } from "./helpers/simWorld";
+import { fakeWorld, fastConfig, listTree, SimWorld, succeeded, withSysctl } from "./helpers/simWorld";
 import { StackConfig } from "../config/types";
 import { settingsPath } from "../plan";
 import { renderStackFiles } from "../render/files";
@@ -238,7 +238,6 @@ describe("secrets audit: canaries in every secret input", function () {
 
       // Lost state: every step runs again, reading the bundle back; then a failing change.
       w.state = { steps: {} };
-      w.cfg = adoptingAll(w.cfg);
       runs.push(await w.up({ options }));
       succeeded(runs[1]);
       w.faults([

@@ -24,6 +24,7 @@ import {
   withSysctl,
   withTimeouts,
 } from "./helpers/simWorld";
+import { scaledMs } from "./helpers/calibration";
 
 const [N1, N2, N3] = ["172.29.51.11", "172.29.51.12", "172.29.51.13"];
 /** Node delays scaled down; a restarted control-plane pod is away longer than a poll, shorter than the waits. */
@@ -59,7 +60,8 @@ function withUdevRule(cfg: StackConfig): StackConfig {
 }
 
 /** Three nodes' changes go one after the other, each waiting for the lock: no step timeout of its own. */
-const LONG_STEPS = { stepTimeoutMs: 600000 };
+/** The engine kill of these long steps, scaled when the step starts (the load may have risen since the file loaded). */
+const LONG_STEPS = () => ({ stepTimeoutMs: scaledMs(600000) });
 
 /** The plan as the program builds it for a stack whose last update completed the cluster phase. */
 const afterClusterRan = (cfg: StackConfig) =>
@@ -123,7 +125,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
     let w: SimWorld;
     before(async () => {
       w = new SimWorld(roomy(), DELAYS);
-      succeeded(await w.up({ options: LONG_STEPS }));
+      succeeded(await w.up({ options: LONG_STEPS() }));
     });
     after(() => w?.cleanup());
 
@@ -132,7 +134,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
       const mark = w.calls().length;
       w.cfg = withKubernetesPatch(w.cfg);
       const stop = watchLock(path.join(w.projectDir, w.plan.settings.ROLLING_LOCK));
-      const r = await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS });
+      const r = await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS() });
       const samples = stop();
       succeeded(r);
       assert.deepEqual([...r.ran].sort(), ["apply-mini01", "apply-mini02", "apply-mini03"]);
@@ -166,7 +168,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
       const since = Date.now();
       w.cfg = withUdevRule(w.cfg);
       const stop = watchLock(path.join(w.projectDir, w.plan.settings.ROLLING_LOCK));
-      const r = await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS });
+      const r = await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS() });
       const samples = stop();
       succeeded(r);
       const world = w.world();
@@ -182,17 +184,17 @@ describe("simulated execution: the rolling gate holds every change", function ()
 
     it("a cluster that ran before and no etcd answers: the gate waits, then refuses (the node is not changed)", async () => {
       const w = worlds.open(roomy(20), DELAYS);
-      succeeded(await w.up({ options: LONG_STEPS }));
+      succeeded(await w.up({ options: LONG_STEPS() }));
       // Every control plane's etcd is slow: no probe answers within its bound.
       w.faults([{ tool: "talosctl", command: "etcd members", kind: "timeout" }]);
       const mark = w.calls().length;
       const before = w.node("mini01").changedApplies;
       w.cfg = withKubernetesPatch(w.cfg);
-      const r = await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS });
+      const r = await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS() });
       assert.ok(r.failed, "the run failed");
       assert.match(
         r.failed.message,
-        /an answering etcd before mini0\d changes \(the stack's last update completed the cluster phase.*not reached within 20 s: no control plane's etcd serves members/,
+        /an answering etcd before mini0\d changes \(the stack's last update completed the cluster phase.*not reached within \d+ s: no control plane's etcd serves members/,
       );
       assert.deepEqual(
         w.cfg.nodes.flatMap((n) => appliesTo(w.calls().slice(mark), n.address).all),
@@ -204,32 +206,32 @@ describe("simulated execution: the rolling gate holds every change", function ()
       // kubelet's 20 s pickup: a run-time setting, which re-runs nothing by itself).
       w.faults([]);
       w.cfg = withTimeouts(w.cfg, { health: 60 });
-      succeeded(await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS }));
+      succeeded(await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS() }));
       assert.deepEqual(fakeWorld.controlPlaneOverlaps(w.world()), []);
     });
 
     it("the same, and a first install still skips the gate: every node in maintenance needs no etcd", async () => {
       const w = worlds.open({ ...roomy(), stopAfter: "talos" }, DELAYS);
       w.faults([{ tool: "talosctl", command: "etcd members", kind: "timeout" }]);
-      succeeded(await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS }));
+      succeeded(await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS() }));
       assert.equal(callsOf(w.calls(), "talosctl", "etcd members").length, 0, "no gate on a first install");
     });
 
     it("refuses to start a node's change while another control plane is down (power off): no apply, a clear message", async () => {
       const w = worlds.open(roomy(20), DELAYS);
-      succeeded(await w.up({ options: LONG_STEPS }));
+      succeeded(await w.up({ options: LONG_STEPS() }));
       fakeWorld.powerOff(w.dir, N3);
       const mark = w.calls().length;
       w.cfg = withKubernetesPatch(w.cfg);
       const plan = afterClusterRan(w.cfg);
       const r = await w.up({
-        options: LONG_STEPS,
+        options: LONG_STEPS(),
         plan: { ...plan, steps: plan.steps.filter((s) => s.id !== "apply-mini03") },
       });
       assert.ok(r.failed, "the run failed");
       assert.match(
         r.failed.message,
-        /every other node healthy before mini0[12] changes not reached within 20 s: 172\.29\.51\.13: .*connection refused/,
+        /every other node healthy before mini0[12] changes not reached within \d+ s: 172\.29\.51\.13: .*connection refused/,
       );
       assert.deepEqual(
         [N1, N2].flatMap((a) => appliesTo(w.calls().slice(mark), a).all),
@@ -240,7 +242,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
 
     it("refuses while another control plane's API server is down though its etcd serves (its kube-apiserver not back)", async () => {
       const w = worlds.open(roomy(20), DELAYS);
-      succeeded(await w.up({ options: LONG_STEPS }));
+      succeeded(await w.up({ options: LONG_STEPS() }));
       // mini02's kube-apiserver is being replaced and does not come back within the wait.
       fakeWorld.updateState(w.dir, (s) => {
         const p = (s.nodes[N2] as unknown as { staticPods: Record<string, Record<string, number>> }).staticPods[
@@ -253,13 +255,13 @@ describe("simulated execution: the rolling gate holds every change", function ()
       w.cfg = withKubernetesPatch(w.cfg);
       const plan = afterClusterRan(w.cfg);
       const r = await w.up({
-        options: LONG_STEPS,
+        options: LONG_STEPS(),
         plan: { ...plan, steps: plan.steps.filter((s) => s.id !== "apply-mini02") },
       });
       assert.ok(r.failed, "the run failed");
       assert.match(
         r.failed.message,
-        /every other node healthy before mini0[13] changes not reached within 20 s: kube-apiserver on 172\.29\.51\.12: The connection to the server 172\.29\.51\.12:6443 was refused/,
+        /every other node healthy before mini0[13] changes not reached within \d+ s: kube-apiserver on 172\.29\.51\.12: The connection to the server 172\.29\.51\.12:6443 was refused/,
       );
       assert.deepEqual(
         [N1, N3].flatMap((a) => appliesTo(w.calls().slice(mark), a).all),
@@ -295,11 +297,11 @@ describe("simulated execution: the rolling gate holds every change", function ()
     ] as const) {
       it(`a lock whose owner ${label} is not taken over: the change waits until the lock is gone`, async () => {
         const w = worlds.open(roomy(), DELAYS);
-        succeeded(await w.up({ options: LONG_STEPS }));
+        succeeded(await w.up({ options: LONG_STEPS() }));
         w.cfg = withSysctl(w.cfg, "mini01", "vm.swappiness", "10");
         const lock = stageLock(w, pid);
         const mark = w.calls().length;
-        const run = w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS });
+        const run = w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS() });
         // The step reached the lock: its dry run said the node differs.
         await until(
           () =>
@@ -325,10 +327,10 @@ describe("simulated execution: the rolling gate holds every change", function ()
 
     it("a lock whose owner is gone (killed) is taken over", async () => {
       const w = worlds.open(roomy(), DELAYS);
-      succeeded(await w.up({ options: LONG_STEPS }));
+      succeeded(await w.up({ options: LONG_STEPS() }));
       w.cfg = withSysctl(w.cfg, "mini01", "vm.swappiness", "10");
       stageLock(w, 2147483646);
-      succeeded(await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS }));
+      succeeded(await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS() }));
     });
   });
 });

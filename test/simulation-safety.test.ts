@@ -6,7 +6,6 @@
  */
 import { strict as assert } from "assert";
 import {
-  adoptingAll,
   appliesTo,
   callsOf,
   fakeWorld,
@@ -149,7 +148,6 @@ describe("simulated execution: safety branches", function () {
       fakeWorld.toMaintenance(w.dir, N1);
       const mark = w.calls().length;
       w.state = { steps: {} };
-      w.cfg = adoptingAll(w.cfg);
       succeeded(await w.up());
       const fresh = w.calls().slice(mark);
       assert.deepEqual(callsOf(fresh, "talosctl", "bootstrap"), [], "no bootstrap call");
@@ -179,6 +177,26 @@ describe("simulated execution: safety branches", function () {
       assert.equal(world.cluster.bootstrapCount, 0, "no etcd bootstrapped");
       assert.ok(world.nodes[N1].alreadyExists >= 1, "the node answered AlreadyExists");
       assert.deepEqual([...new Set(callsOf(w.calls(), "talosctl", "bootstrap").map(nodeOf))], [N1]);
+    });
+
+    it("a control plane whose calls go unanswered (packets dropped: no connection error before the probe's bound) blocks the bootstrap too", async () => {
+      const w = worlds.open(fastConfig({ stopAfter: "talos" }));
+      succeeded(await w.up());
+      // Every call to mini03 hangs until the caller's bound ends it: the etcd probe is cut by
+      // PROBE_TIMEOUT with no answer, which on its own cannot tell a node whose etcd is not
+      // running yet (it blocks: etcd.go QueryLocal) from a node that does not answer at all.
+      w.faults([{ tool: "talosctl", node: N3, kind: "timeout" }]);
+      w.cfg = { ...w.cfg, stopAfter: "gitops" };
+      const r1 = await w.up();
+      assert.equal(r1.failed?.id, "bootstrap");
+      assert.match(
+        r1.failed!.message,
+        /cannot reach control plane\(s\) 172\.29\.51\.13 to tell whether they hold the cluster's etcd; refusing to bootstrap a second etcd/,
+      );
+      assert.equal(callsOf(w.calls(), "talosctl", "bootstrap").length, 0, "no bootstrap");
+      w.faults([]);
+      succeeded(await w.up());
+      assert.deepEqual(w.world().cluster, { bootstrapCount: 1, bootstrapAlreadyExists: 0 });
     });
 
     it("a control plane that cannot be asked blocks the bootstrap (it may hold the cluster's etcd); once it is back, one bootstrap", async () => {

@@ -6,7 +6,6 @@
  */
 import { strict as assert } from "assert";
 import {
-  adoptingAll,
   appliesTo,
   callsOf,
   fakeWorld,
@@ -130,9 +129,8 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     const identity = w.node("mini01").identity;
     const mark = w.calls().length;
     w.state = { steps: {} };
-    // The Helm releases exist without a record in the state: adopted, as their guards ask
-    // (test/simulation-helm.test.ts shows the refusal that asks for it).
-    w.cfg = adoptingAll(w.cfg);
+    // The Helm releases exist without a record in the state: their create hooks adopt them (the
+    // releases carry this stack's mark).
     succeeded(await w.up());
     const fresh = w.calls().slice(mark);
     for (const n of w.cfg.nodes) {
@@ -212,7 +210,6 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
     assert.equal(w.state.steps["talos-secrets"].stdout.trimEnd(), stored.trimEnd());
     assert.ok(stored.split("\n").length > 10, "a multi-line value, which op quotes");
     w.state = { steps: {} };
-    w.cfg = adoptingAll(w.cfg);
     succeeded(await w.up());
   });
 

@@ -73,7 +73,8 @@ elif holds_config; then
   log "$NODE_HOSTNAME already runs config $CONFIG_SHA256"
 else
   lock_acquire
-  gate_cluster
+  running=no
+  gate_cluster && running=yes
   [ "$running" = yes ] && wait_until others_healthy "every other node healthy before $NODE_HOSTNAME changes"
   reboot_needed=no
   needs_reboot && reboot_needed=yes

@@ -7,18 +7,33 @@ import { CLASSIFY, FETCH_KUBECONFIG, PROBE_MEMBERS, T, work, WRITE_TALOSCONFIG }
  * cluster phase: bootstrap etcd exactly once for the cluster's life. AlreadyExists is a per-node
  * answer (that node's /var/lib/etcd is not empty: v1alpha1_server.go Bootstrap), so it proves
  * nothing about the cluster; the script asks every control plane's own etcd instead and calls
- * bootstrap only when none serves members and every one answered. A reset node then joins the
- * running cluster by itself; etcd data that no etcd serves (an old cluster's) is reported.
+ * bootstrap only when none serves members and every one answered (a probe cut by its bound without
+ * an answer counts only once the node answers a call that does not wait for etcd). A reset node
+ * then joins the running cluster by itself; etcd data that no etcd serves (an old cluster's) is
+ * reported.
  */
 export const bootstrap = `${PRELUDE}
-${WRITE_TALOSCONFIG}${CLASSIFY}${PROBE_MEMBERS}deadline=$(deadline_in "$TIMEOUT_API_READY")
+${WRITE_TALOSCONFIG}${CLASSIFY}${PROBE_MEMBERS}# probe_cut ADDRESS: its etcd probe got no answer at all before PROBE_TIMEOUT ended it. A node whose
+# etcd is not running blocks the probe (so every node before the bootstrap), and so does a node that
+# does not answer (packets dropped, a dial that fails only after the bound): it proves nothing.
+probe_cut() { [ ! -s "$WORK/members.$1" ] && grep -q '^homeops: .* timed out after' "$WORK/members.$1.err"; }
+# answers ADDRESS: the node answers its Talos API with our certificate (machine status does not wait
+# for etcd); anything else, a timeout included, means it cannot be asked
+answers() { ${shellCommand(T, talosctl.machineStatus("${1}"))} >/dev/null 2>"$WORK/answers.$1.err"; }
+deadline=$(deadline_in "$TIMEOUT_API_READY")
 already=no
 while :; do
   probe_members
   serving=$(serving_member || :)
   silent=""
   for cp in $CONTROL_PLANE_ADDRESSES; do
-    unreachable "$WORK/members.$cp.err" && silent="$silent $cp" && last_err="$WORK/members.$cp.err"
+    if unreachable "$WORK/members.$cp.err"; then
+      silent="$silent $cp"
+      last_err="$WORK/members.$cp.err"
+    elif probe_cut "$cp" && ! answers "$cp"; then
+      silent="$silent $cp"
+      last_err="$WORK/answers.$cp.err"
+    fi
   done
   if [ -n "$serving" ]; then
     log "etcd serves members on $serving: the cluster is bootstrapped"

@@ -12,7 +12,6 @@
 import { applyNode } from "./apply";
 import { bootstrap, kubeconfig } from "./bootstrap";
 import { apiReady, kubeWait, talosHealth } from "./gates";
-import { helmAdoption } from "./helm";
 import { nodeReset } from "./reset";
 import { registerSchematic } from "./schematic";
 import { secretsBundle, talosconfig } from "./secrets";
@@ -31,7 +30,6 @@ export const SCRIPTS = {
   "api-ready": apiReady,
   "kube-wait": kubeWait,
   "talos-health": talosHealth,
-  "helm-adoption": helmAdoption,
   "talos-upgrade": talosUpgrade,
   "kubernetes-upgrade": kubernetesUpgrade,
 } as const;

@@ -83,7 +83,8 @@ if [ "$runs_version" != "$FROM_VERSION" ] || [ "$runs_schematic" != "$FROM_SCHEM
   fail "$NODE_HOSTNAME ($NODE_ADDRESS) runs Talos $runs_version with schematic $runs_schematic; this hop assumed $FROM_VERSION with $FROM_SCHEMATIC before it (or $TO_VERSION with $SCHEMATIC after): refusing to guess. Bring the node to one of them, or record what it runs, then run pulumi up again"
 fi
 lock_acquire
-gate_cluster
+running=no
+gate_cluster && running=yes
 if [ "$running" = yes ]; then
   wait_until others_healthy "every other node healthy before $NODE_HOSTNAME upgrades"
   wait_until etcd_gate "every etcd member healthy, one leader, full membership before $NODE_HOSTNAME upgrades"

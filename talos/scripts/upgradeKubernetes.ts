@@ -38,8 +38,7 @@ if at_target; then
   exit 0
 fi
 lock_acquire
-gate_cluster
-[ "$running" = yes ] || fail "no control plane's etcd serves members: $why"
+gate_cluster || fail "no control plane's etcd serves members: $why"
 wait_until etcd_gate "every etcd member healthy, one leader, full membership before Kubernetes $FROM_VERSION -> $TO_VERSION"
 log "upgrade-k8s $FROM_VERSION -> $TO_VERSION through $CONTROL_PLANE_ADDRESS (talosctl $TALOS_MINOR)"
 ${shellCommand(T, talosctl.upgradeKubernetes("${CONTROL_PLANE_ADDRESS}"), '"$(( ${UPGRADE_WAIT%s} + CALL_TIMEOUT ))"')} >"$WORK/upgrade-k8s.out" 2>"$WORK/upgrade-k8s.err" || fail "talosctl upgrade-k8s --from $FROM_VERSION --to $TO_VERSION failed: $(last_line "$WORK/upgrade-k8s.err")"

@@ -98,6 +98,8 @@ export interface RunOptions {
   /** Kill the CLI with SIGKILL as soon as this returns true for an event (or after `killAfterMs`). */
   readonly killWhen?: (event: EngineEvent) => boolean;
   readonly killAfterMs?: number;
+  /** Kill the CLI with SIGKILL once this resolves true (polled every `everyMs`): a condition outside the CLI. */
+  readonly killWhenPolled?: { readonly everyMs: number; readonly check: () => Promise<boolean> };
   /** Send `signal` (e.g. SIGINT, a Ctrl-C) `signalDelayMs` after the first event `signalWhen` accepts. */
   readonly signalWhen?: (event: EngineEvent) => boolean;
   readonly signal?: NodeJS.Signals;
@@ -330,9 +332,22 @@ export function runCli(
     });
     child.stderr.on("data", (d) => (stderr += d));
     const killTimer = opts.killAfterMs ? setTimeout(kill, opts.killAfterMs) : undefined;
+    let polling = false;
+    const poller = opts.killWhenPolled
+      ? setInterval(() => {
+          if (polling) return;
+          polling = true;
+          opts
+            .killWhenPolled!.check()
+            .then((yes) => yes && kill())
+            .catch(() => undefined)
+            .finally(() => (polling = false));
+        }, opts.killWhenPolled.everyMs)
+      : undefined;
     const guard = setTimeout(kill, scaledMs(opts.timeoutMs ?? 240_000));
     child.on("close", (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
+      if (poller) clearInterval(poller);
       clearTimeout(guard);
       if (events.length === 0 && stdout.trim().startsWith("{")) {
         try {

@@ -33,7 +33,12 @@ export interface RecordedResource {
   readonly aliases: unknown[];
   /** The `import` option's ID ("" when not set). */
   readonly importId: string;
+  /** Names of the resource hooks bound per hook type (e.g. `beforeCreate`). */
+  readonly hooks: Record<string, string[]>;
 }
+
+/** Resource hooks registered with the (mock) engine, by name. */
+export const registeredHooks = new Map<string, { onDryRun: boolean; ignoreErrors: boolean }>();
 
 export interface RecordedCall {
   readonly token: string;
@@ -67,10 +72,32 @@ function secretPathsOf(value: unknown, path: string, out: string[]): void {
   for (const [k, v] of Object.entries(obj)) secretPathsOf(v, path ? `${path}.${k}` : k, out);
 }
 
+function hooksOf(binding: any): Record<string, string[]> {
+  if (!binding) return {};
+  const out: Record<string, string[]> = {};
+  for (const [type, list] of Object.entries({
+    beforeCreate: binding.getBeforeCreateList(),
+    afterCreate: binding.getAfterCreateList(),
+    beforeUpdate: binding.getBeforeUpdateList(),
+    afterUpdate: binding.getAfterUpdateList(),
+    beforeDelete: binding.getBeforeDeleteList(),
+    afterDelete: binding.getAfterDeleteList(),
+  }) as [string, string[]][]) {
+    if (list.length) out[type] = list;
+  }
+  return out;
+}
+
 let patched = false;
 function patchMonitor(): void {
   if (patched) return;
   patched = true;
+  // The mock monitor has no RegisterResourceHook: record the hook (its callback stays in the
+  // SDK's callback server, which the engine would call; mocks never do).
+  MockMonitor.prototype.registerResourceHook = function (req: any, callback: any) {
+    registeredHooks.set(req.getName(), { onDryRun: req.getOnDryRun(), ignoreErrors: req.getIgnoreErrors() });
+    callback(null, {});
+  };
   const original = MockMonitor.prototype.registerResource;
 
   MockMonitor.prototype.registerResource = function (req: any, callback: any) {
@@ -87,6 +114,7 @@ function patchMonitor(): void {
       secretPaths,
       aliases: [...req.getAliasesList().map((a: any) => a.toObject()), ...req.getAliasurnsList()],
       importId: req.getImportid(),
+      hooks: hooksOf(req.getHooks()),
       custom: req.getCustom(),
       provider: req.getProvider(),
     };

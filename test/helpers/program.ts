@@ -124,7 +124,14 @@ async function resolveOutput(v: unknown): Promise<{ value: unknown; secret: bool
 /** One evaluation of the program (a `pulumi up`, or a preview when `preview`). */
 export async function evaluate(
   cfg: StackConfig,
-  opts: { preview?: boolean; world?: MockWorld; declaredBefore?: string[] } = {},
+  opts: {
+    preview?: boolean;
+    world?: MockWorld;
+    declaredBefore?: string[];
+    /** The last update's phasesCompleted and fluxHandOff outputs (the hand-off to Flux). */
+    completedBefore?: string[];
+    fluxHandOffBefore?: Record<string, string>;
+  } = {},
 ): Promise<Evaluation> {
   await resetMocks(opts.world ?? CANARY_WORLD, opts.preview ?? false, cfg.stack);
   const projectDir = scratchProject("homeops-mock-");
@@ -132,7 +139,12 @@ export async function evaluate(
     const stack = deployStack(
       cfg,
       { onePasswordServiceAccountToken: pulumi.secret(CANARY.opToken) },
-      { projectDir, declaredBefore: opts.declaredBefore },
+      {
+        projectDir,
+        declaredBefore: opts.declaredBefore,
+        completedBefore: opts.completedBefore,
+        fluxHandOffBefore: opts.fluxHandOffBefore,
+      },
     );
     const outputs: Evaluation["outputs"] = {};
     for (const [k, v] of Object.entries(stack.outputs)) outputs[k] = await resolveOutput(v);
@@ -141,4 +153,33 @@ export async function evaluate(
   } finally {
     fs.rmSync(projectDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Inputs by resource name, as the engine would diff them (ignoreChanges applied; `*` keeps every
+ * stored input: pulumi v3.248.0 step_generator.go processIgnoreChanges, PropertyPath.Reset).
+ */
+export function diffableInputs(e: Evaluation): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const r of e.resources) {
+    let inputs: Record<string, unknown> = JSON.parse(JSON.stringify(r.inputs));
+    for (const path of r.ignoreChanges) {
+      if (path === "*") {
+        inputs = {};
+        continue;
+      }
+      const [head, key] = path.split(".");
+      if (key === undefined) delete inputs[head];
+      else if (inputs[head] && typeof inputs[head] === "object") delete (inputs[head] as Record<string, unknown>)[key];
+    }
+    out.set(`${r.type} ${r.name}`, inputs);
+  }
+  return out;
+}
+
+export function changedResources(a: Evaluation, b: Evaluation): string[] {
+  const ia = diffableInputs(a);
+  const ib = diffableInputs(b);
+  const names = new Set([...ia.keys(), ...ib.keys()]);
+  return [...names].filter((n) => JSON.stringify(ia.get(n)) !== JSON.stringify(ib.get(n))).sort();
 }

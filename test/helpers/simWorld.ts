@@ -32,14 +32,15 @@ export const OP_ENV = { OP_SERVICE_ACCOUNT_TOKEN: "ops_fake_service_account" };
  * The home-ops config with waits short enough for tests (the deadlines stay real), scaled to the
  * machine (calibration.ts scaledTimeouts). The fakes' delays of a SimWorld are scaled alike, so
  * a deadline a test means to expire before a delay still does, and one it means to hold holds
- * with the margin a busy CPU needs. The program's own derivations (CALL_TIMEOUT, PROBE_TIMEOUT:
- * plan/settings.ts) are left as they are: they follow from these. On an idle machine nodeReady 20 makes one tool call's bound
- * (CALL_TIMEOUT) 6 s and an etcd probe's 2 s (plan/settings.ts), far above a fake call's 0.2 s.
+ * with the margin a busy CPU needs. The program's own derivation of a call's bound (CALL_TIMEOUT:
+ * plan/settings.ts) follows from these: on an idle machine nodeReady 20 makes it 6 s, far above a
+ * fake call's 0.2 s. The etcd probe's bound is set (2 s idle, scaled): the program caps the
+ * derived one at 5 s, less than one fake call takes at a time scale of 30.
  * `overrides.timeouts` replaces these (idle figures too, scaled the same way).
  */
 export function fastConfig(overrides: Partial<StackConfig> = {}): StackConfig {
   const cfg = homeOpsConfig();
-  const idle = { nodeReady: 20, apiReady: 6, health: 6, storeReady: 6, fluxReady: 6, poll: 0.05 };
+  const idle = { nodeReady: 20, apiReady: 6, health: 6, storeReady: 6, fluxReady: 6, poll: 0.05, probe: 2 };
   return { ...cfg, ...overrides, timeouts: scaledTimeouts(overrides.timeouts ?? idle) };
 }
 
@@ -267,12 +268,4 @@ export function succeeded(r: RunResult): void {
 export function withSysctl(cfg: StackConfig, hostname: string, key: string, value: string): StackConfig {
   const nodes = cfg.nodes.map((n) => (n.hostname === hostname ? { ...n, sysctls: { ...n.sysctls, [key]: value } } : n));
   return { ...cfg, nodes };
-}
-
-/** The config adopting every Helm release of the plan (what a lost state needs). */
-export function adoptingAll(cfg: StackConfig): StackConfig {
-  const releases = buildPlan(cfg)
-    .steps.filter((s) => s.kind === "helm")
-    .map((s) => s.id) as StackConfig["operations"]["adoptHelmReleases"];
-  return { ...cfg, operations: { ...cfg.operations, adoptHelmReleases: releases } };
 }

@@ -148,7 +148,7 @@ export function homeOpsConfig(overrides: Partial<StackConfig> = {}): StackConfig
       fluxReady: 600,
       poll: 5,
     },
-    operations: { resetOnDestroy: [], adoptHelmReleases: [] },
+    operations: { resetOnDestroy: [], adoptHelmReleases: [], handedOffToFlux: false },
   };
   return { ...base, ...overrides };
 }

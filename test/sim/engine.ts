@@ -22,9 +22,10 @@
  * - before every run the program's evaluation writes the run-time settings file;
  * - Kubernetes objects: a create of an object that already exists upserts (the provider sets
  *   upsertExistingObjects: pulumi-kubernetes v4.32.0 provider/pkg/await/await.go); a Helm release
- *   create whose name is already in use fails (helm pkg/action/install.go: "cannot re-use a name
- *   that is still in use"), unless the plan's step adopts it (`adopt`, the program's `import`
- *   option: a resource not in the state is read into it instead of created, step_generator.go).
+ *   create whose name is already in use goes through the release's create hook
+ *   (components/helmGuard.ts), whose decision is k8s/helmAdoption.ts decideAdoption, called here
+ *   on the release's latest revision: in the fake cluster only this stack's steps install
+ *   releases, so it is deployed with the step's mark, and the install supersedes it in place.
  * Not modelled: previews, providers' own diffs of Kubernetes objects (an object step re-runs when
  * its rendered object changes), pending operations after a kill (the e2e tier covers those).
  */
@@ -34,6 +35,7 @@ import * as path from "path";
 import { CommandStep, Plan, Step, STDIN_PRODUCER } from "../../plan";
 import { scriptPath } from "../../talos/scripts";
 import { writeRuntimeSettings } from "../../components/runtimeFiles";
+import { decideAdoption } from "../../k8s/helmAdoption";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const fakeWorld = require("../fakes/lib/state.js");
@@ -175,19 +177,39 @@ function objectHash(step: Step): string {
   return hash(step.kind === "helm" ? step.release : step.kind === "k8s" ? step.object : { id: step.id });
 }
 
-/** Creates (or upserts) a step's object in the fake cluster; a Helm name in use fails unless adopted. */
+/** Creates (or upserts) a step's object in the fake cluster; a Helm name in use goes through the create hook's decision. */
 function applyObject(step: Step, opts: RunOptions, known: boolean): string | undefined {
   if (step.kind === "helm") {
-    const exists = fakeWorld
+    const existing = fakeWorld
       .readState(opts.fakeDir)
-      .k8s.objects.some(
+      .k8s.objects.find(
         (o: { kind: string; metadata: { name: string; namespace: string } }) =>
           o.kind === "HelmRelease(pulumi)" &&
           o.metadata.name === step.release.metadata.name &&
           o.metadata.namespace === step.release.metadata.namespace,
       );
-    if (exists && !known && !step.adopt) {
-      return `cannot re-use a name that is still in use (Helm release ${step.release.metadata.namespace}/${step.release.metadata.name})`;
+    if (existing && !known) {
+      const decision = decideAdoption({
+        release: step.release.metadata,
+        stepId: step.id,
+        marker: step.marker,
+        records: [
+          {
+            secret: { metadata: { name: "fake" } },
+            release: {},
+            revision: 1,
+            status: "deployed",
+            description: step.marker,
+            hookCount: 0,
+          },
+        ],
+        timeoutSeconds: step.timeoutSeconds,
+        now: new Date(),
+        adoptList: [],
+        fluxClaims: [],
+        handOff: step.handOff,
+      });
+      if (decision.action === "refuse") return decision.message;
     }
     fakeWorld.createK8sObject(opts.fakeDir, step.release);
   } else if (step.kind === "k8s") {
