@@ -6,8 +6,10 @@ import { previousDeployment } from "./components/previousDeployment";
 
 export = async (): Promise<Record<string, unknown>> => {
   redactSdkDebugLog();
+  // What the last successful update left (its outputs) first: validation judges nodes leaving the
+  // stack and refuses a target no upgrade path reaches from what the nodes run.
   const previous = await previousDeployment();
-  const config = loadStackConfig(previous.nodes);
+  const config = loadStackConfig({ deployed: previous.nodes, previous: previous.outputs });
   const { outputs } = deployStack(config, loadStackSecrets(), {
     projectDir: process.cwd(),
     declaredBefore: previous.declared,
@@ -15,6 +17,7 @@ export = async (): Promise<Record<string, unknown>> => {
     fluxHandOffBefore: previous.fluxHandOff,
     nodesBefore: previous.nodes,
     credentialsBefore: previous.credentials,
+    previous: previous.outputs,
   });
   return outputs;
 };

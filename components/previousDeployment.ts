@@ -1,5 +1,6 @@
-/** What the stack's last successful update declared and completed, read from its own outputs. */
+/** What the stack's last successful update left behind, read from its own outputs. */
 import * as pulumi from "@pulumi/pulumi";
+import { OUTPUTS, parsePreviousDeployment, PreviousDeployment as PreviousOutputs } from "../config/previousDeployment";
 import { deployedNodesFromOutputs, DeployedNodes } from "../config/removal";
 import { issuedCredentials, IssuedCredentials } from "../plan/renewal";
 
@@ -19,6 +20,11 @@ export interface PreviousDeployment extends PreviousPhases {
    * before that output existed, the versions it exported (what it applied).
    */
   readonly fluxHandOff: Record<string, string>;
+  /**
+   * What the nodes run and the last upgrade path (config/previousDeployment.ts), from which the
+   * upgrade path is planned. A new stack has no outputs: nothing runs.
+   */
+  readonly outputs: PreviousOutputs;
 }
 
 /** A list of strings from a stack output (anything else: none). */
@@ -26,54 +32,66 @@ export function phaseList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((p): p is string => typeof p === "string") : [];
 }
 
+/** The outputs the program reads back. */
+export const PREVIOUS_OUTPUTS = [
+  "phasesDeclared",
+  "phasesCompleted",
+  "fluxHandOff",
+  OUTPUTS.running,
+  OUTPUTS.upgradePath,
+  // From a program that wrote no `running` yet, and the versions later phases deployed.
+  "talosVersion",
+  "schematicId",
+  "kubernetesVersion",
+  "nodes",
+  "ciliumVersion",
+  "externalSecretsVersion",
+  "connectVersion",
+  "fluxVersion",
+  "fluxOperatorVersion",
+  // The nodes earlier updates removed (config/removal.ts) and the credentials they minted
+  // (plan/renewal.ts).
+  "removedNodes",
+  "talosconfigExpiry",
+  "kubeconfigExpiry",
+  "credentialRenewals",
+] as const;
+
 /**
- * The outputs of this stack's last successful update, through a StackReference to the stack
- * itself (empty on a new stack). Read before any phase is declared, so `stopAfter` can never make
+ * The outputs of this stack's last successful update, through one StackReference to the stack
+ * itself (empty on a new stack). Read before anything is declared, so `stopAfter` can never make
  * the program stop declaring what an earlier update built, the rolling gate knows whether the
- * cluster ran before (plan/settings.ts stackHistory), and the hand-off to Flux is known.
+ * cluster ran before (plan/settings.ts stackHistory), the hand-off to Flux is known, and the
+ * upgrade path starts from what the nodes run (validation judges it against these outputs).
  */
 export async function previousDeployment(): Promise<PreviousDeployment> {
   const self = new pulumi.StackReference("previous-deployment", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
   });
-  const [
-    declared,
-    completed,
-    handOff,
-    esoVersion,
-    connectVersion,
-    nodes,
-    removedNodes,
-    talosconfigExpiry,
-    kubeconfigExpiry,
-    credentialRenewals,
-  ] = await Promise.all(
-    [
-      "phasesDeclared",
-      "phasesCompleted",
-      "fluxHandOff",
-      "externalSecretsVersion",
-      "connectVersion",
-      "nodes",
-      "removedNodes",
-      "talosconfigExpiry",
-      "kubeconfigExpiry",
-      "credentialRenewals",
-    ].map((k) => self.getOutputValue(k)),
+  const values = await Promise.all(PREVIOUS_OUTPUTS.map((name) => self.getOutputValue(name)));
+  const read = Object.fromEntries(
+    PREVIOUS_OUTPUTS.flatMap((name, i) => (values[i] === undefined ? [] : [[name, values[i] as unknown]])),
   );
+  const handOff = read.fluxHandOff;
   const fluxHandOff: Record<string, string> = {};
   if (handOff && typeof handOff === "object" && !Array.isArray(handOff)) {
     for (const [k, v] of Object.entries(handOff)) if (typeof v === "string") fluxHandOff[k] = v;
   } else {
-    if (typeof esoVersion === "string") fluxHandOff["homeops:externalSecrets.version"] = esoVersion;
-    if (typeof connectVersion === "string") fluxHandOff["homeops:connect.version"] = connectVersion;
+    if (typeof read.externalSecretsVersion === "string")
+      fluxHandOff["homeops:externalSecrets.version"] = read.externalSecretsVersion;
+    if (typeof read.connectVersion === "string") fluxHandOff["homeops:connect.version"] = read.connectVersion;
   }
   return {
-    declared: phaseList(declared),
-    completed: phaseList(completed),
-    nodes: deployedNodesFromOutputs(nodes, removedNodes),
-    credentials: issuedCredentials({ talosconfigExpiry, kubeconfigExpiry, credentialRenewals }),
+    declared: phaseList(read.phasesDeclared),
+    completed: phaseList(read.phasesCompleted),
+    nodes: deployedNodesFromOutputs(read.nodes, read.removedNodes),
+    credentials: issuedCredentials({
+      talosconfigExpiry: read.talosconfigExpiry,
+      kubeconfigExpiry: read.kubeconfigExpiry,
+      credentialRenewals: read.credentialRenewals,
+    }),
     fluxHandOff,
+    outputs: parsePreviousDeployment(Object.keys(read).length === 0 ? undefined : read),
   };
 }
 

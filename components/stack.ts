@@ -6,17 +6,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as onepassword from "@1password/pulumi-onepassword";
 import * as command from "@pulumi/command";
 import { talosctlMismatch } from "../talos/credentials";
-import { Phase, PHASES, StackConfig } from "../config/types";
+import { Phase, PHASES, StackConfig, TalosMinor } from "../config/types";
+import { talosctlMinorsOf } from "../config/upgradePath";
 import {
   buildPlan,
+  describePath,
   IssuedCredentials,
   issuedCredentials,
   phasesThrough,
   Plan,
   renewalsDue,
   renewalTime,
+  runningOutput,
   stackHistory,
+  upgradeSummary,
 } from "../plan";
+import type { PreviousDeployment } from "../config/previousDeployment";
+import { OUTPUTS } from "../config/previousDeployment";
 import { handOffState } from "../plan/handOff";
 import { durationMs } from "../config/duration";
 import { installerImage } from "../talos/schematic";
@@ -50,6 +56,12 @@ export interface DeployOptions {
    * not run (run-time setting CLUSTER_WAS_RUNNING).
    */
   readonly completedBefore?: readonly string[];
+  /**
+   * The stack's last successful update (components/previousDeployment.ts): what the nodes run,
+   * from which the upgrade path is planned, and the last completed path (kept while nothing moves).
+   * Absent on a new stack.
+   */
+  readonly previous?: PreviousDeployment;
   /** Setting values at the hand-off to Flux (its `fluxHandOff` output). */
   readonly fluxHandOffBefore?: Readonly<Record<string, string>>;
   /** The nodes an earlier update deployed and removed (its `nodes` and `removedNodes` outputs). */
@@ -112,18 +124,25 @@ export function onePasswordProviderArgs(cfg: StackConfig, secrets: StackSecrets)
 }
 
 /**
- * The talosctl found must match the stack's Talos minor (another minor renders other configs and
- * takes other flags). Checked on `up` only: a preview runs no command, so it needs no talosctl.
+ * Every talosctl the update runs must be of its minor (another minor renders other configs and
+ * takes other flags): the stack's own, and the one of each other minor a planned upgrade path
+ * runs (homeops:talos.talosctls). Checked on `up` only: a preview runs no command, so it needs no
+ * talosctl.
  */
-export function talosctlPreflight(cfg: StackConfig): pulumi.Output<string> {
+export function talosctlPreflight(cfg: StackConfig, pathMinors: readonly TalosMinor[] = []): pulumi.Output<string> {
   if (pulumi.runtime.isDryRun()) return pulumi.output(cfg.talos.minor);
-  return command.local
-    .runOutput({ command: '"$TALOSCTL" version --client --short', environment: { TALOSCTL: cfg.talos.talosctl } })
-    .stdout.apply((out) => {
-      const problem = talosctlMismatch(out, cfg.talos.minor, cfg.talos.talosctl);
-      if (problem) throw new Error(problem);
-      return cfg.talos.minor;
-    });
+  const minors = [cfg.talos.minor, ...pathMinors.filter((m) => m !== cfg.talos.minor)];
+  const checks = minors.map((minor) => {
+    const exe = minor === cfg.talos.minor ? cfg.talos.talosctl : (cfg.talos.talosctls[minor] ?? "");
+    return command.local
+      .runOutput({ command: '"$TALOSCTL" version --client --short', environment: { TALOSCTL: exe } })
+      .stdout.apply((out) => {
+        const problem = talosctlMismatch(out, minor, exe);
+        if (problem) throw new Error(problem);
+        return minor;
+      });
+  });
+  return pulumi.all(checks).apply(() => cfg.talos.minor);
 }
 
 export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: DeployOptions): StackOutputs {
@@ -136,12 +155,19 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     void pulumi.log.warn(
       `the ${credential} client certificate expires ${options.credentialsBefore?.[credential].expiry} (within homeops:operations.renewBefore ${cfg.operations.renewBefore}): this update mints it anew`,
     );
-  const plan = buildPlan(
-    cfg,
-    phasesToDeclare(cfg, options.declaredBefore),
-    stackHistory(options.completedBefore),
+  const upgrade = upgradeSummary(cfg, options.previous);
+  const plan = buildPlan(cfg, phasesToDeclare(cfg, options.declaredBefore), stackHistory(options.completedBefore), {
     renewals,
-  );
+    upgrade,
+  });
+  if (upgrade.planned) {
+    const runs = upgrade.running!;
+    void pulumi.log.info(
+      `upgrade path from Talos ${Object.values(runs.talos)[0].version} + Kubernetes ${runs.kubernetes} to ` +
+        `${cfg.talos.version} + ${cfg.kubernetes.version}, node by node (steps talos-upgrade-*, kubernetes-upgrade-*):\n` +
+        describePath(upgrade).join("\n"),
+    );
+  }
   if (plan.phases.length > PHASES.indexOf(cfg.stopAfter) + 1) {
     void pulumi.log.warn(
       `homeops:stopAfter is ${cfg.stopAfter}, but an earlier update deployed phases up to ${plan.phases[plan.phases.length - 1]}: ` +
@@ -159,7 +185,7 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     stdin: {},
     secretValues: {},
     onePasswordEnv,
-    preflight: talosctlPreflight(cfg),
+    preflight: talosctlPreflight(cfg, upgrade.planned ? talosctlMinorsOf(upgrade.path.hops) : []),
     settings: plan.settings,
     adoptHelmReleases: cfg.operations.adoptHelmReleases,
     handedOff: handOff.handedOff,
@@ -213,6 +239,9 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     gitopsSource: { url: cfg.gitops.url, branch: cfg.gitops.branch, path: cfg.gitops.path },
     longhornSsdMountPath: cfg.usbSsd.mountPath,
     phasesDeclared: plan.phases,
+    // Read back by the next update (config/previousDeployment.ts): written only when it succeeds.
+    [OUTPUTS.running]: runningOutput(cfg),
+    [OUTPUTS.upgradePath]: plan.upgrade.path,
     phasesCompleted: pulumi.all(readies),
     fluxHandOff: handOff.record,
     talosconfigExpiry: talos.talosconfigExpiry,

@@ -8,8 +8,7 @@
  * bad value and the fix.
  */
 import { looseParse, Report, reportDroppedMapKeys, reportIssues, showValue } from "./problems";
-import { checkCrossFieldRules } from "./rules";
-import { DeployedNodes, NO_DEPLOYED_NODES } from "./removal";
+import { checkCrossFieldRules, StackHistory } from "./rules";
 import { CONFIG_NAMESPACE, ParsedConfig, ParsedNode, RAW_CONFIG_SCHEMA, SECRET_CONFIG_KEYS } from "./schema";
 import { TALOS_VERSION } from "./fields";
 import { ConfigError, NodeConfig, RawConfig, StackConfig, TalosMinor } from "./types";
@@ -71,6 +70,7 @@ function toStackConfig(parsed: ParsedConfig, stack: string): StackConfig {
       ...parsed.talos,
       minor: talosMinorOf(parsed.talos.version),
       contract: parsed.talos.contract as TalosMinor,
+      talosctls: parsed.talos.talosctls as Partial<Record<TalosMinor, string>>,
     },
     kubernetes: parsed.kubernetes,
     network: {
@@ -123,14 +123,16 @@ function toStackConfig(parsed: ParsedConfig, stack: string): StackConfig {
 
 /**
  * Validates the raw stack config (keys without the `homeops:` prefix) and returns the typed config
- * plus soft warnings. Throws `ConfigError` listing every problem found. `deployed` is what the
- * stack's earlier updates deployed (its previous outputs): nodes dropped from `homeops:nodes` are
- * judged against it (config/removal.ts); without it nothing counts as removed.
+ * plus soft warnings. Throws `ConfigError` listing every problem found. `history` is what the
+ * stack's earlier updates left (their outputs): nodes dropped from `homeops:nodes` are judged
+ * against `history.deployed` (config/removal.ts; without it nothing counts as removed), and a target
+ * no upgrade path reaches from what the cluster runs (`history.previous`,
+ * config/previousDeployment.ts) is refused.
  */
 export function parseStackConfig(
   raw: RawConfig,
   stack: string,
-  deployed: DeployedNodes = NO_DEPLOYED_NODES,
+  history: StackHistory = {},
 ): { config: StackConfig; warnings: string[] } {
   if (!isPlainObject(raw)) {
     throw new ConfigError([
@@ -145,7 +147,7 @@ export function parseStackConfig(
   const parsed = RAW_CONFIG_SCHEMA.safeParse(checked);
   if (!parsed.success) reportIssues(report, RAW_CONFIG_SCHEMA, checked, parsed.error.issues);
   reportDroppedMapKeys(report, RAW_CONFIG_SCHEMA, checked);
-  checkCrossFieldRules(looseParse(RAW_CONFIG_SCHEMA, checked) ?? {}, checked, report, deployed);
+  checkCrossFieldRules(looseParse(RAW_CONFIG_SCHEMA, checked) ?? {}, checked, report, history);
   if (report.problems.length > 0 || !parsed.success) throw new ConfigError(report.problems);
   return { config: toStackConfig(parsed.data, stack), warnings: report.warnings };
 }

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { missingLocalCharts } from "./chartSource";
 import { parseStackConfig } from "./index";
 import { rawConfigFromPulumiConfig } from "./load";
-import type { DeployedNodes } from "./removal";
+import type { StackHistory } from "./rules";
 import { ConfigError, StackConfig } from "./types";
 
 export const PROJECT = "homeops";
@@ -17,15 +17,16 @@ export interface StackSecrets {
 }
 
 /**
- * Validated config of the current stack (nodes leaving it judged against `deployed`, what its
- * earlier updates deployed); invalid config stops the program before any resource.
+ * Validated config of the current stack, judged against its `history` (what its earlier updates
+ * left: nodes leaving it, the upgrade path from what the cluster runs); invalid config stops the
+ * program before any resource.
  */
-export function loadStackConfig(deployed?: DeployedNodes): StackConfig {
+export function loadStackConfig(history: StackHistory = {}): StackConfig {
   try {
     const { config, warnings } = parseStackConfig(
       rawConfigFromPulumiConfig(pulumi.runtime.allConfig(), PROJECT),
       pulumi.getStack(),
-      deployed,
+      history,
     );
     // A local chart is found (or not) now, not after a Helm timeout.
     const missing = missingLocalCharts(config.charts, (p) => fs.existsSync(path.resolve(p)));

@@ -10,9 +10,21 @@ import { keyPath, Loose, PathSegment, Report, showValue } from "./problems";
 import type { ParsedConfig, ParsedNode } from "./schema";
 import type { RawConfig } from "./types";
 import { checkTalosRules } from "./talosRules";
+import type { PreviousDeployment } from "./previousDeployment";
 import { checkNodeRemoval, DeployedNodes, leavingOfView, NO_DEPLOYED_NODES } from "./removal";
+import { checkUpgradePath } from "./upgradeRules";
 
 export type ConfigView = Loose<ParsedConfig>;
+
+/**
+ * What validation knows of the stack's earlier updates (their outputs; none on a new stack): the
+ * nodes they configured and removed (config/removal.ts) and what the cluster runs
+ * (config/previousDeployment.ts, for the upgrade path).
+ */
+export interface StackHistory {
+  readonly deployed?: DeployedNodes;
+  readonly previous?: PreviousDeployment;
+}
 
 interface NamedCidr {
   /** Key path of the list item, e.g. `homeops:network.podCidrs[1]`. */
@@ -381,14 +393,16 @@ function checkVersionCompatibility(view: ConfigView, report: Report): void {
 
 /**
  * Every cross-field rule over the view (and, for one hint, the raw config), in the order of the
- * file; `deployed` (the stack's previous outputs) judges nodes leaving the stack.
+ * file. From the stack's history: `deployed` judges nodes leaving the stack, `previous` the upgrade
+ * from what the cluster runs.
  */
 export function checkCrossFieldRules(
   view: ConfigView,
   raw: RawConfig,
   report: Report,
-  deployed: DeployedNodes = NO_DEPLOYED_NODES,
+  history: StackHistory = {},
 ): void {
+  const { deployed = NO_DEPLOYED_NODES, previous } = history;
   const nodes = nodesOf(view);
   if (nodes !== undefined) {
     checkNodeIdentities(view, nodes, report);
@@ -406,4 +420,5 @@ export function checkCrossFieldRules(
   checkNodeRemoval(view, deployed, report);
   checkVersionCompatibility(view, report);
   checkTalosRules(view, report);
+  checkUpgradePath(view, previous, report);
 }

@@ -118,6 +118,24 @@ const sysctls = () =>
     )
     .default({});
 
+/** Talos minor to talosctl executable (the minors an upgrade path runs talosctl of). */
+const talosctlsByMinor = () =>
+  z
+    .record(
+      z
+        .string()
+        .check(
+          rule<string>((minor) =>
+            (SUPPORTED_TALOS_CONTRACTS as readonly string[]).includes(minor)
+              ? undefined
+              : `key ${JSON.stringify(minor)} must be a supported Talos minor (${SUPPORTED_TALOS_CONTRACTS.join(", ")}), e.g. v1.12`,
+          ),
+        ),
+      nonEmptyText(),
+      { error: "must be a mapping of Talos minor to talosctl executable, e.g. { v1.12: talosctl-1.12 }" },
+    )
+    .default({});
+
 const NODES_EXAMPLE =
   "a list like [{ hostname: mini01, address: 172.29.51.11, role: controlplane, bootstrap: true }, ...]";
 const NOT_A_NODE_LIST = `must be a non-empty list of nodes: ${NODES_EXAMPLE}`;
@@ -180,7 +198,12 @@ export const RAW_CONFIG_SCHEMA = z.strictObject({
           description:
             "The machine-config contract (talosctl gen config --talos-version): the Talos minor the cluster was created with, e.g. v1.10. Required; never newer than the minor of version; change it only on purpose.",
         }),
-      talosctl: nonEmptyText().default("talosctl").describe("talosctl executable (PATH lookup by default)."),
+      talosctl: nonEmptyText()
+        .default("talosctl")
+        .describe("talosctl executable of the minor of version (PATH lookup by default)."),
+      talosctls: talosctlsByMinor().describe(
+        "talosctl executables of the other Talos minors an upgrade path passes through, by minor, e.g. { v1.12: talosctl-1.12 }: a Talos hop runs the talosctl of the minor it installs, upgrade-k8s the one of the minor the nodes run. Run-time settings only (changing one runs nothing).",
+      ),
     },
     "set talos.version and talos.contract, e.g. { version: v1.10.5, contract: v1.10 }",
   ).describe(

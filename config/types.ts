@@ -76,8 +76,13 @@ export interface StackConfig {
      * API server: siderolabs/talos #13885, #13887).
      */
     readonly contract: TalosMinor;
-    /** talosctl executable (PATH lookup by default). */
+    /** talosctl executable of `minor` (PATH lookup by default). */
     readonly talosctl: string;
+    /**
+     * talosctl executables of the other minors an upgrade path runs talosctl of (config/upgradePath.ts
+     * talosctlMinorsOf): run-time settings TALOSCTL_V1_<n>, never resource inputs.
+     */
+    readonly talosctls: Readonly<Partial<Record<TalosMinor, string>>>;
   };
   readonly kubernetes: { readonly version: string };
   readonly network: {

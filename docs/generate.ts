@@ -6,6 +6,8 @@
  */
 import { PHASES } from "../config/types";
 import { secretMaterialIn } from "../config/secretMaterial";
+import { parsePreviousDeployment, PreviousOutputsUnreadable } from "../config/previousDeployment";
+import { describeHop } from "../config/upgradePath";
 
 /** How `pulumi stack output --show-secrets=false` prints a secret output. */
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -96,6 +98,44 @@ function completedPhases(outputs: Outputs): string[] {
     throw new OutputsRefused(`output 'phasesCompleted' must list phases among ${PHASES.join(", ")}`);
   }
   return v as string[];
+}
+
+/**
+ * What the nodes run (output `running`, written by every successful update) against the stack's
+ * target versions, and the last upgrade path (output `upgradePath`); nothing from outputs of a
+ * program that wrote neither.
+ */
+function upgradeLines(outputs: Outputs): string[] {
+  if (outputs.running === undefined) return [];
+  let previous;
+  try {
+    previous = parsePreviousDeployment({ running: outputs.running, upgradePath: outputs.upgradePath });
+  } catch (e) {
+    if (e instanceof PreviousOutputsUnreadable) throw new OutputsRefused(e.message);
+    throw e;
+  }
+  const running = previous.running!;
+  const target = { talos: text(outputs, "talosVersion"), kubernetes: text(outputs, "kubernetesVersion") };
+  const hops = previous.lastPath.hops;
+  return [
+    "## Running and target versions",
+    "",
+    ...table(
+      ["node", "runs Talos", "schematic", "target Talos"],
+      Object.entries(running.talos).map(([host, n]) => [
+        cell(host),
+        cell(n.version),
+        code(n.schematic),
+        cell(target.talos),
+      ]),
+    ),
+    "",
+    `Kubernetes runs ${cell(running.kubernetes)} (target ${cell(target.kubernetes)}).`,
+    "",
+    ...(hops.length > 0
+      ? ["Last upgrade path, hop by hop:", "", ...hops.map((h, i) => `${i + 1}. ${cell(describeHop(h))}`), ""]
+      : []),
+  ];
 }
 
 /** Table cell text: no pipes or line breaks can break the row. */
@@ -243,6 +283,7 @@ export function renderClusterDocs(outputs: Outputs, now: string): string {
       versions.map(([label, key]) => [label, cell(text(outputs, key))]),
     ),
     "",
+    ...upgradeLines(outputs),
     "## Node image",
     "",
     `- Image Factory schematic ID: ${code(text(outputs, "schematicId"))}`,

@@ -11,6 +11,7 @@ import { clusterSteps, talosSteps } from "./talos";
 import { cniSteps, gitopsSteps, secretsSteps } from "./services";
 import { Plan, Step } from "./types";
 import { NO_RENEWALS, Renewals } from "./renewal";
+import { upgradeSummary, UpgradeSummary } from "./upgrades";
 
 export * from "./types";
 export { nodeConfigHash, nodeConfigInputs } from "./talos";
@@ -18,6 +19,8 @@ export { runtimeSettings, settingsFileText, settingsPath, stackHistory } from ".
 export type { StackHistory } from "./settings";
 export { CREDENTIALS, issuedCredentials, NO_RENEWALS, renewalsDue, renewalTime } from "./renewal";
 export type { Credential, IssuedCredentials, Renewals } from "./renewal";
+export { describePath, runningOutput, upgradeStepIds, upgradeSummary } from "./upgrades";
+export type { UpgradeSummary } from "./upgrades";
 
 /** Phases up to `last`, in order. */
 export function phasesThrough(last: Phase): Phase[] {
@@ -29,9 +32,17 @@ export function activePhases(cfg: StackConfig): Phase[] {
   return phasesThrough(cfg.stopAfter);
 }
 
-const PHASE_STEPS: Record<Phase, (cfg: StackConfig, renewals: Renewals) => Step[]> = {
-  talos: talosSteps,
-  cluster: clusterSteps,
+/** What the stack's earlier updates add to a plan's steps (none on a new stack). */
+export interface PlanExtras {
+  /** The certificate renewal counts (plan/renewal.ts): inputs of the steps that mint them. */
+  readonly renewals?: Renewals;
+  /** The upgrade path from what the nodes run (plan/upgrades.ts upgradeSummary). */
+  readonly upgrade?: UpgradeSummary;
+}
+
+const PHASE_STEPS: Record<Phase, (cfg: StackConfig, renewals: Renewals, upgrade: UpgradeSummary) => Step[]> = {
+  talos: (cfg, renewals, upgrade) => talosSteps(cfg, renewals, upgrade.path),
+  cluster: (cfg, renewals) => clusterSteps(cfg, renewals),
   cni: cniSteps,
   secrets: secretsSteps,
   gitops: gitopsSteps,
@@ -40,15 +51,19 @@ const PHASE_STEPS: Record<Phase, (cfg: StackConfig, renewals: Renewals) => Step[
 /**
  * The plan of a validated config: steps of the given phases (default: those `stopAfter` lets
  * run) in dependency order; `history` (the stack's earlier updates) only reaches the run-time
- * settings, never a step; `renewals` (plan/renewal.ts) reach the steps that mint certificates.
+ * settings, never a step; `extras.renewals` (plan/renewal.ts) reach the steps that mint
+ * certificates; `extras.upgrade` (plan/upgrades.ts upgradeSummary of the previous outputs) adds the
+ * upgrade path's steps (none on a new stack).
  */
 export function buildPlan(
   cfg: StackConfig,
   phases: readonly Phase[] = activePhases(cfg),
   history: StackHistory = stackHistory(),
-  renewals: Renewals = NO_RENEWALS,
+  extras: PlanExtras = {},
 ): Plan {
-  const steps = phases.flatMap((p) => PHASE_STEPS[p](cfg, renewals));
+  const renewals = extras.renewals ?? NO_RENEWALS;
+  const upgrade = extras.upgrade ?? upgradeSummary(cfg, undefined);
+  const steps = phases.flatMap((p) => PHASE_STEPS[p](cfg, renewals, upgrade));
   assertOrdered(steps);
   return {
     stack: cfg.stack,
@@ -57,6 +72,7 @@ export function buildPlan(
     phases,
     steps,
     settings: runtimeSettings(cfg, history),
+    upgrade,
   };
 }
 

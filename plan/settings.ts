@@ -7,7 +7,8 @@
  * step on every tweak or stay frozen at its first value. Here a raised timeout or a new talosctl
  * reaches the next run, including a failed step's retry and a destroy, and re-runs nothing.
  */
-import { StackConfig } from "../config/types";
+import { StackConfig, SUPPORTED_TALOS_MINORS } from "../config/types";
+import { talosctlSetting } from "../config/upgradeRules";
 
 /** The settings file of a stack, relative to the project directory. */
 export function settingsPath(stack: string): string {
@@ -36,8 +37,16 @@ export function runtimeSettings(cfg: StackConfig, history: StackHistory = stackH
       .map((n) => n.address)
       .join(" ");
   const t = cfg.timeouts;
+  // The talosctl of each minor an upgrade path runs (talos/scripts/upgrade.ts SELECT_TALOSCTL).
+  const talosctls = Object.fromEntries(
+    SUPPORTED_TALOS_MINORS.flatMap((m) => {
+      const exe = m === cfg.talos.minor ? cfg.talos.talosctl : cfg.talos.talosctls[m];
+      return exe === undefined ? [] : [[talosctlSetting(m), exe]];
+    }),
+  );
   return {
     TALOSCTL: cfg.talos.talosctl,
+    ...talosctls,
     KUBECTL: "kubectl",
     CURL: "curl",
     OP: "op",
@@ -52,6 +61,10 @@ export function runtimeSettings(cfg: StackConfig, history: StackHistory = stackH
     // control plane's etcd answers at once when it serves, and blocks while etcd is down.
     CALL_TIMEOUT: String(clamp(Math.floor(t.nodeReady / 3), 2, 60)),
     PROBE_TIMEOUT: String(t.probe ?? clamp(Math.floor(t.nodeReady / 10), 1, 5)),
+    // One node's Talos upgrade (pull, install, reboot, back running: talosctl upgrade --timeout,
+    // a duration) and its drain (1.13+ --drain-timeout); upgrade-k8s is bounded by the first too.
+    UPGRADE_WAIT: `${3 * t.nodeReady + t.health}s`,
+    DRAIN_WAIT: `${t.health}s`,
     // Waiting for the rolling lock: every other node may take its turn first.
     TIMEOUT_ROLLING: String(cfg.nodes.length * (t.nodeReady + 2 * t.health)),
     ROLLING_LOCK: `.homeops/${cfg.stack}/rolling.lock`,

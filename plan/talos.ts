@@ -7,6 +7,8 @@ import { talosctl } from "../talos/talosctl";
 import { commandStep } from "./command";
 import { Step, stepIds } from "./types";
 import { NO_RENEWALS, renewalEnv, Renewals } from "./renewal";
+import { NO_PATH, upgradeSteps } from "./upgrades";
+import type { CompletedPath } from "../config/previousDeployment";
 
 /** The normalised inputs that define what a node runs; its hash drives re-apply. */
 export function nodeConfigInputs(cfg: StackConfig, node: NodeConfig): Record<string, string> {
@@ -36,8 +38,13 @@ export function nodeConfigHash(cfg: StackConfig, node: NodeConfig): string {
 
 const controlPlanes = (cfg: StackConfig) => cfg.nodes.filter((n) => n.role === "controlplane");
 
-/** `renewals`: the certificate renewal counts (plan/renewal.ts), inputs of the minting steps. */
-export function talosSteps(cfg: StackConfig, renewals: Renewals = NO_RENEWALS): Step[] {
+/**
+ * The talos phase: secrets, schematic, talosconfig, the upgrade path's steps (plan/upgrades.ts),
+ * then every node's apply, rendered for the target, after the last hop: upgrade-k8s has then
+ * written the same Kubernetes versions the apply renders, so it stays a no-op for them.
+ * `renewals`: the certificate renewal counts (plan/renewal.ts), inputs of the minting steps.
+ */
+export function talosSteps(cfg: StackConfig, renewals: Renewals = NO_RENEWALS, path: CompletedPath = NO_PATH): Step[] {
   const cps = controlPlanes(cfg).map((n) => n.address);
   const steps: Step[] = [
     commandStep(cfg, {
@@ -85,6 +92,9 @@ export function talosSteps(cfg: StackConfig, renewals: Renewals = NO_RENEWALS): 
       argv: talosctl.genTalosconfig(),
     }),
   ];
+  const upgrades = upgradeSteps(cfg, path);
+  steps.push(...upgrades);
+  const afterUpgrades = upgrades.length ? [upgrades[upgrades.length - 1].id] : [];
   for (const node of cfg.nodes) {
     const configHash = nodeConfigHash(cfg, node);
     steps.push(
@@ -93,7 +103,7 @@ export function talosSteps(cfg: StackConfig, renewals: Renewals = NO_RENEWALS): 
         phase: "talos",
         node: node.hostname,
         description: `configure ${node.hostname} (${node.address}): generate, validate, apply (one configured node at a time), confirm it runs the config`,
-        dependsOn: [stepIds.secrets, stepIds.schematic],
+        dependsOn: [stepIds.secrets, stepIds.schematic, ...afterUpgrades],
         script: "apply-node",
         deleteScript: "node-reset",
         env: {

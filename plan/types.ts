@@ -7,6 +7,7 @@
 import { Phase } from "../config/types";
 import { HelmReleaseDescriptor, KubernetesObject } from "../k8s/kubernetesObject";
 import { ScriptName } from "../talos/scripts";
+import type { UpgradeSummary } from "./upgrades";
 
 export type K8sObject = KubernetesObject;
 
@@ -102,6 +103,8 @@ export interface Plan {
   readonly steps: readonly Step[];
   /** What the scripts read at run time (see plan/settings.ts). */
   readonly settings: Readonly<Record<string, string>>;
+  /** What runs, the target, and the upgrade path the steps carry out (plan/upgrades.ts). */
+  readonly upgrade: UpgradeSummary;
 }
 
 export const stepIds = {

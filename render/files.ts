@@ -5,7 +5,17 @@
 import { stringify } from "yaml";
 import { StackConfig } from "../config/types";
 import { renderNodePatchYaml } from "../talos/machineconfig";
-import { buildPlan, CommandStep, Plan, settingsFileText, Step, STDIN_PRODUCER } from "../plan";
+import {
+  buildPlan,
+  CommandStep,
+  Plan,
+  settingsFileText,
+  stackHistory,
+  Step,
+  STDIN_PRODUCER,
+  upgradeSummary,
+} from "../plan";
+import type { PreviousDeployment } from "../config/previousDeployment";
 import { scriptFileText, scriptPath } from "../talos/scripts";
 import { ciliumValues } from "../k8s/cilium";
 import { KubernetesObject } from "../k8s/kubernetesObject";
@@ -76,6 +86,17 @@ export function planJson(plan: Plan, minor: string): string {
         schematicId: plan.schematicId,
         installerImage: plan.installerImage,
         phases: plan.phases,
+        // What runs (the stack's previous outputs) and the path the upgrade steps carry out.
+        ...(plan.upgrade.running !== undefined || plan.upgrade.path.hops.length > 0
+          ? {
+              upgrade: {
+                running: plan.upgrade.running ?? null,
+                target: plan.upgrade.target,
+                planned: plan.upgrade.planned,
+                hops: plan.upgrade.path.hops,
+              },
+            }
+          : {}),
         settings: plan.settings,
         steps,
       },
@@ -89,9 +110,14 @@ function yamlDoc(value: unknown): string {
   return stringify(value, { lineWidth: 0, sortMapEntries: false });
 }
 
-/** relative path -> content */
-export function renderStackFiles(cfg: StackConfig): Map<string, string> {
-  const plan = buildPlan(cfg);
+/**
+ * relative path -> content; `previous` (the stack's outputs, `pulumi stack output --json`) adds
+ * the upgrade path from what runs.
+ */
+export function renderStackFiles(cfg: StackConfig, previous?: PreviousDeployment): Map<string, string> {
+  const plan = buildPlan(cfg, undefined, stackHistory(previous?.phasesCompleted), {
+    upgrade: upgradeSummary(cfg, previous),
+  });
   const files = new Map<string, string>();
   for (const node of cfg.nodes) files.set(`nodes/${node.hostname}.yaml`, renderNodePatchYaml(cfg, node));
   files.set("plan.json", planJson(plan, cfg.talos.minor));

@@ -1,22 +1,26 @@
 /**
  * npm run render -- --stack <name> | --stack-file <path> [--out <dir>] [--diff <earlier render>]
+ *   [--previous <outputs.json>]
  * Writes out/<stack>/ (node patches, plan.json, the scripts and settings, Cilium values,
  * Kubernetes objects) without secrets and without contacting anything. Invalid config: errors on
  * stderr, exit 1, nothing written. With --diff, writes nothing and prints unified diffs from the
  * earlier render (a directory holding plan.json, or one holding <stack>/plan.json): exit 2 when
- * something differs, 0 when nothing does. A usage error exits 64.
+ * something differs, 0 when nothing does. With --previous (the stack's outputs as
+ * `pulumi stack output --json --show-secrets=false` writes them), the plan carries the upgrade
+ * path from what the cluster runs, as `pulumi up` would. A usage error exits 64.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parseStackConfig } from "../config/index";
+import { deployedNodesFromOutputs, parseStackConfig } from "../config/index";
 import { rawConfigFromStackFile, stackNameFromFile } from "../config/load";
 import { ConfigError } from "../config/types";
 import { renderStackFiles } from "../render/files";
 import { readRender, renderDiff } from "../render/diff";
+import { parsePreviousDeployment, PreviousDeployment, PreviousOutputsUnreadable } from "../config/previousDeployment";
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: npm run render -- --stack <name> | --stack-file <Pulumi.<stack>.yaml> [--out <dir>] [--diff <earlier render dir>]\n`,
+    `${message}\nusage: npm run render -- --stack <name> | --stack-file <Pulumi.<stack>.yaml> [--out <dir>] [--diff <earlier render dir>] [--previous <stack outputs JSON>]\n`,
   );
   // 64 (EX_USAGE), never 2: with --diff, 2 means "the renders differ".
   process.exit(64);
@@ -40,13 +44,22 @@ export function main(argv: string[]): number {
     return usage((e as Error).message);
   }
   if (!fs.existsSync(file)) return usage(`no stack file ${file}`);
+  const previousFile = arg("--previous");
+  if (previousFile !== undefined && !fs.existsSync(previousFile)) return usage(`no stack outputs file ${previousFile}`);
   let files: Map<string, string>;
   try {
-    const { config, warnings } = parseStackConfig(rawConfigFromStackFile(fs.readFileSync(file, "utf8")), stack);
+    const outputs: unknown = previousFile === undefined ? undefined : JSON.parse(fs.readFileSync(previousFile, "utf8"));
+    const previous: PreviousDeployment | undefined =
+      outputs === undefined ? undefined : parsePreviousDeployment(outputs);
+    // The same judgement as `pulumi up`: nodes leaving the stack against the nodes it deployed.
+    const read = (typeof outputs === "object" && outputs !== null ? outputs : {}) as Record<string, unknown>;
+    const deployed = outputs === undefined ? undefined : deployedNodesFromOutputs(read.nodes, read.removedNodes);
+    const raw = rawConfigFromStackFile(fs.readFileSync(file, "utf8"));
+    const { config, warnings } = parseStackConfig(raw, stack, { previous, deployed });
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-    files = renderStackFiles(config);
+    files = renderStackFiles(config, previous);
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof PreviousOutputsUnreadable || e instanceof SyntaxError) {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }

@@ -293,6 +293,45 @@ lock_release() { [ "${LOCKED:-}" = yes ] && rm -rf "$ROLLING_LOCK"; LOCKED=no; }
 holds_config() {
   run "$TALOSCTL" "apply-config" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--file" "${WORK}/machineconfig.yaml" "--mode" "auto" "--dry-run" >/dev/null 2>"$WORK/dry.err" && grep -q 'No changes' "$WORK/dry.err"
 }
+reboot_parts() {
+  awk '
+    /^---/ { depth = 0; kind = "v1alpha1"; next }
+    /^[[:space:]]*(#|$)/ { next }
+    {
+      line = $0
+      match(line, /^ */); indent = RLENGTH
+      rest = substr(line, indent + 1)
+      while (rest ~ /^- /) { indent += 2; rest = substr(rest, 3) }
+      while (depth > 0 && ind[depth] >= indent) depth--
+      path = ""
+      for (i = 1; i <= depth; i++) path = path "." key[i]
+      if (rest ~ /^[A-Za-z0-9_.\/-]+:( |$)/) {
+        k = rest; sub(/:.*/, "", k)
+        if (indent == 0 && k == "kind") { v = rest; sub(/^kind: */, "", v); kind = v }
+        depth++; key[depth] = k; ind[depth] = indent
+        path = path "." k
+      }
+      if (path ~ /^\.cluster\.etcd(\.|$)/ || path ~ /^\.machine\.env(\.|$)/ ||
+          path ~ /^\.machine\.kernel\.modules(\.|$)/ || path ~ /^\.machine\.systemDiskEncryption(\.|$)/ ||
+          kind == "EnvironmentConfig" || kind == "KernelModuleConfig" ||
+          (kind == "VolumeConfig" && path ~ /^\.encryption(\.|$)/))
+        print kind "|" path "|" line
+    }
+    BEGIN { kind = "v1alpha1"; depth = 0 }
+  ' "$1"
+}
+needs_reboot() {
+  case "$TALOS_MINOR" in v1.10 | v1.11 | v1.12 | v1.13) return 1 ;; esac
+  run "$TALOSCTL" "get" "machineconfig" "v1alpha1" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--output" "jsonpath={.spec}" >"$WORK/active.yaml" 2>"$WORK/active.err" || fail "reading the active config of $NODE_HOSTNAME failed: $(last_line "$WORK/active.err")"
+  reboot_parts "$WORK/active.yaml" >"$WORK/active.parts"
+  reboot_parts "$WORK/machineconfig.yaml" >"$WORK/rendered.parts"
+  ! cmp -s "$WORK/active.parts" "$WORK/rendered.parts"
+}
+# reboot_node: a graceful, drained reboot of this node, waiting until it is back
+reboot_node() {
+  log "$NODE_HOSTNAME: the change acts only at the next boot on Talos $TALOS_MINOR (apply-config never reboots there): rebooting it, drained"
+  run_for "$(( ${UPGRADE_WAIT%s} + CALL_TIMEOUT ))" "$TALOSCTL" "reboot" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--wait" "--timeout" "${UPGRADE_WAIT}" "--drain" "--drain-timeout" "${DRAIN_WAIT}" >"$WORK/reboot.out" 2>"$WORK/reboot.err" || fail "talosctl reboot of $NODE_HOSTNAME failed: $(last_line "$WORK/reboot.err")"
+}
 
 # probe_mode: maintenance | configured | foreign, or nothing while the node answers neither
 probe_mode() {
@@ -343,10 +382,13 @@ else
   running=no
   gate_cluster && running=yes
   [ "$running" = yes ] && wait_until others_healthy "every other node healthy before $NODE_HOSTNAME changes"
+  reboot_needed=no
+  needs_reboot && reboot_needed=yes
   log "$NODE_HOSTNAME is configured: applying config $CONFIG_SHA256"
   apply run "$TALOSCTL" "apply-config" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--file" "${WORK}/machineconfig.yaml" "--mode" "auto"
   grep -q 'with a reboot' "$WORK/apply.err" && log "$NODE_HOSTNAME reboots to take this change"
   wait_holds_config
+  [ "$reboot_needed" = yes ] && reboot_node
   [ "$running" = yes ] && wait_until this_node_healthy "$NODE_HOSTNAME healthy again"
   lock_release
 fi

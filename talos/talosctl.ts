@@ -188,6 +188,118 @@ export const talosctl = {
     "--graceful=${RESET_GRACEFUL}",
     "--wait=false",
   ],
+  /**
+   * The node's own version as protojson, one object per node (the hidden `--json`, in every minor
+   * v1.10–v1.14: cmd/talosctl/cmd/talos/version.go printVersionResponse, protojson.Marshal):
+   * `.version.tag` is the Talos it booted, so an A/B fallback shows as the old tag (NOTES §7.3).
+   */
+  versionJson: (address: Arg): Arg[] => ["version", ...target(address), ...authenticated, "--json"],
+  /**
+   * `<name>=<version>` of every extension the node booted, one per line; Image Factory adds the
+   * virtual extension `schematic` whose version is the schematic ID (pkg/machinery/constants
+   * ImageFactorySchematicExtensionName @ v1.14.1; ExtensionStatuses.runtime.talos.dev, spec =
+   * extensions.Layer { image, metadata { name, version } }).
+   */
+  extensions: (address: Arg): Arg[] => [
+    "get",
+    "extensions",
+    ...target(address),
+    ...authenticated,
+    "--output",
+    "jsonpath={.spec.metadata.name}={.spec.metadata.version}",
+  ],
+  /**
+   * The node's active machine config, every document, as one YAML text (MachineConfigs.config.
+   * talos.dev id v1alpha1; `{.spec}` is the multi-document YAML: resources/config/machine_config.go
+   * MarshalYAML; sensitive, so admin only: internal/app/resources/access.go). NOTES §7.7.
+   */
+  activeMachineConfig: (address: Arg): Arg[] => [
+    "get",
+    "machineconfig",
+    "v1alpha1",
+    ...target(address),
+    ...authenticated,
+    "--output",
+    "jsonpath={.spec}",
+  ],
+  /**
+   * One node's Talos upgrade with talosctl ≤1.12: MachineService.Upgrade (the node pulls the
+   * installer, on a control plane takes the etcd upgrade mutex and refuses an unhealthy or
+   * two-member etcd, then cordons and drains itself, installs and reboots: talos @ v1.12.6
+   * v1alpha1_server.go Server.Upgrade, etcd.go ValidateForUpgrade). --wait follows the node until
+   * its boot ID changed and it runs ready (action/tracker.go); it does not notice an A/B fallback,
+   * so the script compares the version itself. Never more than one -n.
+   */
+  upgradeLegacy: (address: Arg): Arg[] => [
+    "upgrade",
+    ...target(address),
+    ...authenticated,
+    "--image",
+    "${INSTALL_IMAGE}",
+    "--wait",
+    "--timeout",
+    "${UPGRADE_WAIT}",
+  ],
+  /**
+   * One node's Talos upgrade with talosctl ≥1.13: LifecycleService when the node runs ≥1.13 (pull,
+   * install with no server-side etcd check and no mutex, drain by default, reboot, uncordon once
+   * Ready), the legacy call for an older node (talos @ v1.14.1 cmd/talosctl/cmd/talos/upgrade.go
+   * upgradeViaLifecycleService). Several -n run in parallel there, so exactly one, and the
+   * script's own etcd gate replaces the check the new API dropped (NOTES §7.3).
+   */
+  upgradeLifecycle: (address: Arg): Arg[] => [
+    "upgrade",
+    ...target(address),
+    ...authenticated,
+    "--image",
+    "${INSTALL_IMAGE}",
+    "--wait",
+    "--timeout",
+    "${UPGRADE_WAIT}",
+    "--drain=true",
+    "--drain-timeout",
+    "${DRAIN_WAIT}",
+  ],
+  /**
+   * One Kubernetes hop, through one control plane (exactly one -n: upgrade-k8s.go
+   * BuildClientEnforceSingleNode). The configs stay as compact as the apply renders them
+   * (--with-docs/--with-examples default to re-encoding every node's config with comments).
+   */
+  upgradeKubernetes: (address: Arg): Arg[] => [
+    "upgrade-k8s",
+    ...target(address),
+    ...authenticated,
+    "--from",
+    "${FROM_VERSION}",
+    "--to",
+    "${TO_VERSION}",
+    "--with-docs=false",
+    "--with-examples=false",
+  ],
+  /**
+   * A graceful reboot of one node, drained first (talosctl ≥1.13 only: `reboot --drain`, default
+   * false; cmd/talosctl/cmd/talos/reboot.go @ v1.14.1), waiting until it is back.
+   */
+  rebootDrained: (address: Arg): Arg[] => [
+    "reboot",
+    ...target(address),
+    ...authenticated,
+    "--wait",
+    "--timeout",
+    "${UPGRADE_WAIT}",
+    "--drain",
+    "--drain-timeout",
+    "${DRAIN_WAIT}",
+  ],
+};
+
+/**
+ * Argv builders that only some talosctl minors accept, with the oldest one: the scripts that use
+ * them run only with those (test/talosctl-contract.test.ts checks each against its minors).
+ */
+export const MINOR_SPECIFIC_TALOSCTL: Readonly<Record<string, { oldest: string; argv: (a: Arg) => Arg[] }>> = {
+  upgradeLifecycle: { oldest: "v1.13", argv: talosctl.upgradeLifecycle },
+  rebootDrained: { oldest: "v1.13", argv: talosctl.rebootDrained },
 };
 
 /** Every talosctl argv the program can produce, for the CLI-reference contract test. */
@@ -218,6 +330,11 @@ export function allTalosctlInvocations(): Arg[][] {
     talosctl.etcdLeave(a),
     talosctl.etcdRemoveMember(a, "${MEMBER_ID}"),
     talosctl.volumeTypes(a),
+    talosctl.versionJson(a),
+    talosctl.extensions(a),
+    talosctl.activeMachineConfig(a),
+    talosctl.upgradeLegacy(a),
+    talosctl.upgradeKubernetes(a),
   ];
 }
 
@@ -266,6 +383,27 @@ export const kubectl = {
     "--ignore-not-found",
     "--wait=false",
   ],
+  /** `true` when the Node is cordoned (spec.unschedulable), empty otherwise. */
+  nodeUnschedulable: (nodeName: Arg): Arg[] => [
+    "--kubeconfig",
+    FILES.kubeconfig,
+    "get",
+    "node",
+    nodeName,
+    "--output",
+    "jsonpath={.spec.unschedulable}",
+  ],
+  /** `<node>=<kubelet version>` of every registered Node, space-separated. */
+  kubeletVersions: (): Arg[] => [
+    "--kubeconfig",
+    FILES.kubeconfig,
+    "get",
+    "nodes",
+    "--output",
+    "jsonpath={range .items[*]}{.metadata.name}={.status.nodeInfo.kubeletVersion} {end}",
+  ],
+  /** One control plane's own kube-apiserver version (`/version`: JSON with gitVersion). */
+  apiServerVersionOf: (address: Arg): Arg[] => [...ownApiServer(address), "get", "--raw", "/version"],
   /** One bounded attempt of a condition wait on one object (or `nodes --all`). */
   waitOnce: (): Arg[] => [
     "--kubeconfig",

@@ -75,6 +75,7 @@ describe("config: parseStackConfig", () => {
         minor: "v1.10",
         contract: "v1.10",
         talosctl: "talosctl",
+        talosctls: {},
       });
       assert.deepStrictEqual(config.machine, {
         encryptSystemDisk: true,

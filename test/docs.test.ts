@@ -132,6 +132,24 @@ describe("docs: cluster.md from stack outputs", () => {
     assert.ok(partial.includes("| kubeconfig | — | — | not issued yet (its phase has not run) |"));
   });
 
+  it("shows what the nodes run, the target and the last upgrade path (outputs running, upgradePath)", () => {
+    const s = "c".repeat(64);
+    const hop = { kind: "kubernetes", from: "v1.31.1", to: "v1.32.13", talosMinor: "v1.12", talos: "v1.12.6" };
+    const md = renderClusterDocs(
+      {
+        ...fixture(),
+        running: { talos: { mini01: { version: "v1.12.6", schematic: s } }, kubernetes: "v1.32.13" },
+        upgradePath: { nodes: ["mini01"], hops: [hop] },
+      },
+      GOLDEN_NOW,
+    );
+    assert.ok(md.includes(`| mini01 | v1.12.6 | \`${s}\` | ${fixture().talosVersion} |`), md);
+    assert.ok(md.includes(`Kubernetes runs v1.32.13 (target ${fixture().kubernetesVersion}).`));
+    assert.ok(md.includes("1. Kubernetes v1.31.1 → v1.32.13"));
+    assert.ok(!renderClusterDocs(fixture(), GOLDEN_NOW).includes("## Running and target versions"));
+    assert.match(refusal({ ...fixture(), running: { talos: {}, kubernetes: 3 } }).message, /running/);
+  });
+
   it("refuses an unknown phase and missing node fields", () => {
     assert.match(refusal({ ...fixture(), phasesCompleted: ["talos", "upgrade"] }).message, /phasesCompleted/);
     const nodes = fixture().nodes;

@@ -28,8 +28,8 @@ function sources(layer: string): string[] {
     .map((d) => path.join(d.parentPath, d.name));
 }
 
-/** Data files at the repository root any layer may read (no code): the compatibility table. */
-const ROOT_DATA = ["compatibility.json"];
+/** Data files at the repository root any layer may read (no code): the version tables. */
+const ROOT_DATA = ["compatibility.json", "upgrades.json"];
 
 /** The repository layer a relative import of `file` lands in. */
 function importedLayers(file: string): string[] {

@@ -32,7 +32,7 @@ function withNodes(edit: (nodes: RawNode[]) => RawNode[]): RawConfig {
 
 function problems(raw: RawConfig, deployed: DeployedNodes): string[] {
   try {
-    parseStackConfig(raw, "home-ops", deployed);
+    parseStackConfig(raw, "home-ops", { deployed });
   } catch (error) {
     assert.ok(error instanceof ConfigError, String(error));
     return [...error.problems];
@@ -143,7 +143,7 @@ describe("config: removing nodes from a running stack", () => {
       ["mini03"],
     );
     const later = listing(["mini03"], afterRemoval);
-    const { warnings } = parseStackConfig(later.raw, "home-ops", later.deployed);
+    const { warnings } = parseStackConfig(later.raw, "home-ops", { deployed: later.deployed });
     assert.ok(
       warnings.some((w) => /resetOnDestroy\[0\] = "mini03": was removed from the cluster by an earlier update/.test(w)),
       warnings.join("\n"),

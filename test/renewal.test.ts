@@ -76,7 +76,7 @@ describe("credential renewal", function () {
     const before = buildPlan(cfg);
     assert.equal(envOf(before.steps, "talosconfig").RENEWAL, undefined);
     assert.equal(envOf(before.steps, "kubeconfig").RENEWAL, undefined);
-    const after = buildPlan(cfg, undefined, undefined, { talosconfig: 1, kubeconfig: 2 });
+    const after = buildPlan(cfg, undefined, undefined, { renewals: { talosconfig: 1, kubeconfig: 2 } });
     assert.equal(envOf(after.steps, "talosconfig").RENEWAL, "1");
     assert.equal(envOf(after.steps, "kubeconfig").RENEWAL, "2");
     const changed = after.steps

@@ -3,6 +3,7 @@ import { PRELUDE, shellCommand } from "../shell";
 import { FILES, talosctl } from "../talosctl";
 import { T, work, WRITE_TALOSCONFIG } from "./common";
 import { HOLDS_CONFIG, ROLLING } from "./rolling";
+import { NEEDS_REBOOT } from "./reboot";
 
 /**
  * talos phase, per node: render the full machine config with the pinned talosctl, validate it,
@@ -18,12 +19,14 @@ import { HOLDS_CONFIG, ROLLING } from "./rolling";
  * Then wait until the authenticated API answers and the node runs the applied config. Boot
  * completion (stage running) comes only after etcd is bootstrapped, so it is the health gates'
  * business, not this step's (v1alpha1_sequencer_tasks.go StartAllServices waits for etcd).
+ * On v1.14, where apply-config never reboots, a change that acts only at boot gets an explicit
+ * drained reboot under the same lock (reboot.ts).
  */
 export const applyNode = `${PRELUDE}
 ${WRITE_TALOSCONFIG}printf '%s\\n' "$NODE_PATCH" > "${work(FILES.patch)}"
 ${shellCommand(T, talosctl.genMachineConfig())} >/dev/null 2>"$WORK/gen.err" || fail "talosctl gen config failed: $(last_line "$WORK/gen.err")"
 ${shellCommand(T, talosctl.validate())} >/dev/null 2>"$WORK/validate.err" || fail "machine config for $NODE_HOSTNAME is invalid: $(last_line "$WORK/validate.err")"
-${ROLLING}${HOLDS_CONFIG}
+${ROLLING}${HOLDS_CONFIG}${NEEDS_REBOOT}
 # probe_mode: maintenance | configured | foreign, or nothing while the node answers neither
 probe_mode() {
   if ${shellCommand(T, talosctl.machineStageInsecure("${NODE_ADDRESS}"))} >/dev/null 2>"$WORK/probe.err"; then
@@ -73,10 +76,13 @@ else
   running=no
   gate_cluster && running=yes
   [ "$running" = yes ] && wait_until others_healthy "every other node healthy before $NODE_HOSTNAME changes"
+  reboot_needed=no
+  needs_reboot && reboot_needed=yes
   log "$NODE_HOSTNAME is configured: applying config $CONFIG_SHA256"
   apply ${shellCommand(T, talosctl.applyAuthenticated("${NODE_ADDRESS}"))}
   grep -q 'with a reboot' "$WORK/apply.err" && log "$NODE_HOSTNAME reboots to take this change"
   wait_holds_config
+  [ "$reboot_needed" = yes ] && reboot_node
   [ "$running" = yes ] && wait_until this_node_healthy "$NODE_HOSTNAME healthy again"
   lock_release
 fi

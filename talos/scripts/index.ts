@@ -15,6 +15,8 @@ import { apiReady, kubeWait, talosHealth } from "./gates";
 import { nodeReset } from "./reset";
 import { registerSchematic } from "./schematic";
 import { secretsBundle, talosconfig } from "./secrets";
+import { talosUpgrade } from "./upgrade";
+import { kubernetesUpgrade } from "./upgradeKubernetes";
 
 /** Every script by name; the file `steps/<name>.sh` holds exactly this text. */
 export const SCRIPTS = {
@@ -28,6 +30,8 @@ export const SCRIPTS = {
   "api-ready": apiReady,
   "kube-wait": kubeWait,
   "talos-health": talosHealth,
+  "talos-upgrade": talosUpgrade,
+  "kubernetes-upgrade": kubernetesUpgrade,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -54,6 +54,8 @@ export interface MockWorld {
   items: ItemTable;
   /** What `talosctl version --client --short` prints (the preflight). */
   talosctlVersion?: string;
+  /** The version `version --client` reports per talosctl executable (TALOSCTL), over talosctlVersion. */
+  talosctlVersions?: Record<string, string>;
   /** The stack's outputs of its last update (read through a StackReference to itself). */
   previousOutputs?: Record<string, unknown>;
 }
@@ -172,7 +174,9 @@ export async function resetMocks(world: Partial<MockWorld> = {}, preview = false
           return { title: args.inputs.title, vault: args.inputs.vault, ...item };
         }
         if (args.token === "command:local:run" && String(args.inputs.command).includes("version --client")) {
-          return { stdout: `Client:\n\tTag:         ${w.talosctlVersion ?? "v1.10.5"}`, stderr: "" };
+          const exe = String((args.inputs.environment as Record<string, string> | undefined)?.TALOSCTL ?? "");
+          const version = w.talosctlVersions?.[exe] ?? w.talosctlVersion ?? "v1.10.5";
+          return { stdout: `Client:\n\tTag:         ${version}`, stderr: "" };
         }
         throw new Error(`unmocked invoke ${args.token}`);
       },

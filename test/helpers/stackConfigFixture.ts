@@ -71,6 +71,7 @@ export function homeOpsConfig(overrides: Partial<StackConfig> = {}): StackConfig
       minor: "v1.10",
       contract: "v1.10",
       talosctl: "talosctl",
+      talosctls: {},
     },
     kubernetes: { version: "v1.31.1" },
     network: {

@@ -29,6 +29,15 @@ export const CLI_VERSION_OF_MINOR: Record<string, string> = Object.fromEntries(
   CLI_VERSIONS.map((v) => [v.split(".").slice(0, 2).join("."), v]),
 );
 
+/**
+ * Flags talosctl accepts but cli.md (so talosctl-cli.json) leaves out because cobra hides them:
+ * `version --json` in every minor v1.10–v1.14 (contracts/NOTES.md §7.0, §7.7: talos @ v1.14.1
+ * cmd/talosctl/cmd/talos/version.go, a hidden flag printing protojson per node).
+ */
+const HIDDEN_FLAGS: Readonly<Record<string, readonly Flag[]>> = {
+  version: [{ long: "json", short: null, takesValue: false }],
+};
+
 /** Problems of one argv (without the program name) against a version; empty = valid. */
 export function checkTalosctlArgv(version: string, argv: readonly string[]): string[] {
   const v = cli.versions[version];
@@ -59,7 +68,7 @@ export function checkTalosctlArgv(version: string, argv: readonly string[]): str
   const cmd = v.commands[name];
   if (!cmd || cmd.runnable === false)
     return [`unknown command "${[name, ...rest.filter((r) => !r.startsWith("-")).slice(0, 1)].join(" ")}"`];
-  const known = [...cmd.flags, ...cmd.inheritedFlags];
+  const known = [...cmd.flags, ...cmd.inheritedFlags, ...(HIDDEN_FLAGS[name] ?? [])];
   const all = [...leading.filter((_, k) => k % 2 === 0), ...rest];
   let positional = 0;
   for (let k = 0; k < all.length; k++) {
