@@ -4,6 +4,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as path from "path";
 import { assertSucceeded, COMMANDS, E2E_DELAYS, E2EStack, EngineEvent, fakeWorld, stepOps } from "./harness";
 
 /** The resource name an engine event is about. */
@@ -27,6 +28,27 @@ function assertConverged(s: E2EStack, identity?: string): string {
   assert.deepEqual(fakeWorld.quorumViolations(world), []);
   assert.deepEqual(fakeWorld.readUsageErrors(s.fakeDir), []);
   return id as string;
+}
+
+/**
+ * The files of the stack's state directory that gocloud's fileblob keeps as metadata sidecars. Its
+ * setAttrs truncates and rewrites `<file>.attrs` in place (gocloud.dev v0.46.0
+ * blob/fileblob/attrs.go), while the checkpoint itself is written to a temporary file and renamed;
+ * a CLI killed between the truncation and the write leaves an empty sidecar, and every later read of
+ * the checkpoint then fails with "failed to load checkpoint: EOF" (pulumi v3.248.0
+ * pkg/backend/diy/state.go getCheckpoint → fileblob forKey → getAttrs).
+ */
+function sidecars(dir: string): string[] {
+  const found: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".attrs")) found.push(path.relative(dir, p));
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return found;
 }
 
 describe("real engine: a failure fixed by running up again", function () {
@@ -79,6 +101,8 @@ describe("real engine: kill -9 of pulumi up at three moments, then up again", fu
     it(`killed ${moment}: the stack stays locked until pulumi cancel`, async () => {
       const r = await s.up([], { killWhen: when, timeoutMs: 120_000 });
       assert.equal(r.signal, "SIGKILL", `the CLI was killed ${moment}: ${r.stderr.slice(-500)}`);
+      // Pulumi.yaml's backend URL says metadata=skip: no sidecar a kill could leave empty
+      assert.deepEqual(sidecars(path.join(s.project, ".pulumi")), [], "metadata sidecars in the state directory");
       // The file backend keeps the killed update's lock (pulumi pkg/backend/diy lock files):
       // the README's recovery step is `pulumi cancel`, which removes it.
       const locked = await s.up();
