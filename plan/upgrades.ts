@@ -92,6 +92,9 @@ function talosHopSteps(cfg: StackConfig, hop: TalosHop, nodes: readonly string[]
         dependsOn: [stepIds.secrets, stepIds.schematic, ...previous.filter((d) => d !== stepIds.secrets)],
         script: "talos-upgrade",
         env: {
+          // the shared talosconfig generation (talos/scripts/common.ts) reads them
+          CLUSTER_NAME: cfg.cluster.name,
+          CLUSTER_ENDPOINT: cfg.cluster.endpoint,
           NODE_HOSTNAME: node.hostname,
           NODE_ADDRESS: node.address,
           NODE_ROLE: node.role,
@@ -127,6 +130,8 @@ function kubernetesHopStep(cfg: StackConfig, hop: KubernetesHop, after: string[]
     dependsOn: [stepIds.secrets, ...after.filter((d) => d !== stepIds.secrets)],
     script: "kubernetes-upgrade",
     env: {
+      CLUSTER_NAME: cfg.cluster.name,
+      CLUSTER_ENDPOINT: cfg.cluster.endpoint,
       FROM_VERSION: bare(hop.from),
       TO_VERSION: bare(hop.to),
       CONTROL_PLANE_ADDRESS: cp.address,
