@@ -219,6 +219,9 @@ function objects(state, cfg, cluster, now, never) {
         { type: "InternalIP", address: x.n.address },
         { type: "Hostname", address: x.name },
       ],
+      // the kubelet's own version (kubernetes v1.31.14 pkg/kubelet/nodestatus/setters.go NodeInfo:
+      // version.Get().String(), e.g. v1.31.2): the image its machine config runs
+      nodeInfo: { kubeletVersion: nodes.runningVersion(x.n, "kubelet", now) || "" },
     });
     // A cordoned Node (the node's own while it upgrades or resets: k8s/node_cordoned_spec.go @
     // v1.12.6; talosctl's drain: nodedrain CordonAndDrain @ v1.14.1) has spec.unschedulable.
