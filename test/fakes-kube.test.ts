@@ -268,7 +268,7 @@ describe("fake kubectl, kubeconfig and health", function () {
     // The kubelet registers its Node once per start: a reboot brings it back.
     fake.powerOff(w.dir, NODES[2]);
     fake.powerOn(w.dir, NODES[2]);
-    await w.until(() => w.node(NODES[2]).stage === "running", "mini03 booted", dur(10000));
+    await w.until(() => w.node(NODES[2]).stage === "running", "mini03 booted", T(10000));
     assert.equal(await names(), "node/mini01\nnode/mini02\nnode/mini03\n");
   });
 

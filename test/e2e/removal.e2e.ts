@@ -121,6 +121,11 @@ describe("real engine: node removal", function () {
       "update cluster-api-ready",
       "update talos-talosconfig",
     ]);
+    // What the delete will run, said by the program (plan/removal.ts) before anything runs.
+    assert.match(
+      p.stdout,
+      /removing mini03 \(127\.0\.0\.13, control plane\) from the cluster: the delete of talos-apply-mini03 runs, under the rolling lock: etcd forfeit-leadership on it; etcd leave on it .*; kubectl cordon, drain and delete node; talosctl reset \(wipes STATE, EPHEMERAL; reboots into maintenance mode\); the talosconfig's endpoints become 127\.0\.0\.11, 127\.0\.0\.12/,
+    );
     const oldId = members(s).mini03;
     const from = s.calls().length;
     const r = await s.up();
