@@ -212,3 +212,45 @@ describe("real engine: node removal", function () {
     assert.deepEqual(fakeWorld.quorumViolations(world), []);
   });
 });
+
+describe("real engine: node removal on Talos v1.14", function () {
+  it("the listed node is reset with v1.14's wipe set (STATE, EPHEMERAL and the ETCD, CRI, KUBELET, LOG volumes) after it left etcd", async () => {
+    const s = new E2EStack({
+      config: {
+        "homeops:talos": { version: "v1.14.1", contract: "v1.10" },
+        "homeops:kubernetes": { version: "v1.34.1" },
+        "homeops:cilium": { version: "1.19.3", acceleration: "disabled", operatorReplicas: 1 },
+      },
+      world: { delaysMs: E2E_DELAYS, talosVersion: "v1.14.1" },
+    });
+    try {
+      assertSucceeded(await s.up(), "first up on v1.14");
+      s.setConfig({ "homeops:nodes": [NODES[0], NODES[1]], "homeops:operations": { resetOnDestroy: ["mini03"] } });
+      const p = await s.preview();
+      assertSucceeded(p, "preview of the removal");
+      assert.match(
+        p.stdout,
+        /talosctl reset \(wipes STATE, EPHEMERAL, ETCD, CRI, KUBELET, LOG; reboots into maintenance mode\)/,
+      );
+      const r = await s.up();
+      assertSucceeded(r, "up removing mini03");
+      const world = s.world();
+      assert.deepEqual(Object.keys(members(s)).sort(), ["mini01", "mini02"]);
+      assert.deepEqual(kubeNodes(s), ["mini01", "mini02"]);
+      assert.equal(world.nodes["127.0.0.13"].resets, 1);
+      assert.deepEqual(world.nodes["127.0.0.13"].lastReset.labels, [
+        "STATE",
+        "EPHEMERAL",
+        "ETCD",
+        "CRI",
+        "KUBELET",
+        "LOG",
+      ]);
+      assert.equal(world.nodes["127.0.0.13"].state, "maintenance");
+      assert.deepEqual(talosconfigEndpoints(s), ["127.0.0.11", "127.0.0.12"]);
+      assert.deepEqual(fakeWorld.quorumViolations(world), []);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
