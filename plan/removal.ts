@@ -43,7 +43,7 @@ export function nodeRemovals(cfg: StackConfig, deployed: DeployedNodes): NodeRem
             "etcd leave on it (when it does not answer: etcd remove-member <its id> through a remaining control plane)",
           ]
         : []),
-      "kubectl cordon, drain and delete node",
+      "kubectl cordon, drain (not when it does not answer) and delete node",
       reset
         ? `talosctl reset (wipes ${wipeSet(cfg).join(", ")}; reboots into maintenance mode)`
         : "no reset: it keeps running",

@@ -34,7 +34,7 @@ describe("plan: what a node's removal runs", () => {
     assert.deepEqual(r.actions, [
       "etcd forfeit-leadership on it",
       "etcd leave on it (when it does not answer: etcd remove-member <its id> through a remaining control plane)",
-      "kubectl cordon, drain and delete node",
+      "kubectl cordon, drain (not when it does not answer) and delete node",
       "no reset: it keeps running",
     ]);
     assert.equal(r.wipes, null);

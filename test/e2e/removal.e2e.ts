@@ -124,7 +124,7 @@ describe("real engine: node removal", function () {
     // What the delete will run, said by the program (plan/removal.ts) before anything runs.
     assert.match(
       p.stdout,
-      /removing mini03 \(127\.0\.0\.13, control plane\) from the cluster: the delete of talos-apply-mini03 runs, under the rolling lock: etcd forfeit-leadership on it; etcd leave on it .*; kubectl cordon, drain and delete node; talosctl reset \(wipes STATE, EPHEMERAL; reboots into maintenance mode\); the talosconfig's endpoints become 127\.0\.0\.11, 127\.0\.0\.12/,
+      /removing mini03 \(127\.0\.0\.13, control plane\) from the cluster: the delete of talos-apply-mini03 runs, under the rolling lock: etcd forfeit-leadership on it; etcd leave on it .*; kubectl cordon, drain \(not when it does not answer\) and delete node; talosctl reset \(wipes STATE, EPHEMERAL; reboots into maintenance mode\); the talosconfig's endpoints become 127\.0\.0\.11, 127\.0\.0\.12/,
     );
     const oldId = members(s).mini03;
     const from = s.calls().length;
@@ -203,6 +203,7 @@ describe("real engine: node removal", function () {
       calls.some((c) => /^kubectl .*\bdelete node mini02\b/.test(c)),
       calls.join("\n"),
     );
+    assert.ok(!calls.some((c) => /^kubectl .*\bdrain mini02\b/.test(c)), "not drained: it does not answer");
     assert.ok(!calls.some((c) => /^talosctl reset/.test(c)), "not listed for reset");
     const world = s.world();
     assert.deepEqual(Object.keys(members(s)).sort(), ["mini01", "mini03"]);
