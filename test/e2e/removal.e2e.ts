@@ -255,3 +255,36 @@ describe("real engine: node removal on Talos v1.14", function () {
     }
   });
 });
+
+describe("real engine: removing a worker", function () {
+  it("a worker leaves Kubernetes only (no etcd call changes anything); not listed: it keeps running", async () => {
+    const world = [...NODES, { hostname: "mini04", address: "127.0.0.14", role: "worker" }];
+    const s = new E2EStack({
+      config: { "homeops:nodes": world },
+      world: { delaysMs: E2E_DELAYS, nodes: world.map(({ hostname, address }) => ({ hostname, address })) },
+    });
+    try {
+      assertSucceeded(await s.up(), "first up with a worker");
+      assert.deepEqual(kubeNodes(s), ["mini01", "mini02", "mini03", "mini04"]);
+      s.setConfig({ "homeops:nodes": NODES });
+      const p = await s.preview();
+      assertSucceeded(p, "preview of the worker's removal");
+      assert.deepEqual(previewChanges(p), ["delete talos-apply-mini04", "update cluster-api-ready"]);
+      const from = s.calls().length;
+      assertSucceeded(await s.up(), "up removing mini04");
+      const calls = argvOf(s, from);
+      assert.ok(!calls.some((c) => /etcd (leave|remove-member|forfeit-leadership)/.test(c)), calls.join("\n"));
+      assert.ok(
+        calls.some((c) => /^kubectl .*\bdrain mini04\b/.test(c)),
+        calls.join("\n"),
+      );
+      assert.ok(!calls.some((c) => /^talosctl reset/.test(c)), "not listed for reset");
+      assert.deepEqual(kubeNodes(s), ["mini01", "mini02", "mini03"]);
+      assert.deepEqual(Object.keys(members(s)).sort(), ["mini01", "mini02", "mini03"]);
+      assert.equal(s.world().nodes["127.0.0.14"].state, "configured", "it keeps running, out of the cluster");
+      assert.deepEqual(fakeWorld.quorumViolations(s.world()), []);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
