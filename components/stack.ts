@@ -35,6 +35,7 @@ import { GitopsPhase } from "./gitopsPhase";
 import { assertStepFilesCurrent, writeRuntimeSettings } from "./runtimeFiles";
 import type { StackSecrets } from "../config/pulumi";
 import { DeployedNodes, NO_DEPLOYED_NODES, removedNodesOutput } from "../config/removal";
+import { describeRemoval, nodeRemovals } from "../plan/removal";
 
 export type { StackSecrets };
 
@@ -174,6 +175,8 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
         "they stay declared (stopAfter never deletes what an earlier up built). To remove them on purpose, use pulumi destroy --target.",
     );
   }
+  for (const removal of nodeRemovals(cfg, options.nodesBefore ?? NO_DEPLOYED_NODES))
+    void pulumi.log.warn(describeRemoval(removal));
   const handOff = handOffState(plan, options.completedBefore ?? [], options.fluxHandOffBefore ?? {});
   for (const warning of handOff.warnings) void pulumi.log.warn(warning);
   assertStepFilesCurrent(options.projectDir);

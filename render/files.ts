@@ -16,6 +16,8 @@ import {
   upgradeSummary,
 } from "../plan";
 import type { PreviousDeployment } from "../config/previousDeployment";
+import type { DeployedNodes } from "../config/removal";
+import { NodeRemoval, nodeRemovals } from "../plan/removal";
 import { scriptFileText, scriptPath } from "../talos/scripts";
 import { ciliumValues } from "../k8s/cilium";
 import { KubernetesObject } from "../k8s/kubernetesObject";
@@ -52,7 +54,7 @@ export function renderedEnv(step: CommandStep, minor: string): Record<string, st
  * reviewer sees everything that will run (the scripts themselves are under scripts/); for a Helm
  * release its mark and create hook; for what Flux takes over, where to change it afterwards.
  */
-export function planJson(plan: Plan, minor: string): string {
+export function planJson(plan: Plan, minor: string, removals: readonly NodeRemoval[] = []): string {
   const steps = plan.steps.map((s: Step) => ({
     id: s.id,
     phase: s.phase,
@@ -97,6 +99,8 @@ export function planJson(plan: Plan, minor: string): string {
               },
             }
           : {}),
+        // The nodes leaving the stack (against the previous outputs) and what their deletes run.
+        ...(removals.length > 0 ? { removals } : {}),
         settings: plan.settings,
         steps,
       },
@@ -114,13 +118,17 @@ function yamlDoc(value: unknown): string {
  * relative path -> content; `previous` (the stack's outputs, `pulumi stack output --json`) adds
  * the upgrade path from what runs.
  */
-export function renderStackFiles(cfg: StackConfig, previous?: PreviousDeployment): Map<string, string> {
+export function renderStackFiles(
+  cfg: StackConfig,
+  previous?: PreviousDeployment,
+  deployed?: DeployedNodes,
+): Map<string, string> {
   const plan = buildPlan(cfg, undefined, stackHistory(previous?.phasesCompleted), {
     upgrade: upgradeSummary(cfg, previous),
   });
   const files = new Map<string, string>();
   for (const node of cfg.nodes) files.set(`nodes/${node.hostname}.yaml`, renderNodePatchYaml(cfg, node));
-  files.set("plan.json", planJson(plan, cfg.talos.minor));
+  files.set("plan.json", planJson(plan, cfg.talos.minor, deployed ? nodeRemovals(cfg, deployed) : []));
   files.set("settings.env", settingsFileText(plan.settings));
   for (const step of plan.steps) {
     if (step.kind !== "command") continue;

@@ -7,7 +7,8 @@
  * earlier render (a directory holding plan.json, or one holding <stack>/plan.json): exit 2 when
  * something differs, 0 when nothing does. With --previous (the stack's outputs as
  * `pulumi stack output --json --show-secrets=false` writes them), the plan carries the upgrade
- * path from what the cluster runs, as `pulumi up` would. A usage error exits 64.
+ * path from what the cluster runs and the removals of the nodes that left homeops:nodes (plan.json
+ * `removals`), as `pulumi up` would. A usage error exits 64.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -57,7 +58,7 @@ export function main(argv: string[]): number {
     const raw = rawConfigFromStackFile(fs.readFileSync(file, "utf8"));
     const { config, warnings } = parseStackConfig(raw, stack, { previous, deployed });
     for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-    files = renderStackFiles(config, previous);
+    files = renderStackFiles(config, previous, deployed);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof PreviousOutputsUnreadable || e instanceof SyntaxError) {
       process.stderr.write(`${e.message}\n`);

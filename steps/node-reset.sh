@@ -350,13 +350,22 @@ node_object_gone() {
   node_object || return 1
   [ "$NODE_OBJECT" = absent ] || { why="node/$NODE_HOSTNAME still listed"; return 1; }
 }
+# node_down: the node's own API does not answer (a dial error, or no answer within PROBE_TIMEOUT)
+node_down() {
+  run_for "$PROBE_TIMEOUT" "$TALOSCTL" "version" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--json" >/dev/null 2>"$WORK/version.err" && return 1
+  unreachable "$WORK/version.err" || grep -q 'timed out after' "$WORK/version.err"
+}
 leave_kubernetes() {
   fetch_kubeconfig || fail "no remaining control plane serves a kubeconfig: $(last_line "$WORK/kubeconfig.err")"
   wait_until node_object "the list of Kubernetes nodes"
   if [ "$NODE_OBJECT" = present ]; then
     run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "cordon" "${NODE_HOSTNAME}" >/dev/null 2>"$WORK/cordon.err" || fail "kubectl cordon $NODE_HOSTNAME failed: $(last_line "$WORK/cordon.err")"
     DRAIN_SECONDS=$TIMEOUT_HEALTH
-    run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "drain" "${NODE_HOSTNAME}" "--ignore-daemonsets" "--delete-emptydir-data" "--timeout=${DRAIN_SECONDS}s" >/dev/null 2>"$WORK/drain.err" || fail "kubectl drain $NODE_HOSTNAME failed (pods without a controller, or a PodDisruptionBudget, hold it): $(last_line "$WORK/drain.err")"
+    if node_down; then
+      log "not draining $NODE_HOSTNAME: it does not answer ($(last_line "$WORK/version.err")), so its pods cannot end and a drain would wait for them until it times out; deleting its Node lets the pod garbage collector delete them"
+    else
+      run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "drain" "${NODE_HOSTNAME}" "--ignore-daemonsets" "--delete-emptydir-data" "--timeout=${DRAIN_SECONDS}s" >/dev/null 2>"$WORK/drain.err" || fail "kubectl drain $NODE_HOSTNAME failed (pods without a controller, or a PodDisruptionBudget, hold it): $(last_line "$WORK/drain.err")"
+    fi
     run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "delete" "node" "${NODE_HOSTNAME}" "--ignore-not-found" "--wait=false" >/dev/null 2>"$WORK/delete.err" || fail "kubectl delete node $NODE_HOSTNAME failed: $(last_line "$WORK/delete.err")"
   else
     log "node/$NODE_HOSTNAME is not in Kubernetes (already deleted)"

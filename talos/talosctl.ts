@@ -34,6 +34,20 @@ const genConfigFromBundle: Arg[] = [
 
 export const talosctl = {
   genSecrets: (): Arg[] => ["gen", "secrets", "--output-file", FILES.secrets],
+  /**
+   * The secrets bundle a control plane's machine config holds (`gen secrets
+   * --from-controlplane-config`, every minor v1.10–v1.14: cmd/talosctl/cmd/mgmt/gen/secrets.go),
+   * for `npm run drift` to render what the stack says with the cluster's own secrets.
+   */
+  genSecretsFromControlPlane: (configFile: Arg): Arg[] => [
+    "gen",
+    "secrets",
+    "--from-controlplane-config",
+    configFile,
+    "--output-file",
+    FILES.secrets,
+    "--force",
+  ],
   genMachineConfig: (): Arg[] => [
     ...genConfigFromBundle,
     "--config-patch",
@@ -307,6 +321,7 @@ export function allTalosctlInvocations(): Arg[][] {
   const a = "${NODE_ADDRESS}";
   return [
     talosctl.genSecrets(),
+    talosctl.genSecretsFromControlPlane("${WORK}/controlplane.yaml"),
     talosctl.genMachineConfig(),
     talosctl.genTalosconfig(),
     talosctl.configEndpoint(),

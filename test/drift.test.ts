@@ -1,7 +1,11 @@
 /** Drift comparison (render/drift.ts): by value, secrets masked, upgrade-k8s image tags settled. */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { documentsByKey, driftExitCode, driftReport, nodeDrift, NodeState } from "../render/drift";
 import { SECRET_MARKER } from "../k8s/manifests";
+import { main, runningOf, schematicOf } from "../scripts/drift";
 
 const RENDERED_CONFIG = `version: v1alpha1
 machine:
@@ -107,5 +111,51 @@ describe("drift: a node against the stack's render", () => {
   it("refuses what it cannot compare: a stream that does not parse, two documents with one key", () => {
     assert.throws(() => documentsByKey("a: [\n"), /does not parse/);
     assert.throws(() => documentsByKey("kind: A\nname: x\n---\nkind: A\nname: x\n"), /two documents A\/x/);
+  });
+});
+
+describe("npm run drift: reading what a node runs (scripts/drift.ts)", () => {
+  it("the schematic from talosctl's jsonpath output: one result per line, the literal '=' too", () => {
+    const id = "a".repeat(64);
+    assert.equal(schematicOf(`iscsi-tools\n=\nv0.1.6\nschematic\n=\n${id}\n`), id);
+    assert.equal(schematicOf("iscsi-tools\n=\nv0.1.6\n"), "none");
+    assert.equal(schematicOf(""), "none");
+  });
+
+  it("version, schematic and machine config from the files steps/drift-node.sh writes; no tag is an error", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-drift-test-"));
+    try {
+      fs.writeFileSync(path.join(dir, "version.json"), '{\n  "version": {\n    "tag": "v1.10.5"\n  }\n}\n');
+      fs.writeFileSync(path.join(dir, "extensions"), "schematic\n=\nabc\n");
+      fs.writeFileSync(path.join(dir, "running.yaml"), "version: v1alpha1\n");
+      assert.deepEqual(runningOf(dir), { version: "v1.10.5", schematic: "abc", machineConfig: "version: v1alpha1\n" });
+      fs.writeFileSync(path.join(dir, "version.json"), "{}");
+      assert.throws(() => runningOf(dir), /no version tag/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("exit 1 with the reason when the stack has no outputs to read (no node is called)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-drift-test-"));
+    try {
+      const stackFile = path.join(dir, "Pulumi.home-ops.yaml");
+      fs.copyFileSync(path.join(__dirname, "..", "Pulumi.home-ops.yaml"), stackFile);
+      const fakePulumi = path.join(dir, "pulumi");
+      fs.writeFileSync(fakePulumi, "#!/bin/sh\necho '{}'\n", { mode: 0o755 });
+      const errors: string[] = [];
+      const write = process.stderr.write.bind(process.stderr);
+      process.stderr.write = ((chunk: string) => (errors.push(String(chunk)), true)) as typeof process.stderr.write;
+      let code: number;
+      try {
+        code = main(["--stack-file", stackFile], { PATH: process.env.PATH, PULUMI: fakePulumi });
+      } finally {
+        process.stderr.write = write;
+      }
+      assert.equal(code, 1);
+      assert.match(errors.join(""), /stack home-ops has no talosconfig output: run pulumi up first/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -233,6 +233,45 @@ describe("fake kubectl, kubeconfig and health", function () {
     assert.deepEqual(w.calls().pop()!.fault, { kind: "drop", index: 0, delivered: true });
   });
 
+  it("cordon, drain and delete node (a removal): the Node is gone until the node boots again", async () => {
+    await w.bootstrapped();
+    const names = async () => ok(await w.kubectl(...w.kc(), "get", "nodes", "-o", "name"), "nodes").stdout;
+    assert.equal(ok(await w.kubectl(...w.kc(), "cordon", "mini03"), "cordon").stdout, "node/mini03 cordoned\n");
+    assert.equal(
+      ok(await w.kubectl(...w.kc(), "get", "node", "mini03", "-o", "jsonpath={.spec.unschedulable}"), "spec").stdout,
+      "true",
+    );
+    assert.equal(
+      ok(
+        await w.kubectl(...w.kc(), "drain", "mini03", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=5s"),
+        "drain",
+      ).stdout,
+      "node/mini03 already cordoned\nnode/mini03 drained\n",
+    );
+    failsWith(
+      await w.kubectl(...w.kc(), "drain", "mini09"),
+      /^Error from server \(NotFound\): nodes "mini09" not found\n$/,
+      "no such node",
+    );
+    assert.equal(
+      ok(await w.kubectl(...w.kc(), "delete", "node", "mini03", "--ignore-not-found", "--wait=false"), "delete").stdout,
+      'node "mini03" deleted\n',
+    );
+    assert.equal(await names(), "node/mini01\nnode/mini02\n");
+    const again = ok(await w.kubectl(...w.kc(), "delete", "node", "mini03", "--ignore-not-found"), "again");
+    assert.equal(again.stdout + again.stderr, "", "--ignore-not-found: nothing, exit 0");
+    failsWith(
+      await w.kubectl(...w.kc(), "delete", "node", "mini03"),
+      /^Error from server \(NotFound\): nodes "mini03" not found\n$/,
+      "without --ignore-not-found",
+    );
+    // The kubelet registers its Node once per start: a reboot brings it back.
+    fake.powerOff(w.dir, NODES[2]);
+    fake.powerOn(w.dir, NODES[2]);
+    await w.until(() => w.node(NODES[2]).stage === "running", "mini03 booted", T(10000));
+    assert.equal(await names(), "node/mini01\nnode/mini02\nnode/mini03\n");
+  });
+
   it("talosctl health polls the checks until they pass or --wait-timeout is over", async () => {
     fake.setDelays(w.dir, { ciliumRollout: T(400) });
     await w.configured();

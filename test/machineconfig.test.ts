@@ -290,6 +290,17 @@ describe("talos/machineconfig", () => {
       assert.equal(nic.vip, undefined);
     });
 
+    it("gives a worker no etcd settings (Talos refuses them on a worker), a control plane its own", () => {
+      const worker: NodeConfig = { ...mini01, hostname: "worker01", role: "worker", bootstrap: false };
+      assert.equal(at(renderNodePatch(cfg, worker), "cluster.etcd"), undefined);
+      assert.notEqual(at(renderNodePatch(cfg, mini01), "cluster.etcd"), undefined);
+      assert.ok(at(renderNodePatch(cfg, worker), "cluster.apiServer"), "the rest of the cluster section stays");
+      const v114 = withTalosMinor(cfg, "v1.14");
+      const first = (c: StackConfig, n: NodeConfig) => renderNodeDocuments(c, n)[0];
+      assert.equal(at(first(v114, { ...worker }), "cluster.etcd"), undefined);
+      assert.notEqual(at(first(v114, v114.nodes[0]), "cluster.etcd"), undefined);
+    });
+
     it("adds no IPv6 route without an IPv6 gateway", () => {
       const noGateway = homeOpsConfig({
         network: { ...cfg.network, ipv6Gateway: undefined },

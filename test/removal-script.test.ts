@@ -165,7 +165,10 @@ describe("removing a node from the stack: the delete of its apply (steps/node-re
     assert.deepEqual(
       calls.filter(
         (c) =>
-          !c.startsWith("talosctl etcd members") && !c.startsWith("kubectl get nodes") && !c.includes("kubeconfig"),
+          !c.startsWith("talosctl etcd members") &&
+          !c.startsWith("kubectl get nodes") &&
+          !c.includes("kubeconfig") &&
+          !c.startsWith("talosctl version"),
       ),
       [
         "talosctl etcd forfeit-leadership @172.29.51.13",
@@ -196,10 +199,17 @@ describe("removing a node from the stack: the delete of its apply (steps/node-re
   it("a control plane that does not answer: its member is removed by its hex ID through a remaining control plane", async () => {
     const rules: Rule[] = [
       { tool: "talosctl", has: ["172.29.51.13", "forfeit-leadership"], exit: 1, stderr: DIAL_ERROR },
+      { tool: "talosctl", has: ["version", "172.29.51.13"], exit: 1, stderr: DIAL_ERROR },
       ...healthyCluster(),
     ];
     const r = await deleteApply(cfg, dropping(cfg, "mini03"), "mini03", rules);
     assert.equal(r.code, 0, r.stderr);
+    // Not drained (its pods cannot end: drain would wait until it times out); its Node is deleted.
+    assert.deepEqual(
+      summary(r.calls).filter((c) => /cordon|drain|delete/.test(c)),
+      ["kubectl cordon mini03", "kubectl delete node mini03"],
+    );
+    assert.match(r.stderr, /not draining mini03: it does not answer \(.*connection refused/);
     const remove = r.calls.filter((c) => c.argv.includes("remove-member"));
     assert.equal(remove.length, 1);
     assert.deepEqual(remove[0].argv.slice(0, 5), ["etcd", "remove-member", ID.mini03, "--nodes", "172.29.51.11"]);

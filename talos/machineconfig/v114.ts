@@ -59,7 +59,8 @@ export function renderV114NodePatch(cfg: StackConfig, node: NodeConfig): TalosDo
       network: { interfaces: [nodeInterface(cfg, node)] },
       features: { diskQuotaSupport: true },
     },
-    cluster: { etcd: { extraArgs: { ...ETCD_EXTRA_ARGS } } },
+    // etcd settings on control planes only (Talos refuses them on a worker: v1alpha1.ts withoutEtcd).
+    ...(node.role === "controlplane" ? { cluster: { etcd: { extraArgs: { ...ETCD_EXTRA_ARGS } } } } : {}),
   };
 }
 

@@ -139,5 +139,17 @@ export function renderNodePatch(
     throw new Error(`internal: the v1alpha1-only patch is not the shape of contract ${contract}`);
   }
   const perNode = { machine: nodeMachineSection(cfg, node, contract) };
-  return mergeDisjoint(perNode, renderClusterPatch(cfg, contract));
+  const patch = mergeDisjoint(perNode, renderClusterPatch(cfg, contract));
+  return node.role === "controlplane" ? patch : withoutEtcd(patch);
+}
+
+/**
+ * A worker's patch carries no `cluster.etcd`: Talos refuses it on a worker ("etcd config is only
+ * allowed on control plane machines", pkg/machinery/config/types/v1alpha1/v1alpha1_validation.go,
+ * found by the real `talosctl validate` v1.10.5 in test/e2e/removal.e2e.ts).
+ */
+export function withoutEtcd(patch: TalosDocument): TalosDocument {
+  const cluster = { ...(patch.cluster as TalosDocument) };
+  delete cluster.etcd;
+  return { ...patch, cluster };
 }

@@ -11,6 +11,7 @@
  */
 import { applyNode } from "./apply";
 import { bootstrap, kubeconfig } from "./bootstrap";
+import { driftNode } from "./drift";
 import { apiReady, kubeWait, talosHealth } from "./gates";
 import { nodeReset } from "./reset";
 import { registerSchematic } from "./schematic";
@@ -32,6 +33,7 @@ export const SCRIPTS = {
   "talos-health": talosHealth,
   "talos-upgrade": talosUpgrade,
   "kubernetes-upgrade": kubernetesUpgrade,
+  "drift-node": driftNode,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

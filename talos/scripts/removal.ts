@@ -11,7 +11,11 @@
  *    hostnames are refused: resources/etcd ParseMemberID). The same path for every supported
  *    minor (NOTES §7.5: the server code of these calls is unchanged from v1.12.6 to v1.14.1).
  * 2. its Kubernetes Node is cordoned and drained (when it still exists), then deleted: Talos never
- *    deletes it (terraform-provider-talos #216).
+ *    deletes it (terraform-provider-talos #216). A node that does not answer is not drained: its
+ *    kubelet cannot end its pods, and drain waits until each evicted pod is gone (k8s.io/kubectl
+ *    v0.33 pkg/drain/drain.go waitForDelete), so it would only time out; once its Node is deleted,
+ *    the pod garbage collector deletes the pods bound to it (kubernetes v1.31
+ *    pkg/controller/podgc/gc_controller.go gcOrphaned) and their controllers replace them.
  * 3. reset only when operations.resetOnDestroy names it, with the wipe set of its Talos minor
  *    (talosctl.ts safeReset), never a user volume; not graceful: it left etcd and was drained.
  * 4. end checks: no remaining member lists it, `kubectl get nodes` does not, and the talosconfig
@@ -71,13 +75,22 @@ node_object_gone() {
   node_object || return 1
   [ "$NODE_OBJECT" = absent ] || { why="node/$NODE_HOSTNAME still listed"; return 1; }
 }
+# node_down: the node's own API does not answer (a dial error, or no answer within PROBE_TIMEOUT)
+node_down() {
+  ${shellCommand(T, talosctl.versionJson("${NODE_ADDRESS}"), '"$PROBE_TIMEOUT"')} >/dev/null 2>"$WORK/version.err" && return 1
+  unreachable "$WORK/version.err" || grep -q 'timed out after' "$WORK/version.err"
+}
 leave_kubernetes() {
   fetch_kubeconfig || fail "no remaining control plane serves a kubeconfig: $(last_line "$WORK/kubeconfig.err")"
   wait_until node_object "the list of Kubernetes nodes"
   if [ "$NODE_OBJECT" = present ]; then
     ${shellCommand(K, kubectl.cordon())} >/dev/null 2>"$WORK/cordon.err" || fail "kubectl cordon $NODE_HOSTNAME failed: $(last_line "$WORK/cordon.err")"
     DRAIN_SECONDS=$TIMEOUT_HEALTH
-    ${shellCommand(K, kubectl.drain())} >/dev/null 2>"$WORK/drain.err" || fail "kubectl drain $NODE_HOSTNAME failed (pods without a controller, or a PodDisruptionBudget, hold it): $(last_line "$WORK/drain.err")"
+    if node_down; then
+      log "not draining $NODE_HOSTNAME: it does not answer ($(last_line "$WORK/version.err")), so its pods cannot end and a drain would wait for them until it times out; deleting its Node lets the pod garbage collector delete them"
+    else
+      ${shellCommand(K, kubectl.drain())} >/dev/null 2>"$WORK/drain.err" || fail "kubectl drain $NODE_HOSTNAME failed (pods without a controller, or a PodDisruptionBudget, hold it): $(last_line "$WORK/drain.err")"
+    fi
     ${shellCommand(K, kubectl.deleteNode())} >/dev/null 2>"$WORK/delete.err" || fail "kubectl delete node $NODE_HOSTNAME failed: $(last_line "$WORK/delete.err")"
   else
     log "node/$NODE_HOSTNAME is not in Kubernetes (already deleted)"

@@ -174,15 +174,21 @@ function k8sNodes(state, cfg, cluster, now, never) {
   const apiAt = apiUpAt(state, cfg, cluster, now);
   if (apiAt == null) return [];
   const { ciliumAt } = clocks(state, cfg);
-  return Object.values(state.nodes)
-    .filter((n) => n.config && n.config.identity === cluster.identity)
-    .map((n) => {
-      const registered = Math.max(apiAt, n.upSince);
-      const up = nodes.isUp(n, now);
-      const readyAt = up && ciliumAt != null ? Math.max(ciliumAt, registered) : null;
-      return { n, name: nodes.memberName(n), registered, readyAt: never ? null : readyAt, trueAt: readyAt };
-    })
-    .filter((x) => reached(x.registered, now));
+  return (
+    Object.values(state.nodes)
+      .filter((n) => n.config && n.config.identity === cluster.identity)
+      .map((n) => {
+        const registered = Math.max(apiAt, n.upSince);
+        const up = nodes.isUp(n, now);
+        const readyAt = up && ciliumAt != null ? Math.max(ciliumAt, registered) : null;
+        return { n, name: nodes.memberName(n), registered, readyAt: never ? null : readyAt, trueAt: readyAt };
+      })
+      // A Node deleted through the API stays gone until the kubelet starts again (the node boots:
+      // kubelet_node_status.go registerWithAPIServer runs once per kubelet start, kubernetes v1.31).
+      .filter(
+        (x) => reached(x.registered, now) && !(x.n.k8sNodeDeletedAt != null && x.n.k8sNodeDeletedAt >= x.n.upSince),
+      )
+  );
 }
 
 /** All objects the API serves now, with status. [] when the API does not answer. */
