@@ -177,6 +177,9 @@ probe_cut() { [ ! -s "$WORK/members.$1" ] && grep -q '^homeops: .* timed out aft
 answers() { run "$TALOSCTL" "get" "machinestatus" "--nodes" "${1}" "--endpoints" "${1}" "--talosconfig" "${WORK}/talosconfig" "--output" "jsonpath={.spec.stage} {.spec.status.ready}" >/dev/null 2>"$WORK/answers.$1.err"; }
 deadline=$(deadline_in "$TIMEOUT_API_READY")
 already=no
+# bootstrapped: this run's bootstrap call succeeded; etcd then only needs time to serve (asking
+# again would meet AlreadyExists and take the new cluster's data for an earlier cluster's)
+bootstrapped=no
 while :; do
   probe_members
   serving=$(serving_member || :)
@@ -194,8 +197,9 @@ while :; do
     log "etcd serves members on $serving: the cluster is bootstrapped"
     break
   fi
-  if [ -z "$silent" ]; then
+  if [ -z "$silent" ] && [ "$bootstrapped" = no ]; then
     if run "$TALOSCTL" "bootstrap" "--nodes" "${BOOTSTRAP_ADDRESS}" "--endpoints" "${BOOTSTRAP_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" >/dev/null 2>"$WORK/bootstrap.err"; then
+      bootstrapped=yes
       log "bootstrapped etcd on $BOOTSTRAP_HOSTNAME; waiting for it to serve"
     elif grep -q 'AlreadyExists' "$WORK/bootstrap.err"; then
       already=yes

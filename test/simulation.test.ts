@@ -23,6 +23,31 @@ describe("simulated execution against fake talosctl/kubectl/op", function () {
   this.timeout(120000);
   const worlds = perTest();
 
+  it("etcd slow to serve after the bootstrap (a loaded node): bootstrap is called once, never met with AlreadyExists", async () => {
+    // The bootstrapped etcd serves only after several probes of the bootstrap loop were cut by
+    // PROBE_TIMEOUT (2 s idle): each such round once called bootstrap again (AlreadyExists).
+    const w = worlds.open(
+      withTimeouts(fastConfig(), { apiReady: 20 }),
+      { bootstrap: 4500 },
+      { nodeHangMs: REAL_NODE_HANG_MS },
+    );
+    succeeded(await w.up());
+    const boot = w.cfg.nodes.find((n) => n.bootstrap)!;
+    assert.deepEqual(callsOf(w.calls(), "talosctl", "bootstrap").map(nodeOf), [boot.address], "one bootstrap call");
+    assert.deepEqual(w.world().cluster, { bootstrapCount: 1, bootstrapAlreadyExists: 0 });
+  });
+
+  it("a bootstrap that took effect but whose etcd outlives the wait fails as slow, never as an earlier cluster's data", async () => {
+    // apiReady is 6 s idle: this etcd serves only after it
+    const w = worlds.open(fastConfig(), { bootstrap: 9000 }, { nodeHangMs: REAL_NODE_HANG_MS });
+    const r = await w.up();
+    assert.equal(r.failed?.id, "bootstrap", JSON.stringify(r.failed));
+    assert.match(r.failed!.message, /etcd on mini01 did not come up within \d+ s/);
+    assert.doesNotMatch(r.failed!.message, /earlier cluster/);
+    assert.equal(w.world().cluster.bootstrapCount, 1);
+    assert.equal(w.world().cluster.bootstrapAlreadyExists, 0);
+  });
+
   it("first run: each node installed once from maintenance mode, etcd bootstrapped on the bootstrap node only (no AlreadyExists anywhere), Flux Ready", async () => {
     // etcd probes of nodes whose etcd is down really hang here: the scripts' bound must end them.
     const w = worlds.open(fastConfig(), {}, { nodeHangMs: REAL_NODE_HANG_MS });
