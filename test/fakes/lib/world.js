@@ -214,11 +214,16 @@ function objects(state, cfg, cluster, now, never) {
       nodes.isUp(x.n, now) ? nodeMsg : "Kubelet stopped posting node status.",
     );
     ready._trueAt = x.trueAt == null ? Infinity : x.trueAt;
+    // nodeInfo.kubeletVersion: the kubelet reports its own build version (kubernetes
+    // pkg/kubelet/nodestatus/setters.go VersionInfo @ v1.34.4: version.Get().String()), i.e. the
+    // tag of the kubelet image the node's config runs.
+    const kubelet = require("./talos/k8supgrade").componentVersion(x.n, "kubelet");
     add("Node", "", x.name, x.registered, [ready], {
       addresses: [
         { type: "InternalIP", address: x.n.address },
         { type: "Hostname", address: x.name },
       ],
+      nodeInfo: { kubeletVersion: kubelet ? `v${kubelet}` : "" },
     });
     // A cordoned Node (the node's own while it upgrades or resets: k8s/node_cordoned_spec.go @
     // v1.12.6; talosctl's drain: nodedrain CordonAndDrain @ v1.14.1) has spec.unschedulable.

@@ -100,6 +100,18 @@ function lowestVersion(list) {
   return low;
 }
 
+/**
+ * The version a node's component runs: the tag of its image in the node's machine config (the
+ * kubelet and the static pods run the image the config names; upgrade-k8s moves it). "1.32.13",
+ * or null when the config names none.
+ */
+function componentVersion(n, name) {
+  if (!n || !n.config) return null;
+  const comp = COMPONENT_FLAGS.find((x) => x.name === name);
+  const h = holder(cfgs.parseMachineConfig(n.config.text).docs, comp, false);
+  return (h && tagOf(h.image)) || null;
+}
+
 function upgradeK8s(ctx, o) {
   const c = client.client();
   const list = o.all("nodes");
@@ -193,4 +205,4 @@ function upgradeK8s(ctx, o) {
   ctx.out(log.join("\n") + "\n");
 }
 
-module.exports = { lowestVersion, handlers: { "upgrade-k8s": upgradeK8s } };
+module.exports = { lowestVersion, componentVersion, handlers: { "upgrade-k8s": upgradeK8s } };
