@@ -81,10 +81,15 @@ const diagnostics = (events: EngineEvent[]): string =>
 const nameOf = (e: EngineEvent): string | undefined =>
   (e.resourcePreEvent?.metadata?.urn as string | undefined)?.split("::").pop();
 
-/** The upgrade steps of an engine run, in the order the engine started them. */
+/** The upgrade steps an engine run ran (not the unchanged ones), in the order it started them. */
 const upgradeStarts = (events: EngineEvent[]): string[] =>
   events
-    .filter((e) => e.resourcePreEvent && /^talos-(talos|kubernetes)-upgrade-/.test(nameOf(e) ?? ""))
+    .filter(
+      (e) =>
+        e.resourcePreEvent &&
+        e.resourcePreEvent.metadata?.op !== "same" &&
+        /^talos-(talos|kubernetes)-upgrade-/.test(nameOf(e) ?? ""),
+    )
     .map((e) => nameOf(e)!);
 
 /** Every node on v1.14.1 with the stack's schematic, Kubernetes 1.34 everywhere, etcd never short of quorum. */
