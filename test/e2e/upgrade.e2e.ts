@@ -42,7 +42,7 @@ const PATH_TIMEOUT = scaledMs(12 * 60_000);
  * The cluster this tier builds stops after the cluster phase, so no CNI runs and no Node is Ready;
  * the home-ops cluster an upgrade moves runs Cilium (its cni phase). Record Cilium the way the cni
  * phase's provider would (the fakes' world.js: Nodes are Ready once the cilium release exists), so
- * that the nodes are Ready and \`talosctl upgrade --wait\` sees each node come back ready (its
+ * that the nodes are Ready and `talosctl upgrade --wait` sees each node come back ready (its
  * tracker waits for MachineStatus ready, which includes the Node Ready condition:
  * cmd/talosctl/pkg/talos/action/node.go MachineReadyEventFn; test/fakes/lib/talos/tracker.js).
  */
