@@ -66,9 +66,6 @@ export function upgradeSummary(cfg: StackConfig, previous: PreviousDeployment | 
   return { ...base, path: { nodes: start.nodes, hops: result.hops }, planned: true };
 }
 
-/** What every upgrade script writes its talosconfig from (talos/scripts/common.ts WRITE_TALOSCONFIG). */
-const clusterEnv = (cfg: StackConfig) => ({ CLUSTER_NAME: cfg.cluster.name, CLUSTER_ENDPOINT: cfg.cluster.endpoint });
-
 /** The talosctl run-time setting a hop runs with: the stack's own for its minor. */
 function settingOf(hop: Hop): string {
   return talosctlSetting(hop.kind === "talos" ? hop.minor : hop.talosMinor);
@@ -95,7 +92,9 @@ function talosHopSteps(cfg: StackConfig, hop: TalosHop, nodes: readonly string[]
         dependsOn: [stepIds.secrets, stepIds.schematic, ...previous.filter((d) => d !== stepIds.secrets)],
         script: "talos-upgrade",
         env: {
-          ...clusterEnv(cfg),
+          // the shared talosconfig generation (talos/scripts/common.ts) reads them
+          CLUSTER_NAME: cfg.cluster.name,
+          CLUSTER_ENDPOINT: cfg.cluster.endpoint,
           NODE_HOSTNAME: node.hostname,
           NODE_ADDRESS: node.address,
           NODE_ROLE: node.role,
@@ -131,7 +130,8 @@ function kubernetesHopStep(cfg: StackConfig, hop: KubernetesHop, after: string[]
     dependsOn: [stepIds.secrets, ...after.filter((d) => d !== stepIds.secrets)],
     script: "kubernetes-upgrade",
     env: {
-      ...clusterEnv(cfg),
+      CLUSTER_NAME: cfg.cluster.name,
+      CLUSTER_ENDPOINT: cfg.cluster.endpoint,
       FROM_VERSION: bare(hop.from),
       TO_VERSION: bare(hop.to),
       CONTROL_PLANE_ADDRESS: cp.address,

@@ -323,6 +323,11 @@ at_target() {
   done
 }
 nodes_ready() { run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "wait" "--for=condition=${COND}" $TARGET "--namespace" "${NS}" "--timeout=${ATTEMPT}s" >/dev/null 2>"$WORK/gate.err" || { why="Nodes not Ready: $(last_line "$WORK/gate.err")"; return 1; }; }
+# readiness_read: the Nodes' Ready conditions, read (an answer, never a failed call, decides)
+readiness_read() {
+  [ -s "$WORK/kubeconfig" ] || fetch_kubeconfig || { why="no control plane serves a kubeconfig: $(last_line "$WORK/kubeconfig.err")"; return 1; }
+  readiness=$(run "$KUBECTL" "--kubeconfig" "${WORK}/kubeconfig" "get" "nodes" "--output" "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type==\"Ready\")].status} {end}" 2>"$WORK/gate.err") || { why="Nodes: $(last_line "$WORK/gate.err")"; return 1; }
+}
 if at_target; then
   echo "Kubernetes already runs v$TO_VERSION"
   exit 0
@@ -330,11 +335,17 @@ fi
 lock_acquire
 gate_cluster || fail "no control plane's etcd serves members: $why"
 wait_until etcd_gate "every etcd member healthy, one leader, full membership before Kubernetes $FROM_VERSION -> $TO_VERSION"
+# As the rolling gate: every Node Ready after the hop when any was before; before the CNI runs
+# (the stack stopped at the cluster phase) no Node is Ready, and none can become so.
+wait_until readiness_read "the Nodes' Ready conditions read before Kubernetes $FROM_VERSION -> $TO_VERSION"
+case " $readiness " in *"=True "*) nodes_were_ready=yes ;; *) nodes_were_ready=no ;; esac
 log "upgrade-k8s $FROM_VERSION -> $TO_VERSION through $CONTROL_PLANE_ADDRESS (talosctl $TALOS_MINOR)"
 run_for "$(( ${UPGRADE_WAIT%s} + CALL_TIMEOUT ))" "$TALOSCTL" "upgrade-k8s" "--nodes" "${CONTROL_PLANE_ADDRESS}" "--endpoints" "${CONTROL_PLANE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--from" "${FROM_VERSION}" "--to" "${TO_VERSION}" "--with-docs=false" "--with-examples=false" >"$WORK/upgrade-k8s.out" 2>"$WORK/upgrade-k8s.err" || fail "talosctl upgrade-k8s --from $FROM_VERSION --to $TO_VERSION failed: $(last_line "$WORK/upgrade-k8s.err")"
 wait_until at_target "every kubelet and API server on Kubernetes v$TO_VERSION"
-COND=Ready NS="" TARGET="nodes --all" ATTEMPT=$POLL_SECONDS
-wait_until nodes_ready "every Node Ready on Kubernetes v$TO_VERSION"
+if [ "$nodes_were_ready" = yes ]; then
+  COND=Ready NS="" TARGET="nodes --all" ATTEMPT=$POLL_SECONDS
+  wait_until nodes_ready "every Node Ready on Kubernetes v$TO_VERSION"
+fi
 wait_until etcd_gate "every etcd member healthy, one leader, full membership after Kubernetes $TO_VERSION"
 lock_release
 echo "Kubernetes runs v$TO_VERSION"

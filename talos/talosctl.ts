@@ -393,6 +393,15 @@ export const kubectl = {
     "--output",
     "jsonpath={.spec.unschedulable}",
   ],
+  /** `<node>=<Ready status>` (True, False, Unknown) of every registered Node, space-separated. */
+  nodeReadiness: (): Arg[] => [
+    "--kubeconfig",
+    FILES.kubeconfig,
+    "get",
+    "nodes",
+    "--output",
+    'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}',
+  ],
   /** `<node>=<kubelet version>` of every registered Node, space-separated. */
   kubeletVersions: (): Arg[] => [
     "--kubeconfig",

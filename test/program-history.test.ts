@@ -19,6 +19,17 @@ const NO_CREDENTIALS = { talosconfig: { renewals: 0 }, kubeconfig: { renewals: 0
 import { asPulumiAllConfig, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
 import { scratchProject } from "./helpers/simWorld";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
+import { schematicId } from "../talos/schematic";
+
+/**
+ * The versions every update of a program from before the `running` output exported beside
+ * `nodes` (config/previousDeployment.ts reads what the nodes run from them).
+ */
+const LEGACY_VERSIONS = {
+  talosVersion: "v1.10.5",
+  schematicId: schematicId(homeOpsConfig()),
+  kubernetesVersion: "v1.31.1",
+};
 
 describe("program: the stack's history tells the rolling gate the cluster ran", function () {
   this.timeout(60000);
@@ -81,6 +92,7 @@ describe("program: the stack's history tells the rolling gate the cluster ran", 
       {
         phasesDeclared: ["talos"],
         phasesCompleted: ["talos"],
+        ...LEGACY_VERSIONS,
         nodes: [{ hostname: "mini01", address: "172.29.51.11", role: "controlplane", bootstrap: true, ipv6: null }],
         removedNodes: ["mini03"],
         talosconfigExpiry: "2027-12-01T10:00:00.000Z",
@@ -157,7 +169,9 @@ describe("program: the stack's history tells the rolling gate the cluster ran", 
 
   it("the composition root judges a removal against the previous outputs: two control planes at once stop it before any resource", async () => {
     const cfg = homeOpsConfig();
-    await resetMocks({ previousOutputs: { nodes: outputsNodes(cfg), phasesCompleted: ["talos", "cluster"] } });
+    await resetMocks({
+      previousOutputs: { ...LEGACY_VERSIONS, nodes: outputsNodes(cfg), phasesCompleted: ["talos", "cluster"] },
+    });
     const raw = structuredClone(HOME_OPS_RAW_CONFIG) as Record<string, unknown>;
     raw.nodes = (raw.nodes as { hostname: string }[]).filter((n) => n.hostname === "mini01");
     pulumi.runtime.setAllConfig({ ...asPulumiAllConfig(raw), "homeops:onepasswordServiceAccountToken": "ops_x" }, [

@@ -1,20 +1,16 @@
 import { strict as assert } from "assert";
 import { SCRIPTS } from "../talos/scripts";
 import { allTalosctlInvocations, MINOR_SPECIFIC_TALOSCTL } from "../talos/talosctl";
-import { checkTalosctlArgv, CLI_VERSION_OF_MINOR, CLI_VERSIONS, talosctlInvocationsIn } from "./helpers/talosctlCli";
+import {
+  checkTalosctlArgv,
+  CLI_VERSION_OF_MINOR,
+  CLI_VERSIONS,
+  onlyForNewer,
+  talosctlInvocationsIn,
+} from "./helpers/talosctlCli";
 import { buildPlan } from "../plan";
 import { SUPPORTED_TALOS_MINORS } from "../config/types";
 import { homeOpsConfig, withTalos } from "./helpers/stackConfigFixture";
-
-/** Is this argv one a script runs only with talosctl of `oldest` or newer, and is `version` older? */
-function onlyForNewer(argv: readonly string[], version: string): boolean {
-  const minor = (v: string) => Number(v.split(".")[1]);
-  return Object.values(MINOR_SPECIFIC_TALOSCTL).some(
-    (m) =>
-      minor(version) < minor(m.oldest) &&
-      ["${NODE_ADDRESS}", "${CONTROL_PLANE_ADDRESS}"].some((a) => JSON.stringify(m.argv(a)) === JSON.stringify(argv)),
-  );
-}
 
 describe("talosctl CLI contract (../shared/contracts/talos/talosctl-cli.json)", () => {
   const scriptTexts = Object.entries(SCRIPTS) as [string, string][];

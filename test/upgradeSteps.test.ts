@@ -4,7 +4,6 @@ import { parsePreviousDeployment, PreviousDeployment } from "../config/previousD
 import { buildPlan, CommandStep, runningOutput, stackHistory, upgradeSummary } from "../plan";
 import { planJson, renderStackFiles } from "../render/files";
 import { schematicId } from "../talos/schematic";
-import { scriptFileText, ScriptName } from "../talos/scripts";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 
 /** home-ops moved to Talos v1.14.1 + Kubernetes 1.34.1 (contract kept), talosctl 1.12 named. */
@@ -111,20 +110,6 @@ describe("upgrade path as plan steps (plan/upgrades.ts)", () => {
       [l.env.FROM_VERSION, l.env.TO_VERSION, l.env.TALOSCTL_SETTING],
       ["1.33.13", "1.34.1", "TALOSCTL_V1_14"],
     );
-  });
-
-  it("each step gives its script every variable the script reads without a default", () => {
-    // Found under the real engine: the scripts write their talosconfig from CLUSTER_NAME and
-    // CLUSTER_ENDPOINT (talos/scripts/common.ts WRITE_TALOSCONFIG) and `set -u` stopped them.
-    for (const step of upgrades) {
-      const text = scriptFileText(step.script as ScriptName);
-      const read = new Set([...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)].map((m) => m[1]));
-      const assigned = new Set([...text.matchAll(/(?:^|[\s;(])([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
-      const missing = [...read].filter(
-        (v) => !assigned.has(v) && !(v in step.env) && !(v in plan.settings) && !["TMPDIR"].includes(v),
-      );
-      assert.deepEqual(missing, [], `${step.id} (${step.script})`);
-    }
   });
 
   it("the run-time settings name the talosctl of every configured minor (the stack's own for its minor)", () => {

@@ -78,11 +78,16 @@ export class HelmProject {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-e2e-helm-"));
     this.charts = path.join(this.dir, "charts");
     writeCharts(this.charts, ["0.1.0", "0.2.0"]);
-    // The file backend opens its directory; it does not create it.
+    // The file backend opens its directory; it does not create it. metadata=skip as in the
+    // project's Pulumi.yaml: these tests kill pulumi too.
     fs.mkdirSync(path.join(this.dir, ".pulumi"));
     fs.writeFileSync(
       path.join(this.dir, "Pulumi.yaml"),
-      stringify({ name: "homeops", runtime: "nodejs", backend: { url: `file://${this.dir}/.pulumi` } }),
+      stringify({
+        name: "homeops",
+        runtime: "nodejs",
+        backend: { url: `file://${this.dir}/.pulumi?metadata=skip` },
+      }),
     );
   }
 
@@ -140,7 +145,7 @@ export class HelmProject {
   }
 
   /**
-   * Everything the file backend keeps of a stack: its state file (and .bak, .attrs), its history
+   * Everything the file backend keeps of a stack: its state file (and .bak, and the .attrs sidecars of a backend without metadata=skip), its history
    * and backups (the backend's own `.pulumi` under the URL's directory, project-scoped layout).
    */
   statePaths(stack: string): string[] {

@@ -36,7 +36,7 @@ export const REFERENCE_CALL_MS = 200;
 export const MAX_SCALE = 100;
 const INITIAL_SAMPLES = 5;
 const WINDOW = 8;
-const RECHECK_MS = 10000;
+export const RECHECK_MS = 10000;
 
 export interface Calibration {
   /** The current time scale (≥ 1). */

@@ -24,7 +24,7 @@ import { PRELUDE, shellCommand } from "../../talos/shell";
 import { talosctl } from "../../talos/talosctl";
 import { RunOptions, RunResult, runScript, SimState, stepEnv } from "../sim/engine";
 import { appliesTo, fakeWorld, fastConfig, Fault, QUICK_NODE_HANG_MS, SimWorld } from "./simWorld";
-import { recheck, timeScale } from "./calibration";
+import { RECHECK_MS, recheck, timeScale } from "./calibration";
 
 export const FAULT_KINDS = ["exit", "unreachable", "timeout", "drop"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -408,6 +408,14 @@ export async function runCell(
   const t0 = Date.now();
   // The cells themselves load the machine: measure again (at most every 10 s) before each.
   const scale = await recheck();
+  // ... and while it runs: a load spike between the two measurements slows the cell as well.
+  let during = scale;
+  const sampler = setInterval(() => {
+    recheck().then(
+      (k) => (during = Math.max(during, k)),
+      () => undefined,
+    );
+  }, RECHECK_MS);
   const w = matrixWorld(cell.row.target?.start ?? "seeded", bundle);
   let outcome: Outcome;
   try {
@@ -427,10 +435,11 @@ export async function runCell(
   } catch (e) {
     outcome.error ??= `cleanup: ${(e as Error).message}`;
   }
+  clearInterval(sampler);
   // The load may have risen while the cell ran (the cells beside it, other work): its bounds are
-  // judged with the slower of the machine's scales before and after it.
+  // judged with the slowest of the machine's scales before, during and after it.
   const after = await recheck();
-  return { ...outcome, totalMs: Date.now() - t0, scale: Math.max(scale, after) };
+  return { ...outcome, totalMs: Date.now() - t0, scale: Math.max(scale, during, after) };
 }
 
 const EMPTY_RUN: RunResult = {

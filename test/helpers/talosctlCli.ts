@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { MINOR_SPECIFIC_TALOSCTL } from "../../talos/talosctl";
 
 interface Flag {
   long: string;
@@ -130,4 +131,17 @@ export function talosctlInvocationsIn(script: string): string[][] {
     }
   }
   return out;
+}
+
+/**
+ * Is this argv one the scripts run only with talosctl of a newer minor than `version` (vX.Y or
+ * X.Y.Z)? MINOR_SPECIFIC_TALOSCTL (talos/talosctl.ts) names each such builder and its oldest minor.
+ */
+export function onlyForNewer(argv: readonly string[], version: string): boolean {
+  const minor = (v: string) => Number(v.split(".")[1]);
+  return Object.values(MINOR_SPECIFIC_TALOSCTL).some(
+    (m) =>
+      minor(version) < minor(m.oldest) &&
+      ["${NODE_ADDRESS}", "${CONTROL_PLANE_ADDRESS}"].some((a) => JSON.stringify(m.argv(a)) === JSON.stringify(argv)),
+  );
 }

@@ -300,7 +300,7 @@ export interface FakeState {
   /** Schematics registered with the fake Image Factory: id -> canonical YAML. */
   factory: { schematics: Record<string, string> };
   /** Each upgrade-k8s run that changed the configs. */
-  k8sUpgrades?: { at: number; from: string; to: string; client: string }[];
+  k8sUpgrades?: { at: number; from: string; to: string; client: string; until: number }[];
 }
 
 export interface FakeCall {

@@ -214,16 +214,14 @@ function objects(state, cfg, cluster, now, never) {
       nodes.isUp(x.n, now) ? nodeMsg : "Kubelet stopped posting node status.",
     );
     ready._trueAt = x.trueAt == null ? Infinity : x.trueAt;
-    // nodeInfo.kubeletVersion: the kubelet reports its own build version (kubernetes
-    // pkg/kubelet/nodestatus/setters.go VersionInfo @ v1.34.4: version.Get().String()), i.e. the
-    // tag of the kubelet image the node's config runs.
-    const kubelet = require("./talos/k8supgrade").componentVersion(x.n, "kubelet");
     add("Node", "", x.name, x.registered, [ready], {
       addresses: [
         { type: "InternalIP", address: x.n.address },
         { type: "Hostname", address: x.name },
       ],
-      nodeInfo: { kubeletVersion: kubelet ? `v${kubelet}` : "" },
+      // the kubelet's own version (kubernetes v1.31.14 pkg/kubelet/nodestatus/setters.go NodeInfo:
+      // version.Get().String(), e.g. v1.31.2): the image its machine config runs
+      nodeInfo: { kubeletVersion: nodes.runningVersion(x.n, "kubelet", now) || "" },
     });
     // A cordoned Node (the node's own while it upgrades or resets: k8s/node_cordoned_spec.go @
     // v1.12.6; talosctl's drain: nodedrain CordonAndDrain @ v1.14.1) has spec.unschedulable.

@@ -17,7 +17,10 @@
  * - Every node's Talos must support Y (pkg/cluster/kubernetes/compat.go; compatibility/talos1NN
  *   ranges in versions.js), else nothing is changed. The exact wording of that refusal was not
  *   read from the source; the fake prints `node <n>: <SupportedWith's error>`.
- * - Then, per control plane: kube-apiserver, kube-controller-manager, kube-scheduler images; kube-
+ * - Then, per component and per control plane in turn: kube-apiserver, kube-controller-manager,
+ *   kube-scheduler images, each node's static pod waited for (its new config version, Ready)
+ *   before the next node is patched (talos_managed.go upgradeStaticPod → upgradeStaticPodOnNode →
+ *   checkPodStatus @ v1.12.6), so no two control planes restart a component together; kube-
  *   proxy on control-plane configs; with --upgrade-kubelet (default true) the kubelet image on
  *   every node. Each node's machine config is read over COSI, patched and applied back with mode
  *   NO_REBOOT: the legacy v1alpha1 fields (.cluster.apiServer.image, ...,
@@ -37,6 +40,7 @@ const client = require("./client");
 const versions = require("./versions");
 const cfgs = require("./config");
 const world = require("../world");
+const store = require("../store");
 const { target, onNode, proxied, requireRole, ADMIN } = require("./remote");
 
 const COMPONENT_FLAGS = [
@@ -98,18 +102,6 @@ function lowestVersion(list) {
     if (tag && (!low || versions.compare(tag, low) < 0)) low = tag;
   }
   return low;
-}
-
-/**
- * The version a node's component runs: the tag of its image in the node's machine config (the
- * kubelet and the static pods run the image the config names; upgrade-k8s moves it). "1.32.13",
- * or null when the config names none.
- */
-function componentVersion(n, name) {
-  if (!n || !n.config) return null;
-  const comp = COMPONENT_FLAGS.find((x) => x.name === name);
-  const h = holder(cfgs.parseMachineConfig(n.config.text).docs, comp, false);
-  return (h && tagOf(h.image)) || null;
 }
 
 function upgradeK8s(ctx, o) {
@@ -176,6 +168,8 @@ function upgradeK8s(ctx, o) {
       if (why) throw new Fail(`node ${n.address}: ${why}`);
     }
     const comps = COMPONENT_FLAGS.filter((x) => x.name !== "kubelet" || kubelet);
+    // When the change reaches each node: after the node before it has its new pod Ready.
+    let at = now;
     for (const comp of comps) {
       const targets = comp.cp ? cps : members;
       out.push(`updating ${JSON.stringify(comp.name)} to version ${JSON.stringify(to)}`);
@@ -196,13 +190,18 @@ function upgradeK8s(ctx, o) {
         n.config = cfgs.configRecord(cfgs.encodeDocuments(docs));
         n.pending = null;
         n.k8sUpgrades = (n.k8sUpgrades || 0) + 1;
-        nodes.liveConfigChanged(s, ctx.cfg, n, now);
+        nodes.liveConfigChanged(s, ctx.cfg, n, at);
+        const pod = n.staticPods && n.staticPods[comp.name];
+        if (comp.name !== "kube-proxy" && pod && pod.readyAt != null) at = Math.max(at, pod.readyAt);
+        if (comp.name === "kubelet" && n.kubelet) at = Math.max(at, n.kubelet.restartTo || at);
       }
     }
-    if (!dry) (s.k8sUpgrades = s.k8sUpgrades || []).push({ at: now, from, to, client: c.version });
-    return out;
+    if (!dry) (s.k8sUpgrades = s.k8sUpgrades || []).push({ at: now, from, to, client: c.version, until: at });
+    return { out, until: at };
   });
-  ctx.out(log.join("\n") + "\n");
+  // The CLI returns once the last node's pod is Ready.
+  store.sleepMs(Math.max(0, log.until - Date.now()));
+  ctx.out(log.out.join("\n") + "\n");
 }
 
-module.exports = { lowestVersion, componentVersion, handlers: { "upgrade-k8s": upgradeK8s } };
+module.exports = { lowestVersion, handlers: { "upgrade-k8s": upgradeK8s } };

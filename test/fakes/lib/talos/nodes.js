@@ -391,15 +391,64 @@ function componentInputs(configText) {
   return Object.fromEntries(Object.entries(inputs).map(([k, parts]) => [k, digest(parts)]));
 }
 
+/**
+ * The image tag (Kubernetes version, vX.Y.Z) of a component in a machine config: the 1.14 typed
+ * document's `image` (KubeAPIServerConfig, KubeControllerManagerConfig, KubeSchedulerConfig,
+ * KubeletConfig) where there is one, else the v1alpha1 field (.cluster.apiServer.image, ...,
+ * .machine.kubelet.image), which `gen config` always writes (generate/generate.go @ v1.10.5).
+ */
+const IMAGE_AT = {
+  "kube-apiserver": ["KubeAPIServerConfig", "cluster.apiServer.image"],
+  "kube-controller-manager": ["KubeControllerManagerConfig", "cluster.controllerManager.image"],
+  "kube-scheduler": ["KubeSchedulerConfig", "cluster.scheduler.image"],
+  kubelet: ["KubeletConfig", "machine.kubelet.image"],
+};
+function componentVersion(configText, component) {
+  const docs = YAML.parseAllDocuments(String(configText || "")).map((d) => d.toJS());
+  const [kind, path] = IMAGE_AT[component];
+  const typed = docs.find((d) => d && d.kind === kind);
+  const image = (typed && typed.image) || at(docs.find((d) => d && d.version === "v1alpha1") || {}, path);
+  const m = /:(v?\d+\.\d+\.\d+[^@\s]*)$/.exec(String(image || ""));
+  return m ? (m[1].startsWith("v") ? m[1] : `v${m[1]}`) : null;
+}
+
 /** At boot: COSI state starts empty, so each config resource is at version 1 and its pod runs it. */
 function renderControlPlane(n) {
   const inputs = n.config ? componentInputs(n.config.text) : {};
+  const text = n.config ? n.config.text : "";
   n.staticPods = {};
   if (isControlPlane(n.config)) {
     for (const c of COMPONENTS)
-      n.staticPods[c] = { hash: inputs[c], version: 1, podVersion: 1, restartAt: null, readyAt: null };
+      n.staticPods[c] = {
+        hash: inputs[c],
+        version: 1,
+        podVersion: 1,
+        restartAt: null,
+        readyAt: null,
+        image: componentVersion(text, c),
+      };
   }
-  n.kubelet = { hash: inputs.kubelet || null, restartFrom: null, restartTo: null };
+  n.kubelet = {
+    hash: inputs.kubelet || null,
+    restartFrom: null,
+    restartTo: null,
+    image: componentVersion(text, "kubelet"),
+  };
+}
+
+/**
+ * The Kubernetes version a component runs now: the new one once its restart began (a static pod
+ * replaced at restartAt; the kubelet once restarted), the one before until then.
+ */
+function runningVersion(n, component, now) {
+  if (component === "kubelet") {
+    const k = n.kubelet;
+    if (!k) return n.config ? componentVersion(n.config.text, "kubelet") : null;
+    return k.restartTo != null && now < k.restartTo && k.previousImage !== undefined ? k.previousImage : k.image;
+  }
+  const p = n.staticPods && n.staticPods[component];
+  if (!p) return null;
+  return p.restartAt != null && now < p.restartAt && p.previousImage !== undefined ? p.previousImage : p.image;
 }
 
 /** A change applied without a reboot: what it restarts, from now (see above). */
@@ -411,6 +460,8 @@ function liveConfigChanged(state, cfg, n, now) {
     const p = n.staticPods[c];
     if (p.hash === inputs[c]) continue;
     const wasServing = c === "kube-apiserver" && apiServerServing(state, cfg, n, now);
+    p.previousImage = p.image;
+    p.image = componentVersion(n.config.text, c);
     p.hash = inputs[c];
     p.version += 1;
     p.restartAt = now + (d.staticPodPickup || 0);
@@ -426,7 +477,13 @@ function liveConfigChanged(state, cfg, n, now) {
     }
   }
   if (n.kubelet.hash !== inputs.kubelet) {
-    n.kubelet = { hash: inputs.kubelet, restartFrom: now, restartTo: now + (d.kubeletRestart || 0) };
+    n.kubelet = {
+      hash: inputs.kubelet,
+      restartFrom: now,
+      restartTo: now + (d.kubeletRestart || 0),
+      previousImage: n.kubelet.image,
+      image: componentVersion(n.config.text, "kubelet"),
+    };
   }
 }
 
@@ -506,6 +563,8 @@ function controlPlaneOverlaps(state) {
 }
 
 module.exports = {
+  componentVersion,
+  runningVersion,
   phaseOf,
   isUp,
   isControlPlane,
