@@ -311,7 +311,7 @@ node_runs() {
   runs_version=$(grep -o '"tag": *"[^"]*"' "$WORK/version.json" | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/')
   [ -n "$runs_version" ] || { why="no version tag from $NODE_ADDRESS"; return 1; }
   run "$TALOSCTL" "get" "extensions" "--nodes" "${NODE_ADDRESS}" "--endpoints" "${NODE_ADDRESS}" "--talosconfig" "${WORK}/talosconfig" "--output" "jsonpath={.spec.metadata.name}={.spec.metadata.version}" >"$WORK/extensions" 2>"$WORK/gate.err" || { why="extensions of $NODE_ADDRESS: $(last_line "$WORK/gate.err")"; return 1; }
-  runs_schematic=$(sed -n 's/^schematic=//p' "$WORK/extensions" | head -n 1)
+  runs_schematic=$(awk '{ l[NR] = $0 } END { for (i = 1; i + 2 <= NR; i++) if (l[i] == "schematic" && l[i + 1] == "=") { print l[i + 2]; exit } }' "$WORK/extensions")
   runs_schematic=${runs_schematic:-none}
 }
 

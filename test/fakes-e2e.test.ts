@@ -175,4 +175,27 @@ describe("fake talosctl in end-to-end mode (the real talosctl's parser and local
       });
     });
   }
+
+  it("a fake called as another minor's talosctl parses and runs with that minor's real binary", async () => {
+    // A stack names one talosctl per minor an upgrade path passes through (talosctl-v1.12, ...);
+    // FAKE_TALOSCTL_REAL names the stack's own minor's real binary, its siblings the others.
+    const w = new World({ talosVersion: "v1.10.5" });
+    try {
+      const real = path.join(tools.dir!, "talosctl-v1.10");
+      const v12 = await w.exec(path.join(fake.BIN_DIR, "talosctl-v1.12"), ["version", "--client"], {
+        FAKE_TALOSCTL_REAL: real,
+      });
+      assert.match(ok(v12, "talosctl-v1.12 version --client").stdout, /Tag: +v1\.12\.6\n/);
+      // `upgrade --drain` exists from talosctl 1.13 on: the real v1.12 parser refuses it
+      const drain = ["upgrade", ...at(N1), "--image", "x", "--drain"];
+      failsWith(
+        await w.exec(path.join(fake.BIN_DIR, "talosctl-v1.12"), drain, { FAKE_TALOSCTL_REAL: real }),
+        /unknown flag: --drain/,
+        "v1.12 parser",
+      );
+      w.expectedUsageErrors = 1;
+    } finally {
+      w.done();
+    }
+  });
 });

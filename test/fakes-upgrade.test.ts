@@ -183,6 +183,26 @@ describe("fake talosctl: upgrade, reboot, upgrade-k8s per minor", function () {
       assert.equal(v.cluster.apiServer.image, "registry.k8s.io/kube-apiserver:v1.35.2", a);
       assert.equal(v.cluster.proxy.image, "registry.k8s.io/kube-proxy:v1.35.2", a);
     }
+    // What the kubelets and the API servers then report (kubelet NodeInfo.KubeletVersion, GET /version)
+    await w.until(() => NODES.every((a) => w.node(a).etcdState === "serving"), "static pods back");
+    const kubelets = ok(
+      await w.kubectl(
+        ...w.kc(),
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name}={.status.nodeInfo.kubeletVersion} {end}",
+      ),
+      "kubelet versions",
+    ).stdout;
+    assert.equal(kubelets, "mini01=v1.35.2 mini02=v1.35.2 mini03=v1.35.2 ");
+    const own = async () => {
+      const r = await w.kubectl(...w.kc(), "--server", `https://${N2}:6443`, "get", "--raw", "/version");
+      return r.code === 0 ? (JSON.parse(r.stdout).gitVersion as string) : null;
+    };
+    let served: string | null = null;
+    for (let i = 0; i < 200 && served === null; i++) served = await own();
+    assert.equal(served, "v1.35.2", "N2's own kube-apiserver");
     const hashes = NODES.map((a) => w.node(a).configHash);
     const again = ok(await k8s("talosctl-v1.12", "--to", "1.35.2"), "again");
     assert.match(again.stdout, /automatically detected the lowest Kubernetes version 1\.35\.2/);

@@ -20,13 +20,15 @@ const B = "b".repeat(64);
  * $STUB/version (talos cmd/talosctl/cmd/talos/version.go, NOTES §7.7), `get extensions` the
  * schematic line, `upgrade` moves the node to $STUB/next unless $STUB/fallback exists (an A/B
  * fallback: the node boots its old entry again and talosctl still reports success, NOTES §7.3).
+ * `get extensions -o jsonpath={.spec.metadata.name}={.spec.metadata.version}` prints each result
+ * on a line of its own, the "=" text included (talosctl output/jsonpath.go; test/fakes resources.js).
  */
 const STUB = `#!/bin/sh
 echo "$*" >>"$STUB/calls"
 case "$1 $2" in
   "gen config") while [ $# -gt 0 ]; do [ "$1" = --output ] && : >"$2"; shift; done; exit 0 ;;
   "version --nodes") printf '{"metadata":{"hostname":"n1"}, "version":{"tag": "%s","sha":"abc"}}\\n' "$(cat "$STUB/version")"; exit 0 ;;
-  "get extensions") echo "iscsi-tools=v0.1.6"; echo "schematic=$(cat "$STUB/schematic")"; exit 0 ;;
+  "get extensions") printf 'iscsi-tools\\n=\\nv0.1.6\\nschematic\\n=\\n%s\\n' "$(cat "$STUB/schematic")"; exit 0 ;;
   "upgrade --nodes") [ -e "$STUB/fallback" ] || cp "$STUB/next" "$STUB/version"; exit 0 ;;
   "etcd members") echo "rpc error: code = Unavailable desc = connection error: connection refused" >&2; exit 1 ;;
 esac

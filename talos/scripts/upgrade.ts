@@ -43,14 +43,16 @@ export const ETCD_GATE = `etcd_gate() {
  * What the node runs: \`version --json\` (protojson, .version.tag: the Talos it booted, so an A/B
  * fallback shows as the old tag) and the schematic Image Factory put in its extensions (the
  * virtual extension \`schematic\`: talos @ v1.14.1 pkg/machinery/constants
- * ImageFactorySchematicExtensionName). Sets runs_version and runs_schematic.
+ * ImageFactorySchematicExtensionName). talosctl prints each jsonpath result on a line of its own,
+ * the "=" between them included (output/jsonpath.go), so the schematic is the line after
+ * "schematic" and "=". Sets runs_version and runs_schematic.
  */
 export const NODE_RUNS = `node_runs() {
   ${shellCommand(T, talosctl.versionJson("${NODE_ADDRESS}"))} >"$WORK/version.json" 2>"$WORK/gate.err" || { why="version of $NODE_ADDRESS: $(last_line "$WORK/gate.err")"; return 1; }
   runs_version=$(grep -o '"tag": *"[^"]*"' "$WORK/version.json" | head -n 1 | sed 's/.*"\\([^"]*\\)"$/\\1/')
   [ -n "$runs_version" ] || { why="no version tag from $NODE_ADDRESS"; return 1; }
   ${shellCommand(T, talosctl.extensions("${NODE_ADDRESS}"))} >"$WORK/extensions" 2>"$WORK/gate.err" || { why="extensions of $NODE_ADDRESS: $(last_line "$WORK/gate.err")"; return 1; }
-  runs_schematic=$(sed -n 's/^schematic=//p' "$WORK/extensions" | head -n 1)
+  runs_schematic=$(awk '{ l[NR] = $0 } END { for (i = 1; i + 2 <= NR; i++) if (l[i] == "schematic" && l[i + 1] == "=") { print l[i + 2]; exit } }' "$WORK/extensions")
   runs_schematic=\${runs_schematic:-none}
 }
 `;

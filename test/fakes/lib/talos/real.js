@@ -1,13 +1,18 @@
 "use strict";
 /**
- * End-to-end mode: FAKE_TALOSCTL_REAL names the real talosctl of the stack's minor. Every argv is
+ * End-to-end mode: FAKE_TALOSCTL_REAL names the real talosctl of the stack's minor; a fake called
+ * as another minor's talosctl (bin/talosctl-v1.NN, as a stack names one talosctl per minor an
+ * upgrade path passes through) uses the real talosctl-v1.NN beside it instead, so each call parses
+ * with the real talosctl of the minor that runs it. Every argv is
  * first checked by the real binary's own parser (`<real> <argv...> --help` must exit 0 and its
  * first "Usage:" line must name the same command path: cobra prints the parent's help, exit 0,
  * for an unknown second-level subcommand); commands that contact no node then run the real binary
  * itself, output and exit code passed through; node-contacting ones are simulated.
  */
 const { spawnSync } = require("child_process");
+const path = require("path");
 const { Fail, UsageFail } = require("../runtime");
+const client = require("./client");
 
 const REAL_LOCAL = new Set([
   "gen secrets",
@@ -27,7 +32,13 @@ const REAL_LOCAL = new Set([
   "config info",
 ]);
 
-const realBinary = () => process.env.FAKE_TALOSCTL_REAL || null;
+function realBinary() {
+  const given = process.env.FAKE_TALOSCTL_REAL;
+  if (!given) return null;
+  const m = /^talosctl-v1\.(\d+)$/.exec(path.basename(given));
+  const mine = client.client().minor;
+  return m && +m[1] !== mine ? path.join(path.dirname(given), `talosctl-v1.${mine}`) : given;
+}
 
 function runReal(argv) {
   const r = spawnSync(realBinary(), argv, { encoding: "utf8", env: process.env, maxBuffer: 64 * 1024 * 1024 });
