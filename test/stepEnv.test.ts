@@ -9,11 +9,10 @@
  */
 import { strict as assert } from "assert";
 import { parsePreviousDeployment } from "../config/previousDeployment";
-import { StackConfig } from "../config/types";
 import { buildPlan, CommandStep, Plan, stackHistory, upgradeSummary } from "../plan";
 import { scriptFileText } from "../talos/scripts";
 import { schematicId } from "../talos/schematic";
-import { homeOpsConfig } from "./helpers/stackConfigFixture";
+import { homeOpsConfig, homeOpsUpgradeTarget } from "./helpers/stackConfigFixture";
 
 /** Names the shell or the command provider sets, and those every process has. */
 const AMBIENT = new Set(["HOME", "PATH", "PWD", "TMPDIR", "IFS", "OPTIND", "OPTARG", "LINENO", "PPID"]);
@@ -62,18 +61,7 @@ export function unsetVariables(plan: Plan): string[] {
 /** home-ops moved to Talos v1.14.1 + Kubernetes 1.34.1, with the talosctl of each minor named. */
 function upgradePlan(): Plan {
   const base = homeOpsConfig();
-  const cfg: StackConfig = {
-    ...base,
-    talos: {
-      ...base.talos,
-      version: "v1.14.1",
-      minor: "v1.14",
-      talosctl: "talosctl-1.14",
-      talosctls: { "v1.12": "talosctl-1.12" },
-    },
-    kubernetes: { version: "v1.34.1" },
-    cilium: { ...base.cilium, version: "1.19.3" },
-  };
+  const cfg = homeOpsUpgradeTarget();
   const s = schematicId(base);
   const previous = parsePreviousDeployment({
     phasesDeclared: ["talos", "cluster", "cni", "secrets", "gitops"],

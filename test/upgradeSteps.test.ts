@@ -4,24 +4,9 @@ import { parsePreviousDeployment, PreviousDeployment } from "../config/previousD
 import { buildPlan, CommandStep, runningOutput, stackHistory, upgradeSummary } from "../plan";
 import { planJson, renderStackFiles } from "../render/files";
 import { schematicId } from "../talos/schematic";
-import { homeOpsConfig } from "./helpers/stackConfigFixture";
+import { homeOpsUpgradeTarget } from "./helpers/stackConfigFixture";
 
-/** home-ops moved to Talos v1.14.1 + Kubernetes 1.34.1 (contract kept), talosctl 1.12 named. */
-function target(): StackConfig {
-  const cfg = homeOpsConfig();
-  return {
-    ...cfg,
-    talos: {
-      ...cfg.talos,
-      version: "v1.14.1",
-      minor: "v1.14",
-      talosctl: "talosctl-1.14",
-      talosctls: { "v1.12": "talosctl-1.12" },
-    },
-    kubernetes: { version: "v1.34.1" },
-    cilium: { ...cfg.cilium, version: "1.19.3" },
-  };
-}
+const target = homeOpsUpgradeTarget;
 
 /** The outputs of home-ops as the current program leaves them on v1.10.5 + 1.31.1. */
 function ranBefore(cfg: StackConfig, extra: Record<string, unknown> = {}): PreviousDeployment {

@@ -173,3 +173,24 @@ export function withTalos(cfg: StackConfig, minor: TalosMinor, contract: TalosMi
     kubernetes: { version: FIXTURE_KUBERNETES_VERSIONS[minor] },
   };
 }
+
+/**
+ * home-ops moved to Talos v1.14.1 + Kubernetes 1.34.1 (the config contract kept), with the
+ * talosctl of the target minor and of v1.12 (the path's intermediate minor) named and a Cilium
+ * that fits every Kubernetes version on the path: the issue's upgrade example.
+ */
+export function homeOpsUpgradeTarget(): StackConfig {
+  const cfg = homeOpsConfig();
+  return {
+    ...cfg,
+    talos: {
+      ...cfg.talos,
+      version: "v1.14.1",
+      minor: "v1.14",
+      talosctl: "talosctl-1.14",
+      talosctls: { "v1.12": "talosctl-1.12" },
+    },
+    kubernetes: { version: "v1.34.1" },
+    cilium: { ...cfg.cilium, version: "1.19.3" },
+  };
+}
