@@ -154,20 +154,29 @@ stop_calls() {
     if [ -e "$call" ]; then stop_call "\${call##*/call.}"; fi
   done
 }
+# drop_work: remove the scratch directory. A call that stop_calls ended is still winding down: its
+# run_for (in a background subshell) and its timer may claim or write in $WORK a moment later, and
+# rm -rf then meets a file created after it emptied the directory ("Directory not empty"). The
+# directory is renamed first: from then on every such write fails on the missing path (a claim
+# fails, so they exit), and nothing can add to the renamed one. The stale sweep above still
+# matches run.<pid>.* (the owner is the pid between the first two dots).
+drop_work() {
+  if mv -f "$WORK" "$WORK.end" 2>/dev/null; then rm -rf "$WORK.end"; fi
+}
 (
   exec </dev/null >/dev/null 2>&1
   trap '' INT TERM
   while [ -d "$WORK" ] && kill -0 $$ 2>/dev/null; do sleep 1; done
   [ -d "$WORK" ] || exit 0
   stop_calls
-  rm -rf "$WORK"
+  drop_work
 ) &
 # finish: the EXIT trap. It exits with the status it was called with: mksh would otherwise exit
 # with the trap's own status when a signal's trap called exit (exit 130 became 0).
 finish() {
   finish_status=$?
   stop_calls
-  rm -rf "$WORK"
+  drop_work
   exit "$finish_status"
 }
 trap finish EXIT
