@@ -120,7 +120,6 @@ export interface ScriptRun {
   readonly leftovers: string[];
   /** The scratch root's entries left (TMPDIR/homeops-work-<uid>/run.*). */
   readonly scratchLeft: string[];
-  readonly dir: string;
 }
 
 export interface ScriptOptions {
@@ -284,6 +283,9 @@ export async function runScriptUnder(opts: ScriptOptions): Promise<ScriptRun> {
     .map((l) => ({ rc: Number(l.split(" ")[0]), args: l.slice(l.indexOf(" ") + 1) }));
   const rootDirs = fs.readdirSync(tmp).filter((d) => d.startsWith("homeops-work-"));
   const scratchLeft = rootDirs.flatMap((r) => fs.readdirSync(path.join(tmp, r)).map((e) => `${r}/${e}`));
+  // Everything is read: the run's directory goes (hundreds of runs per suite, nothing to keep).
+  // (A leftover killed just above may still be exiting: a late file there is no test failure.)
+  fs.rm(dir, { recursive: true, force: true, maxRetries: 5 }, () => undefined);
   return {
     ...exit,
     stdout,
@@ -296,7 +298,6 @@ export async function runScriptUnder(opts: ScriptOptions): Promise<ScriptRun> {
     pipeHoldersAtExit,
     leftovers,
     scratchLeft,
-    dir,
   };
 }
 
