@@ -9,7 +9,7 @@
 # the test file(s) expected to catch it. CAUGHT: mocha failed at least one test. SURVIVED: every
 # test passed. The same tests run once unmutated first and must pass.
 #
-# Usage: scripts/mutation-audit.sh [N...]     (N in 1..26; default: all)
+# Usage: scripts/mutation-audit.sh [N...]     (N in 1..27; default: all)
 # Environment: MUTATION_AUDIT_TEST_TIMEOUT  seconds one mocha run may take (default 1800)
 #              MUTATION_AUDIT_KEEP_LOGS=0   remove the logs too (kept by default, path printed)
 # Exit status: 0 when every selected mutation was caught and the unmutated tests passed.
@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)
 MOCHA=(npx mocha --no-config --require tsx/cjs --require test/setup.ts --extension ts --timeout 120000)
 TEST_TIMEOUT=${MUTATION_AUDIT_TEST_TIMEOUT:-1800}
-ALL=(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26)
+ALL=(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27)
 
 declare -A TITLE FILES GREP
 TITLE[1]="bootstrap: etcd bootstrapped on every control plane (AlreadyExists tolerated), not only the bootstrap node"
@@ -101,6 +101,9 @@ GREP[25]="the mint branch"
 TITLE[26]="bootstrap: an etcd probe cut by its bound with no answer counted as a control plane that answered"
 FILES[26]="test/simulation-safety.test.ts"
 GREP[26]="packets dropped"
+TITLE[27]="prelude: the scratch directory removed in place (rm -rf while an ended call may still write in it)"
+FILES[27]="test/prelude-shells.test.ts"
+GREP[27]="a late write into the scratch directory"
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -174,12 +177,9 @@ HOMEOPS_TALOS_BUNDLE=$(cat "$WORK/secrets.yaml")'
   fail "cannot prove node $address is in maintenance mode'
       ;;
     7)
-      replace_literal talos/shell.ts 2 \
-        '
-  rm -rf "$WORK"
-' \
-        '
-'
+      replace_literal talos/shell.ts 1 \
+        '  if mv -f "$WORK" "$WORK.end" 2>/dev/null; then rm -rf "$WORK.end"; fi' \
+        '  :'
       ;;
     8)
       replace_literal components/steps.ts 1 \
@@ -290,6 +290,11 @@ cat "${work(FILES.kubeconfig)}" >&2'
       replace_literal talos/scripts/bootstrap.ts 1 \
         '    elif probe_cut "$cp" && ! answers "$cp"; then' \
         '    elif false; then'
+      ;;
+    27)
+      replace_literal talos/shell.ts 1 \
+        '  if mv -f "$WORK" "$WORK.end" 2>/dev/null; then rm -rf "$WORK.end"; fi' \
+        '  rm -rf "$WORK"'
       ;;
     *)
       echo "no mutation $1" >&2
