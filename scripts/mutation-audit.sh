@@ -371,13 +371,14 @@ drop_worktree() {
   WORKTREES=("${kept[@]}")
 }
 
-# run_tests WORKTREE LOG N: the tests of mutation N in WORKTREE; mocha's exit status. The JSON
-# report goes to LOG.json, the tests' own output to LOG.out.
+# run_tests WORKTREE LOG N [--bail]: the tests of mutation N in WORKTREE; mocha's exit status. The
+# JSON report goes to LOG.json, the tests' own output to LOG.out. A mutated run bails at its first
+# failure: one failed test is the verdict (CAUGHT), and the rest would only cost time.
 run_tests() {
   local wt=$1 log=$2 n=$3
   local -a files
   read -r -a files <<<"${FILES[$n]}"
-  local -a args=("${MOCHA[@]}" --reporter json --reporter-option "output=$log.json" --grep "${GREP[$n]}" "${files[@]}")
+  local -a args=("${MOCHA[@]}" --reporter json --reporter-option "output=$log.json" --grep "${GREP[$n]}" "${@:4}" "${files[@]}")
   rm -f "$log.json"
   local status=0
   (cd "$wt" && timeout --kill-after=30 "$TEST_TIMEOUT" "${args[@]}") >"$log.out" 2>&1 || status=$?
@@ -487,7 +488,7 @@ for n in "${SELECTED[@]}"; do
     else
       started=$SECONDS
       status=0
-      run_tests "$wt" "$log" "$n" || status=$?
+      run_tests "$wt" "$log" "$n" --bail || status=$?
       read -r tests passes fails <<<"$(counts "$log")" || :
       if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
         RESULT[$n]="ERROR (mocha still running after $TEST_TIMEOUT s)"
@@ -496,7 +497,7 @@ for n in "${SELECTED[@]}"; do
         RESULT[$n]="ERROR (no test ran; mocha status $status)"
       elif [ "$status" -ne 0 ] && [ "${fails:-0}" -gt 0 ]; then
         RESULT[$n]="CAUGHT"
-        echo "   $fails failure(s), hooks included, among $tests test(s) run ($((SECONDS - started)) s):"
+        echo "   $fails failure(s), hooks included, among $tests test(s) run before the first failure ($((SECONDS - started)) s):"
         failures "$log"
       elif [ "$status" -eq 0 ]; then
         RESULT[$n]="SURVIVED"
