@@ -119,10 +119,7 @@ export async function runUpgrade(scale: number): Promise<UpgradeRun> {
       throw new Error(`bench: the rolling upgrade failed: ${JSON.stringify(r.failed)}`);
     w.assertNoUsageErrors();
     const calls = w.calls().slice(callsBefore);
-    const world = w.world() as unknown as {
-      downtime: { node: string; from: number; to: number | null; reason: string }[];
-      apiDowntime: { node: string; from: number; to: number | null; reason: string }[];
-    };
+    const world = w.world();
     const nodes = steps.map((step): NodeUpgrade => {
       const node = before.nodes.find((n) => n.hostname === step.node)!;
       const t = r.timings[step.id];
