@@ -183,3 +183,104 @@ describe("real engine: first up, a no-op re-run, one node's change, a rolling ch
     assert.deepEqual(changed, [], "the second up changes nothing");
   });
 });
+
+/**
+ * Talos v1.14 never reboots on apply-config (v1alpha1_server.go ApplyConfiguration @ v1.14.1): a
+ * change that acts only at boot stays inactive until the next reboot, and nothing says so
+ * (test/fakes/lib/talos/apply.js: n.inactiveUntilReboot until nodes.js boot). The stack's one
+ * such change is the system disk encryption: with contract v1.10 it is `.machine.systemDiskEncryption`,
+ * which the v1.14 docs list among the changes that need a reboot (volume encryption;
+ * talos/scripts/reboot.ts). The apply step then reboots the node itself, gracefully and drained,
+ * under the rolling lock: one control plane at a time.
+ */
+describe("real engine: Talos v1.14, a change that needs a reboot", function () {
+  let s: E2EStack;
+  before(() => {
+    s = new E2EStack({
+      config: {
+        "homeops:talos": { version: "v1.14.1", contract: "v1.10" },
+        "homeops:kubernetes": { version: "v1.34.1" },
+        "homeops:cilium": { version: "1.19.3", acceleration: "disabled", operatorReplicas: 1 },
+      },
+      world: { delaysMs: E2E_DELAYS, talosVersion: "v1.14.1" },
+    });
+  });
+  after(() => s?.cleanup());
+
+  it("up reboots each control plane explicitly (talosctl 1.14 reboot --drain), one at a time; the change is active afterwards; a second up does nothing", async () => {
+    assertSucceeded(await s.up(), "first up on v1.14");
+    // The cni phase's Cilium (this tier stops after the cluster phase): the Nodes become Ready,
+    // which `talosctl reboot --wait` and its drain's uncordon wait for (MachineStatus ready:
+    // cmd/talosctl/pkg/talos/action/node.go; test/fakes/lib/talos/tracker.js, lifecycle.js).
+    fakeWorld.createK8sObject(s.fakeDir, {
+      kind: "HelmRelease(pulumi)",
+      metadata: { name: "cilium", namespace: "kube-system" },
+    });
+    const machine = s.config()["homeops:machine"] as Record<string, unknown>;
+    s.setConfig({ "homeops:machine": { ...machine, encryptSystemDisk: false } });
+    const before = structuredClone(s.world().nodes) as Record<string, any>;
+    const since = Date.now();
+    const calls0 = s.calls().length;
+    const r = await s.up();
+    assertSucceeded(r, "up with a change that needs a reboot on v1.14");
+    const world = s.world();
+    const calls = s.calls().slice(calls0) as unknown as {
+      command?: string;
+      client?: string;
+      argv: string[];
+      t: number;
+      ms: number;
+    }[];
+    // One explicit graceful reboot per node: the v1.14 talosctl, one node per call, drained, the
+    // default (graceful) mode.
+    const reboots = calls.filter((c) => c.command === "reboot");
+    assert.deepEqual(
+      reboots.map((c) => c.argv[c.argv.indexOf("--nodes") + 1]).sort(),
+      ["127.0.0.11", "127.0.0.12", "127.0.0.13"],
+      JSON.stringify(reboots.map((c) => c.argv.join(" "))),
+    );
+    for (const c of reboots) {
+      assert.equal(c.client, "v1.14.1", c.argv.join(" "));
+      assert.ok(c.argv.includes("--drain"), `drained: ${c.argv.join(" ")}`);
+      assert.ok(!c.argv.some((a) => a.startsWith("--mode")), `graceful (default mode): ${c.argv.join(" ")}`);
+    }
+    // One at a time: no reboot call while another runs, and no two control planes down together.
+    const spans = reboots.map((c) => [c.t, c.t + c.ms]).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) assert.ok(spans[i][0] >= spans[i - 1][1], "two reboot calls overlapped");
+    const downs = (world.downtime as { hostname: string; from: number; to: number | null }[]).filter(
+      (d) => d.from >= since,
+    );
+    assert.deepEqual(downs.map((d) => d.hostname).sort(), ["mini01", "mini02", "mini03"], JSON.stringify(downs));
+    assert.ok(
+      downs.every((d) => d.to !== null),
+      "every etcd member back",
+    );
+    assert.deepEqual(fakeWorld.quorumViolations(world), []);
+    assert.deepEqual(fakeWorld.apiServerOverlaps(world), [], "never two API servers down together");
+    assert.deepEqual(fakeWorld.controlPlaneOverlaps(world), [], "never two control planes down together");
+    // The change is active: each node booted the config it holds, which has no disk encryption.
+    for (const a of Object.keys(world.nodes)) {
+      const n = world.nodes[a] as any;
+      assert.equal(n.reboots, before[a].reboots + 1, `${a} rebooted once`);
+      assert.equal(n.stage, "running", a);
+      assert.equal(n.inactiveUntilReboot, false, `${a}: the change is active`);
+      assert.equal(n.bootConfig, n.config.text, `${a} booted the config it holds`);
+      assert.doesNotMatch(n.config.text, /systemDiskEncryption/, a);
+      assert.equal(n.talos.version, "v1.14.1", a);
+    }
+    assert.deepEqual(fakeWorld.readUsageErrors(s.fakeDir), []);
+
+    const nodeCallsBefore = s.calls().filter((c) => c.argv.includes("--nodes")).length;
+    const again = await s.up();
+    assertSucceeded(again, "second up");
+    const changed = Object.entries(stepOps(again.events)).filter(([, o]) =>
+      o.some((x) => x !== "same" && x !== "read"),
+    );
+    assert.deepEqual(changed, [], "the second up changes nothing");
+    assert.equal(
+      s.calls().filter((c) => c.argv.includes("--nodes")).length,
+      nodeCallsBefore,
+      "the second up called a node",
+    );
+  });
+});
