@@ -178,8 +178,8 @@ HOMEOPS_TALOS_BUNDLE=$(cat "$WORK/secrets.yaml")'
       ;;
     7)
       replace_literal talos/shell.ts 1 \
-        '  if mv -f "$WORK" "$WORK.end" 2>/dev/null; then rm -rf "$WORK.end"; fi' \
-        '  :'
+        '  mv -f "$WORK" "$WORK.end" 2>/dev/null || return 0' \
+        '  return 0'
       ;;
     8)
       replace_literal components/steps.ts 1 \
@@ -293,8 +293,9 @@ cat "${work(FILES.kubeconfig)}" >&2'
       ;;
     27)
       replace_literal talos/shell.ts 1 \
-        '  if mv -f "$WORK" "$WORK.end" 2>/dev/null; then rm -rf "$WORK.end"; fi' \
-        '  rm -rf "$WORK"'
+        '  mv -f "$WORK" "$WORK.end" 2>/dev/null || return 0' \
+        '  rm -rf "$WORK"
+  return 0'
       ;;
     *)
       echo "no mutation $1" >&2

@@ -57,12 +57,23 @@ stop_calls() {
 }
 # drop_work: remove the scratch directory. A call that stop_calls ended is still winding down: its
 # run_for (in a background subshell) and its timer may claim or write in $WORK a moment later, and
-# rm -rf then meets a file created after it emptied the directory ("Directory not empty"). The
-# directory is renamed first: from then on every such write fails on the missing path (a claim
-# fails, so they exit), and nothing can add to the renamed one. The stale sweep above still
-# matches run.<pid>.* (the owner is the pid between the first two dots).
+# a plain rm -rf then meets a file created after it emptied the directory ("Directory not empty",
+# and set -e made that the script's status). The directory is renamed first: from then on such a
+# write fails on the missing path (a claim fails, so they exit). Only a create whose lookup of the
+# old path was already done can still land in the renamed directory, at most one per process of
+# the script: it either comes before rm's final rmdir (which fails, and rm is run again) or fails
+# on the removed directory. A directory still left is swept by the next script (its owner is gone;
+# the sweep above matches run.<pid>.*), and never changes the script's status.
 drop_work() {
-  if mv -f "$WORK" "$WORK.end" 2>/dev/null; then rm -rf "$WORK.end"; fi
+  mv -f "$WORK" "$WORK.end" 2>/dev/null || return 0
+  drop_tries=0
+  until rm -rf "$WORK.end" 2>/dev/null; do
+    drop_tries=$((drop_tries + 1))
+    if [ "$drop_tries" -ge 20 ]; then
+      rm -rf "$WORK.end" || :
+      return 0
+    fi
+  done
 }
 (
   exec </dev/null >/dev/null 2>&1
