@@ -8,8 +8,9 @@
  * to a Flux-ready cluster, preview --expect-no-changes, a second up with 0 changes; (6) the
  * Connect token, Connect credentials and bundle absent from the state, the engine's output and
  * every API object but the Secrets that must hold them; (2) a Cilium value change updates the
- * cilium release alone; (5) destroy leaves every retained object; and (7) a pinned pair that cannot
- * run together fails at validation.
+ * cilium release alone; (5) destroy leaves every retained object; (4) kill -9 during the cni
+ * phase; (3) lost state: up adopts every Kubernetes object and Helm release of all five phases
+ * in place; and (7) a pinned pair that cannot run together fails at validation.
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
@@ -17,8 +18,20 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
-import { assertSucceeded, changeSummary, E2E_DELAYS, E2EStack, fakeWorld, REPO, stepOps, toolsDir } from "./harness";
+import { parse, parseAllDocuments } from "yaml";
+import {
+  assertSucceeded,
+  changeSummary,
+  Checkpoint,
+  E2E_DELAYS,
+  E2EStack,
+  EngineEvent,
+  fakeWorld,
+  REPO,
+  stepOps,
+  toolsDir,
+} from "./harness";
+import { historyOf, recordsOf } from "./helmWorld";
 import { ControlPlane, startControlPlane } from "./k8s/controlPlane";
 import { StandIns, startStandIns } from "./k8s/standIns";
 import { ChartRepository, serveCharts } from "./charts/repo";
@@ -395,6 +408,230 @@ describe("real engine, real API server: kill -9 during the cni phase", function 
       o.some((x) => x !== "same" && x !== "read"),
     );
     assert.deepEqual(changed, []);
+  });
+});
+
+/** An object on the API server, as the stack's state or a Helm release's manifest names it. */
+interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  /** Who declared it: the state's resource name, or `helm:<namespace>/<release>`. */
+  readonly from: string;
+  /** metadata.uid as the state recorded it (objects of the state only). */
+  readonly uid?: string;
+}
+
+const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+
+/** The Kubernetes objects (not Helm releases) and the Helm releases the stack's state holds. */
+function stateInventory(state: Checkpoint): { objects: ObjectRef[]; releases: { name: string; namespace: string }[] } {
+  const resources = state.latest?.resources ?? [];
+  const objects: ObjectRef[] = [];
+  const releases: { name: string; namespace: string }[] = [];
+  for (const r of resources) {
+    if (!r.type.startsWith("kubernetes:")) continue;
+    const out = (r.outputs ?? {}) as any;
+    if (r.type === HELM_RELEASE_TYPE) {
+      releases.push({ name: out.status?.name ?? out.name, namespace: out.status?.namespace ?? out.namespace });
+      continue;
+    }
+    objects.push({
+      apiVersion: out.apiVersion,
+      kind: out.kind,
+      name: out.metadata.name,
+      namespace: out.metadata.namespace,
+      from: r.urn.split("::").pop()!,
+      uid: out.metadata.uid,
+    });
+  }
+  return { objects, releases };
+}
+
+/** The objects of a release's deployed revision (its rendered manifest as Helm stores it). */
+async function releaseObjects(cp: ControlPlane, release: { name: string; namespace: string }): Promise<ObjectRef[]> {
+  const deployed = (await recordsOf(cp, release.name, release.namespace)).filter((r) => r.status === "deployed");
+  assert.equal(deployed.length, 1, `one deployed revision of ${release.namespace}/${release.name}`);
+  const manifest = String(deployed[0].release.manifest ?? "");
+  return parseAllDocuments(manifest)
+    .map((d) => d.toJS() as any)
+    .filter((o) => o && o.kind)
+    .map((o) => ({
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      name: o.metadata.name,
+      namespace: o.metadata.namespace ?? release.namespace,
+      from: `helm:${release.namespace}/${release.name}`,
+    }));
+}
+
+/** `from kind namespace/name` → metadata.uid of each object, read in one kubectl call (fails on any missing). */
+async function uidsOfObjects(cp: ControlPlane, refs: readonly ObjectRef[]): Promise<Record<string, string>> {
+  const list = {
+    apiVersion: "v1",
+    kind: "List",
+    items: refs.map((r) => ({
+      apiVersion: r.apiVersion,
+      kind: r.kind,
+      metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
+    })),
+  };
+  const got = JSON.parse(await cp.kubectlRun(["get", "-f", "-", "-o", "json"], JSON.stringify(list)));
+  const items: any[] = got.kind === "List" ? got.items : [got];
+  assert.equal(items.length, refs.length, "every object found");
+  return Object.fromEntries(
+    refs.map((r, i) => [`${r.from} ${r.kind} ${r.namespace ?? ""}/${r.name}`, items[i].metadata.uid as string]),
+  );
+}
+
+/** The diagnostic messages of a run (no debug lines). */
+function diagnosticsOf(events: EngineEvent[]): string {
+  return events
+    .filter((e) => e.diagnosticEvent && e.diagnosticEvent.severity !== "debug")
+    .map((e) => String(e.diagnosticEvent.message))
+    .join("");
+}
+
+describe("real engine, real API server: lost state of all five phases", function () {
+  this.timeout(3_600_000);
+  let w: World | undefined;
+  const timings: Record<string, number> = {};
+  before(async () => {
+    w = await startWorld();
+  });
+  after(async () => {
+    console.log("      timings (ms):", JSON.stringify(timings));
+    await w?.stop();
+  });
+
+  it("(3) lost state: up adopts every Kubernetes object and Helm release in place, no reinstall, delete or bootstrap; then no changes", async () => {
+    const { s, cp } = w!;
+    const first = await s.up([], { timeoutMs: 3_000_000 });
+    timings["(3) first up"] = first.ms;
+    assertSucceeded(first, "first up");
+    const completed = () => JSON.parse(s.run(["stack", "output", "--json", "--stack", "e2e"], {})).phasesCompleted;
+    assert.deepEqual(completed(), ["talos", "cluster", "cni", "secrets", "gitops"]);
+
+    // What the stack owns, from its state: its objects, its releases and each release's objects.
+    const { objects, releases } = stateInventory(s.state());
+    assert.ok(objects.length >= 10, `objects in the state: ${JSON.stringify(objects)}`);
+    assert.deepEqual(releases.map((r) => `${r.namespace}/${r.name}`).sort(), [
+      "external-secrets-system/external-secrets",
+      "flux-system/flux-operator",
+      "kube-system/cilium",
+    ]);
+    const refs = [...objects];
+    for (const release of releases) refs.push(...(await releaseObjects(cp, release)));
+    const uidsBefore = await uidsOfObjects(cp, refs);
+    for (const o of objects) assert.ok(o.uid, `${o.from}: its UID in the state`);
+    console.log(
+      `      (3) ${objects.length} objects in the state, ${refs.length - objects.length} in the Helm releases: ` +
+        [...new Set(refs.map((r) => r.kind))].sort().join(", "),
+    );
+    const historyBefore: Record<string, string[]> = {};
+    for (const r of releases) historyBefore[`${r.namespace}/${r.name}`] = await historyOf(cp, r.name, r.namespace);
+    const worldBefore = structuredClone(s.world());
+    const callsBefore = s.calls().length;
+
+    // The state is lost as an operator loses it: everything the file backend kept of the stack
+    // (its checkpoint, the .bak, its history and backups); the stack file (config, secrets
+    // provider) stays. Then the README's Recovery: pulumi stack init, pulumi up.
+    const root = path.join(s.project, ".pulumi");
+    const kept = [
+      s.stateFile,
+      `${s.stateFile}.bak`,
+      path.join(root, "history", "homeops", "e2e"),
+      path.join(root, "backups", "homeops", "e2e"),
+    ];
+    assert.ok(fs.existsSync(s.stateFile));
+    for (const p of kept) fs.rmSync(p, { recursive: true, force: true });
+    s.run(["stack", "init", "e2e"], {});
+
+    const up = await s.up([], { timeoutMs: 3_000_000 });
+    timings["(3) up after the state was lost"] = up.ms;
+    assertSucceeded(up, "up after the state was lost");
+    assert.deepEqual(completed(), ["talos", "cluster", "cni", "secrets", "gitops"]);
+
+    // The engine created every resource anew in its state and deleted or replaced nothing.
+    const ops = stepOps(up.events);
+    const notCreated = Object.entries(ops).filter(([, o]) => o.some((op) => op !== "create" && op !== "read"));
+    assert.deepEqual(notCreated, [], "only creates (and the read of the stack's own outputs)");
+    const adopted = stateInventory(s.state());
+    // The new state records the very objects the lost one did (same names, same UIDs).
+    const byName = (xs: ObjectRef[]) => [...xs].sort((a, b) => a.from.localeCompare(b.from));
+    assert.deepEqual(byName(adopted.objects), byName(objects), "the same objects in the new state");
+    assert.deepEqual(
+      adopted.releases.map((r) => `${r.namespace}/${r.name}`).sort(),
+      releases.map((r) => `${r.namespace}/${r.name}`).sort(),
+    );
+
+    // Every object kept its UID: adopted in place, never deleted and created again.
+    assert.deepEqual(await uidsOfObjects(cp, refs), uidsBefore, "the same objects (UIDs)");
+
+    // Every release superseded in place by its create hook: revision + 1, nothing uninstalled.
+    const diagnostics = diagnosticsOf(up.events);
+    for (const r of releases) {
+      const id = `${r.namespace}/${r.name}`;
+      const before = historyBefore[id];
+      const history = await historyOf(cp, r.name, r.namespace);
+      assert.equal(history.length, before.length + 1, `${id}: one new revision\n${history.join("\n")}`);
+      assert.deepEqual(history.slice(0, -2), before.slice(0, -1), `${id}: older revisions untouched`);
+      const last = before.length;
+      assert.match(
+        history[last - 1],
+        new RegExp(`^${last} failed Superseded in place by homeops: homeops/e2e \\S+: its own release`),
+      );
+      assert.match(history[last], new RegExp(`^${last + 1} deployed homeops: homeops/e2e \\S+$`));
+      assert.ok(!history.some((h) => /uninstall/.test(h)), `${id}: never uninstalled\n${history.join("\n")}`);
+      assert.ok(
+        diagnostics.includes(
+          `Helm release ${id} (revision ${last}, deployed) is this stack's own: the install supersedes it in place`,
+        ),
+        `${id}: ${diagnostics.slice(-3000)}`,
+      );
+    }
+
+    // The nodes: recognised and left as they were (no install, no second bootstrap).
+    const world = s.world();
+    assert.equal(world.cluster.bootstrapCount, 1, "bootstrapped once");
+    assert.equal(
+      world.cluster.bootstrapAlreadyExists,
+      worldBefore.cluster.bootstrapAlreadyExists,
+      "no bootstrap tried",
+    );
+    for (const a of Object.keys(world.nodes)) {
+      assert.equal(world.nodes[a].insecureApplies, worldBefore.nodes[a].insecureApplies, `${a}: not installed again`);
+      assert.equal(world.nodes[a].changedApplies, worldBefore.nodes[a].changedApplies, `${a}: its config unchanged`);
+    }
+    const since = s.calls().slice(callsBefore);
+    assert.deepEqual(
+      since.filter(
+        (c) => c.argv.includes("bootstrap") || (c.argv.includes("apply-config") && c.argv.includes("--insecure")),
+      ),
+      [],
+      "no bootstrap and no maintenance-mode apply since the state was lost",
+    );
+
+    const preview = await s.preview(["--expect-no-changes"], { timeoutMs: 1_200_000 });
+    timings["(3) preview --expect-no-changes"] = preview.ms;
+    assertSucceeded(preview, "preview --expect-no-changes after the adoption");
+    const again = await s.up([], { timeoutMs: 1_200_000 });
+    timings["(3) second up"] = again.ms;
+    assertSucceeded(again, "second up");
+    const changes = changeSummary(again.events) ?? {};
+    assert.deepEqual(
+      Object.keys(changes).filter((k) => k !== "same" && k !== "read"),
+      [],
+      JSON.stringify(changes),
+    );
+    for (const r of releases)
+      assert.equal(
+        (await historyOf(cp, r.name, r.namespace)).length,
+        historyBefore[`${r.namespace}/${r.name}`].length + 1,
+        "no revision by the second up",
+      );
+    assert.deepEqual(await uidsOfObjects(cp, refs), uidsBefore);
   });
 });
 
