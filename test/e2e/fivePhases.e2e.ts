@@ -8,8 +8,10 @@
  * to a Flux-ready cluster, preview --expect-no-changes, a second up with 0 changes; (6) the
  * Connect token, Connect credentials and bundle absent from the state, the engine's output and
  * every API object but the Secrets that must hold them; (2) a Cilium value change updates the
- * cilium release alone; (5) destroy leaves every retained object; and (7) a pinned pair that cannot
- * run together fails at validation.
+ * cilium release alone; (5) destroy leaves every retained object; (4) kill -9 during the cni
+ * phase; (3) lost state: up adopts every Kubernetes object and Helm release of all five phases
+ * in place, and after Flux took External Secrets over, Recovery's one command converges; and (7)
+ * a pinned pair that cannot run together fails at validation.
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
@@ -17,8 +19,22 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
-import { assertSucceeded, changeSummary, E2E_DELAYS, E2EStack, fakeWorld, REPO, stepOps, toolsDir } from "./harness";
+import { parse, parseAllDocuments } from "yaml";
+import {
+  assertSucceeded,
+  changeSummary,
+  Checkpoint,
+  E2E_DELAYS,
+  E2EStack,
+  EngineEvent,
+  fakeWorld,
+  REPO,
+  RunResult,
+  stepOps,
+  toolsDir,
+} from "./harness";
+import { HELMRELEASE_CRD, historyOf, recordsOf, upgradeByAnotherTool } from "./helmWorld";
+import { HANDED_OFF_COMMAND } from "../../k8s/helmAdoption";
 import { ControlPlane, startControlPlane } from "./k8s/controlPlane";
 import { StandIns, startStandIns } from "./k8s/standIns";
 import { ChartRepository, serveCharts } from "./charts/repo";
@@ -395,6 +411,353 @@ describe("real engine, real API server: kill -9 during the cni phase", function 
       o.some((x) => x !== "same" && x !== "read"),
     );
     assert.deepEqual(changed, []);
+  });
+});
+
+/** An object on the API server, as the stack's state or a Helm release's manifest names it. */
+interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  /** Who declared it: the state's resource name, or `helm:<namespace>/<release>`. */
+  readonly from: string;
+  /** metadata.uid as the state recorded it (objects of the state only). */
+  readonly uid?: string;
+}
+
+const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+
+/** The Kubernetes objects (not Helm releases) and the Helm releases the stack's state holds. */
+function stateInventory(state: Checkpoint): { objects: ObjectRef[]; releases: { name: string; namespace: string }[] } {
+  const resources = state.latest?.resources ?? [];
+  const objects: ObjectRef[] = [];
+  const releases: { name: string; namespace: string }[] = [];
+  for (const r of resources) {
+    if (!r.type.startsWith("kubernetes:")) continue;
+    const out = (r.outputs ?? {}) as any;
+    if (r.type === HELM_RELEASE_TYPE) {
+      releases.push({ name: out.status?.name ?? out.name, namespace: out.status?.namespace ?? out.namespace });
+      continue;
+    }
+    objects.push({
+      apiVersion: out.apiVersion,
+      kind: out.kind,
+      name: out.metadata.name,
+      namespace: out.metadata.namespace,
+      from: r.urn.split("::").pop()!,
+      uid: out.metadata.uid,
+    });
+  }
+  return { objects, releases };
+}
+
+/** The objects of a release's deployed revision (its rendered manifest as Helm stores it). */
+async function releaseObjects(cp: ControlPlane, release: { name: string; namespace: string }): Promise<ObjectRef[]> {
+  const deployed = (await recordsOf(cp, release.name, release.namespace)).filter((r) => r.status === "deployed");
+  assert.equal(deployed.length, 1, `one deployed revision of ${release.namespace}/${release.name}`);
+  const manifest = String(deployed[0].release.manifest ?? "");
+  return parseAllDocuments(manifest)
+    .map((d) => d.toJS() as any)
+    .filter((o) => o && o.kind)
+    .map((o) => ({
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      name: o.metadata.name,
+      namespace: o.metadata.namespace ?? release.namespace,
+      from: `helm:${release.namespace}/${release.name}`,
+    }));
+}
+
+/** `from kind namespace/name` → metadata.uid of each object, read in one kubectl call (fails on any missing). */
+async function uidsOfObjects(cp: ControlPlane, refs: readonly ObjectRef[]): Promise<Record<string, string>> {
+  const list = {
+    apiVersion: "v1",
+    kind: "List",
+    items: refs.map((r) => ({
+      apiVersion: r.apiVersion,
+      kind: r.kind,
+      metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
+    })),
+  };
+  const got = JSON.parse(await cp.kubectlRun(["get", "-f", "-", "-o", "json"], JSON.stringify(list)));
+  const items: any[] = got.kind === "List" ? got.items : [got];
+  assert.equal(items.length, refs.length, "every object found");
+  return Object.fromEntries(
+    refs.map((r, i) => [`${r.from} ${r.kind} ${r.namespace ?? ""}/${r.name}`, items[i].metadata.uid as string]),
+  );
+}
+
+/** The diagnostic messages of a run (no debug lines). */
+function diagnosticsOf(events: EngineEvent[]): string {
+  return events
+    .filter((e) => e.diagnosticEvent && e.diagnosticEvent.severity !== "debug")
+    .map((e) => String(e.diagnosticEvent.message))
+    .join("");
+}
+
+/** What the stack owns on the API server and the nodes, read before its state is lost. */
+interface Owned {
+  readonly objects: ObjectRef[];
+  readonly releases: { name: string; namespace: string }[];
+  /** The state's objects and every release's objects. */
+  readonly refs: ObjectRef[];
+  readonly uids: Record<string, string>;
+  /** `namespace/name` → Helm history (`<revision> <status> <description>`). */
+  readonly history: Record<string, string[]>;
+  readonly world: any;
+  readonly calls: number;
+}
+
+async function owned(s: E2EStack, cp: ControlPlane): Promise<Owned> {
+  const { objects, releases } = stateInventory(s.state());
+  const refs = [...objects];
+  for (const release of releases) refs.push(...(await releaseObjects(cp, release)));
+  for (const o of objects) assert.ok(o.uid, `${o.from}: its UID in the state`);
+  const history: Record<string, string[]> = {};
+  for (const r of releases) history[`${r.namespace}/${r.name}`] = await historyOf(cp, r.name, r.namespace);
+  return {
+    objects,
+    releases,
+    refs,
+    uids: await uidsOfObjects(cp, refs),
+    history,
+    world: structuredClone(s.world()),
+    calls: s.calls().length,
+  };
+}
+
+/**
+ * The state is lost as an operator loses it: everything the file backend kept of the stack (its
+ * checkpoint, the .bak, its history and backups); the stack file (config, secrets provider)
+ * stays. Then the README's Recovery: `pulumi stack init`.
+ */
+function loseState(s: E2EStack): void {
+  const root = path.join(s.project, ".pulumi");
+  assert.ok(fs.existsSync(s.stateFile));
+  for (const p of [
+    s.stateFile,
+    `${s.stateFile}.bak`,
+    path.join(root, "history", "homeops", "e2e"),
+    path.join(root, "backups", "homeops", "e2e"),
+  ])
+    fs.rmSync(p, { recursive: true, force: true });
+  s.run(["stack", "init", "e2e"], {});
+}
+
+/** The nodes were recognised and left as they were: no install, no bootstrap, config unchanged. */
+function assertNodesUntouched(s: E2EStack, before: Owned): void {
+  const world = s.world();
+  assert.equal(world.cluster.bootstrapCount, 1, "bootstrapped once");
+  assert.equal(world.cluster.bootstrapAlreadyExists, before.world.cluster.bootstrapAlreadyExists, "no bootstrap tried");
+  for (const a of Object.keys(world.nodes)) {
+    assert.equal(world.nodes[a].insecureApplies, before.world.nodes[a].insecureApplies, `${a}: not installed again`);
+    assert.equal(world.nodes[a].changedApplies, before.world.nodes[a].changedApplies, `${a}: its config unchanged`);
+  }
+  assert.deepEqual(
+    s
+      .calls()
+      .slice(before.calls)
+      .filter(
+        (c) => c.argv.includes("bootstrap") || (c.argv.includes("apply-config") && c.argv.includes("--insecure")),
+      ),
+    [],
+    "no bootstrap and no maintenance-mode apply since the state was lost",
+  );
+}
+
+/** The release went from the history `before` to one more revision: its own superseded in place. */
+function assertSupersededInPlace(id: string, before: string[], history: string[], diagnostics: string): void {
+  assert.equal(history.length, before.length + 1, `${id}: one new revision\n${history.join("\n")}`);
+  assert.deepEqual(history.slice(0, -2), before.slice(0, -1), `${id}: older revisions untouched`);
+  const last = before.length;
+  assert.match(
+    history[last - 1],
+    new RegExp(`^${last} failed Superseded in place by homeops: homeops/e2e \\S+: its own release`),
+  );
+  assert.match(history[last], new RegExp(`^${last + 1} deployed homeops: homeops/e2e \\S+$`));
+  assert.ok(!history.some((h) => /uninstall/.test(h)), `${id}: never uninstalled\n${history.join("\n")}`);
+  assert.ok(
+    diagnostics.includes(
+      `Helm release ${id} (revision ${last}, deployed) is this stack's own: the install supersedes it in place`,
+    ),
+    `${id}: ${diagnostics.slice(-3000)}`,
+  );
+}
+
+/**
+ * Steps other than creates (and the read of the stack's own outputs), resources left as they are
+ * when `sameToo`, and deletes of `mayDelete`.
+ */
+function unexpectedOps(
+  r: RunResult,
+  { sameToo = false, mayDelete = () => false }: { sameToo?: boolean; mayDelete?: (name: string) => boolean } = {},
+): [string, string[]][] {
+  const fine = (name: string, op: string) =>
+    op === "create" || op === "read" || (sameToo && op === "same") || (op === "delete" && mayDelete(name));
+  return Object.entries(stepOps(r.events)).filter(([name, o]) => o.some((op) => !fine(name, op)));
+}
+
+/** `preview --expect-no-changes` holds and another up changes nothing (no new Helm revision). */
+async function assertSettled(w: World, before: Owned, timings: Record<string, number>, what: string): Promise<void> {
+  const preview = await w.s.preview(["--expect-no-changes"], { timeoutMs: 1_200_000 });
+  timings[`${what}: preview --expect-no-changes`] = preview.ms;
+  assertSucceeded(preview, `preview --expect-no-changes (${what})`);
+  const history: Record<string, string[]> = {};
+  for (const r of before.releases) history[r.name] = await historyOf(w.cp, r.name, r.namespace);
+  const again = await w.s.up([], { timeoutMs: 1_200_000 });
+  timings[`${what}: second up`] = again.ms;
+  assertSucceeded(again, `second up (${what})`);
+  const changes = changeSummary(again.events) ?? {};
+  assert.deepEqual(
+    Object.keys(changes).filter((k) => k !== "same" && k !== "read"),
+    [],
+    JSON.stringify(changes),
+  );
+  for (const r of before.releases)
+    assert.deepEqual(
+      await historyOf(w.cp, r.name, r.namespace),
+      history[r.name],
+      `${r.name}: no revision by the second up`,
+    );
+  assert.deepEqual(await uidsOfObjects(w.cp, before.refs), before.uids);
+}
+
+describe("real engine, real API server: lost state of all five phases", function () {
+  this.timeout(3_600_000);
+  let w: World | undefined;
+  const timings: Record<string, number> = {};
+  before(async () => {
+    w = await startWorld();
+  });
+  after(async () => {
+    console.log("      timings (ms):", JSON.stringify(timings));
+    await w?.stop();
+  });
+  const completed = () => JSON.parse(w!.s.run(["stack", "output", "--json", "--stack", "e2e"], {})).phasesCompleted;
+  const ALL = ["talos", "cluster", "cni", "secrets", "gitops"];
+
+  it("(3) lost state: up adopts every Kubernetes object and Helm release in place, no reinstall, delete or bootstrap; then no changes", async () => {
+    const { s, cp } = w!;
+    const first = await s.up([], { timeoutMs: 3_000_000 });
+    timings["(3) first up"] = first.ms;
+    assertSucceeded(first, "first up");
+    assert.deepEqual(completed(), ALL);
+
+    // What the stack owns, from its state: its objects, its releases and each release's objects.
+    const before = await owned(s, cp);
+    assert.ok(before.objects.length >= 10, `objects in the state: ${JSON.stringify(before.objects)}`);
+    assert.deepEqual(before.releases.map((r) => `${r.namespace}/${r.name}`).sort(), [
+      "external-secrets-system/external-secrets",
+      "flux-system/flux-operator",
+      "kube-system/cilium",
+    ]);
+    console.log(
+      `      (3) ${before.objects.length} objects in the state, ${before.refs.length - before.objects.length} in the Helm releases: ` +
+        [...new Set(before.refs.map((r) => r.kind))].sort().join(", "),
+    );
+
+    loseState(s);
+    const up = await s.up([], { timeoutMs: 3_000_000 });
+    timings["(3) up after the state was lost"] = up.ms;
+    assertSucceeded(up, "up after the state was lost");
+    assert.deepEqual(completed(), ALL);
+
+    // The engine created every resource anew in its state and deleted or replaced nothing.
+    assert.deepEqual(unexpectedOps(up), [], "only creates (and the read of the stack's own outputs)");
+    // The new state records the very objects the lost one did (same names, same UIDs)...
+    const adopted = stateInventory(s.state());
+    const byName = (xs: ObjectRef[]) => [...xs].sort((a, b) => a.from.localeCompare(b.from));
+    assert.deepEqual(byName(adopted.objects), byName(before.objects), "the same objects in the new state");
+    assert.deepEqual(adopted.releases.map((r) => r.name).sort(), before.releases.map((r) => r.name).sort());
+    // ...and every object, the releases' too, kept its UID: adopted, never deleted and created again.
+    assert.deepEqual(await uidsOfObjects(cp, before.refs), before.uids, "the same objects (UIDs)");
+    // Every release superseded in place by its create hook: revision + 1, nothing uninstalled.
+    const diagnostics = diagnosticsOf(up.events);
+    for (const r of before.releases) {
+      const id = `${r.namespace}/${r.name}`;
+      assertSupersededInPlace(id, before.history[id], await historyOf(cp, r.name, r.namespace), diagnostics);
+    }
+    assertNodesUntouched(s, before);
+    await assertSettled(w!, before, timings, "(3)");
+  });
+
+  it("(3) lost state after Flux took External Secrets over: refused with Recovery's one command, which converges; nothing reinstalled or deleted", async () => {
+    const { s, cp } = w!;
+    // The hand-off as the GitOps repository makes it: a HelmRelease for External Secrets, whose
+    // helm-controller upgrades the release it finds (its revision, not this stack's).
+    const ESO = { name: "external-secrets", namespace: "external-secrets-system" };
+    await cp.kubectlRun(["apply", "-f", "-"], JSON.stringify(HELMRELEASE_CRD));
+    await cp.kubectlRun(["wait", "--for=condition=Established", "crd/helmreleases.helm.toolkit.fluxcd.io"]);
+    await cp.kubectlRun(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "helm.toolkit.fluxcd.io/v2",
+        kind: "HelmRelease",
+        metadata: ESO,
+        spec: { chart: { spec: { chart: "external-secrets", version: "0.17.0" } } },
+      }),
+    );
+    await upgradeByAnotherTool(cp, ESO.name, ESO.namespace);
+    const before = await owned(s, cp);
+    const esoId = `${ESO.namespace}/${ESO.name}`;
+    assert.match(before.history[esoId].at(-1)!, /deployed Upgrade complete$/);
+
+    loseState(s);
+    const refused = await s.up([], { timeoutMs: 3_000_000 });
+    timings["(3) hand-off: up refused"] = refused.ms;
+    assert.notEqual(refused.code, 0, "refused");
+    const said = diagnosticsOf(refused.events);
+    assert.match(
+      said,
+      new RegExp(`Helm release ${esoId} \\(revision \\d+, deployed\\) is Flux's: HelmRelease ${esoId} manages it`),
+    );
+    assert.ok(said.includes(HANDED_OFF_COMMAND), said.slice(-3000));
+    // It stopped at the External Secrets release alone, having created nothing it refused.
+    const failed = Object.entries(stepOps(refused.events)).filter(([, o]) => o.some((op) => op.endsWith("-failed")));
+    assert.deepEqual(failed, [["secrets-external-secrets", ["create-failed"]]]);
+    assert.deepEqual(
+      unexpectedOps(refused).filter(([name]) => name !== "secrets-external-secrets"),
+      [],
+    );
+    assert.deepEqual(await historyOf(cp, ESO.name, ESO.namespace), before.history[esoId], "Flux's release untouched");
+
+    // Recovery's one command, as printed: `pulumi config set --path ... true && pulumi up`.
+    const [setCommand, upCommand] = HANDED_OFF_COMMAND.split(" && ");
+    assert.equal(upCommand, "pulumi up");
+    s.run([...setCommand.split(" ").slice(1), "--stack", "e2e"], {});
+    const recovered = await s.up([], { timeoutMs: 3_000_000 });
+    timings["(3) hand-off: up after the command"] = recovered.ms;
+    assertSucceeded(recovered, "up after the recovery command");
+    assert.deepEqual(completed(), ALL);
+
+    // What Flux owns is no longer declared (plan/services.ts: the steps with a hand-off, named
+    // here as the program names them): what the refused run had already recorded leaves the
+    // state, retained: the engine's delete of a retainOnDelete resource calls no provider (pulumi
+    // v3.248.0 pkg/resource/deploy/step.go DeleteStep.Apply), and the UIDs below show it.
+    const handedOff = (name: string) => /^secrets-(connect-deployment|service-|external-secrets$)/.test(name);
+    assert.deepEqual(unexpectedOps(recovered, { sameToo: true, mayDelete: handedOff }), []);
+    const retained = Object.entries(stepOps(recovered.events)).filter(([, o]) => o.includes("delete"));
+    console.log(`      (3) hand-off: left the state, retained: ${retained.map(([n]) => n).join(", ") || "none"}`);
+    const adopted = stateInventory(s.state());
+    assert.deepEqual(
+      adopted.objects.map((o) => o.from).sort(),
+      before.objects
+        .map((o) => o.from)
+        .filter((n) => !handedOff(n))
+        .sort(),
+      "every object but what Flux owns, in the new state",
+    );
+    assert.deepEqual(adopted.releases.map((r) => r.name).sort(), ["cilium", "flux-operator"]);
+    assert.deepEqual(await uidsOfObjects(cp, before.refs), before.uids, "the same objects (UIDs), Flux's too");
+    assert.deepEqual(await historyOf(cp, ESO.name, ESO.namespace), before.history[esoId], "Flux's release untouched");
+    const diagnostics = diagnosticsOf(refused.events) + diagnosticsOf(recovered.events);
+    for (const r of before.releases.filter((x) => x.name !== ESO.name)) {
+      const id = `${r.namespace}/${r.name}`;
+      assertSupersededInPlace(id, before.history[id], await historyOf(cp, r.name, r.namespace), diagnostics);
+    }
+    assertNodesUntouched(s, before);
+    await assertSettled(w!, before, timings, "(3) hand-off");
   });
 });
 
