@@ -88,6 +88,7 @@ export async function runUpgrade(scale: number): Promise<UpgradeRun> {
   const pollSeconds = 5 / scale;
   const before = simConfig(pollSeconds);
   const w = new SimWorld(before, { ...ZERO_DELAYS });
+  let failure: unknown;
   try {
     const boot = await up(w.plan, w.state, w.options);
     if (boot.failed || boot.notStarted.length)
@@ -114,7 +115,11 @@ export async function runUpgrade(scale: number): Promise<UpgradeRun> {
     fakeWorld.setDelays(w.dir, delaysMs);
     const callsBefore = w.calls().length;
     const t0 = Date.now();
-    const r = await up(plan, w.state, w.options);
+    // The engine's kill of a stuck step (60 s x the machine's time scale) must stay beyond a
+    // node's modelled upgrade, which at a small scale (/2: 180 s a node) outlasts it on an idle
+    // machine: there it killed a healthy step.
+    const nodeModelMs = Object.values(delaysMs).reduce((a, ms) => a + ms, 0);
+    const r = await up(plan, w.state, { ...w.options, stepTimeoutMs: w.options.stepTimeoutMs! + 2 * nodeModelMs });
     if (r.failed || r.notStarted.length)
       throw new Error(`bench: the rolling upgrade failed: ${JSON.stringify(r.failed)}`);
     w.assertNoUsageErrors();
@@ -163,7 +168,16 @@ export async function runUpgrade(scale: number): Promise<UpgradeRun> {
       quorumViolations: fakeWorld.quorumViolations(w.world()),
       controlPlaneOverlaps: fakeWorld.controlPlaneOverlaps(w.world()),
     };
+  } catch (e) {
+    failure = e;
+    throw e;
   } finally {
-    w.cleanup();
+    // A run that failed (a step killed mid-way leaves its scratch directory to the watchdog) must
+    // report its own failure, not the leftover the cleanup then finds.
+    try {
+      w.cleanup();
+    } catch (e) {
+      if (failure === undefined) throw e;
+    }
   }
 }
