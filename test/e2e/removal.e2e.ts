@@ -168,7 +168,12 @@ describe("real engine: node removal", function () {
       (c.removed ?? []).map((m: { id: string }) => m.id),
     );
     s.setConfig({ "homeops:nodes": NODES, "homeops:operations": {} });
+    // A learner promoted long after the node holds its config: up must wait for the vote (the
+    // learner left the cluster at two voters of two). Without that wait the step ended first and
+    // mini03 was still a learner here (seen under load with the 0.5 s default).
+    fakeWorld.setDelays(s.fakeDir, { etcdJoin: E2E_DELAYS.install * 4 });
     const r = await s.up();
+    fakeWorld.setDelays(s.fakeDir, { etcdJoin: E2E_DELAYS.etcdJoin });
     assertSucceeded(r, "up adding mini03 back");
     assert.deepEqual(stepOps(r.events)["talos-apply-mini03"], ["create"]);
     assert.deepEqual(stepOps(r.events)["cluster-bootstrap"], ["same"]);
