@@ -237,8 +237,8 @@ cat "$WORK/secrets.yaml" >&2'
       ;;
     18)
       replace_literal talos/scripts/reset.ts 1 \
-        '  *" $NODE_HOSTNAME "*) ;;' \
-        '  *"$NODE_HOSTNAME"*) ;;'
+        '*" $NODE_HOSTNAME "*) RESET=yes ;;' \
+        '*"$NODE_HOSTNAME"*) RESET=yes ;;'
       ;;
     19)
       replace_literal talos/scripts/reset.ts 1 \
