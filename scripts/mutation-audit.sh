@@ -253,11 +253,9 @@ RESET_GRACEFUL=false' \
       ;;
     21)
       replace_literal talos/scripts/reset.ts 1 \
-        'done
-lock_release
-log "reset' \
-        'done
-log "reset' &&
+        'reset_node
+lock_release' \
+        'reset_node' &&
         replace_literal talos/scripts/reset.ts 1 \
           '# --wait=false returns once the request is taken' \
           'lock_release
@@ -265,8 +263,10 @@ log "reset' &&
       ;;
     22)
       replace_literal talos/talosctl.ts 1 \
-        '    "--wait=false",' \
-        '    "--wait=false",
+        '    "--graceful=${RESET_GRACEFUL}",
+    "--wait=false",' \
+        '    "--graceful=${RESET_GRACEFUL}",
+    "--wait=false",
     "--user-disks-to-wipe",
     "/dev/sda",'
       ;;
