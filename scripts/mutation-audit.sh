@@ -9,7 +9,7 @@
 # the test file(s) expected to catch it. CAUGHT: mocha failed at least one test. SURVIVED: every
 # test passed. The same tests run once unmutated first and must pass.
 #
-# Usage: scripts/mutation-audit.sh [N...]     (N in 1..27; default: all)
+# Usage: scripts/mutation-audit.sh [N...]     (N in 1..28; default: all)
 # Environment: MUTATION_AUDIT_TEST_TIMEOUT  seconds one mocha run may take (default 1800)
 #              MUTATION_AUDIT_KEEP_LOGS=0   remove the logs too (kept by default, path printed)
 # Exit status: 0 when every selected mutation was caught and the unmutated tests passed.
@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT=$(git -C "$(dirname "${BASH_SOURCE[0]}")" rev-parse --show-toplevel)
 MOCHA=(npx mocha --no-config --require tsx/cjs --require test/setup.ts --extension ts --timeout 120000)
 TEST_TIMEOUT=${MUTATION_AUDIT_TEST_TIMEOUT:-1800}
-ALL=(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27)
+ALL=(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28)
 
 declare -A TITLE FILES GREP
 TITLE[1]="bootstrap: etcd bootstrapped on every control plane (AlreadyExists tolerated), not only the bootstrap node"
@@ -104,6 +104,9 @@ GREP[26]="packets dropped"
 TITLE[27]="prelude: the scratch directory removed in place (rm -rf while an ended call may still write in it)"
 FILES[27]="test/prelude-shells.test.ts"
 GREP[27]="a late write into the scratch directory"
+TITLE[28]="apply-node: a node installed into a running cluster is done once it holds its config (a learner left behind)"
+FILES[28]="$GATE"
+GREP[28]="installed into the running cluster"
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -296,6 +299,11 @@ cat "${work(FILES.kubeconfig)}" >&2'
         '  mv -f "$WORK" "$WORK.end" 2>/dev/null || return 0' \
         '  rm -rf "$WORK"
   return 0'
+      ;;
+    28)
+      replace_literal talos/scripts/apply.ts 1 \
+        '    wait_until this_node_healthy "$NODE_HOSTNAME joined the running cluster and healthy"' \
+        '    :'
       ;;
     *)
       echo "no mutation $1" >&2
