@@ -18,8 +18,7 @@ import { parsePreviousDeployment } from "../config/previousDeployment";
 import { activePhases, buildPlan, Plan, stackHistory, upgradeSummary } from "../plan";
 import { schematicId } from "../talos/schematic";
 import { up } from "../test/sim/engine";
-import { fakeWorld, SimWorld } from "../test/helpers/simWorld";
-import type { FakeCall } from "../test/fakes/lib/state";
+import { fakeWorld, nodeOf, SimWorld } from "../test/helpers/simWorld";
 import { round } from "./stats";
 import { simConfig, ZERO_DELAYS } from "./sim";
 
@@ -75,8 +74,6 @@ export interface UpgradeRun {
   quorumViolations: unknown[];
   controlPlaneOverlaps: unknown[];
 }
-
-const nodeOf = (c: FakeCall) => c.argv[c.argv.indexOf("--nodes") + 1];
 
 /** The target stack: home-ops on the hop's version, the talosctl of its minor. */
 export function targetConfig(cfg: StackConfig): StackConfig {
@@ -165,8 +162,8 @@ export async function runUpgrade(scale: number): Promise<UpgradeRun> {
       sumNodeMs,
       ratio: round(totalMs / sumNodeMs, 3),
       upWallMs: r.wallMs,
-      quorumViolations: fakeWorld.quorumViolations(w.world()),
-      controlPlaneOverlaps: fakeWorld.controlPlaneOverlaps(w.world()),
+      quorumViolations: fakeWorld.quorumViolations(world),
+      controlPlaneOverlaps: fakeWorld.controlPlaneOverlaps(world),
     };
   } catch (e) {
     failure = e;

@@ -397,8 +397,8 @@ if [ "$mode" = maintenance ]; then
   wait_holds_config
   # Joining a cluster that runs (a node added, or installed again after a reset): done only once
   # it is healthy. A new control plane joins etcd as a learner and votes once Talos promotes it
-  # (internal/app/machined/pkg/system/services/etcd.go addMember: MemberAddAsLearner, then
-  # promoteMember); until then the cluster's quorum is two of its two voters, and the next
+  # (talos v1.10.5 internal/app/machined/pkg/system/services/etcd.go addMember: MemberAddAsLearner,
+  # then promoteMember); until then the cluster's quorum is two of its two voters, and the next
   # change must not start on that (node_healthy: its own etcd serves, which a learner does not).
   if [ "${CLUSTER_WAS_RUNNING:-no}" = yes ] && cluster_running; then
     wait_until this_node_healthy "$NODE_HOSTNAME joined the running cluster and healthy"
