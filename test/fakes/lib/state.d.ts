@@ -379,6 +379,8 @@ export function giveStaleEtcdData(dir: string, address: string, opts?: { identit
 export function setFaults(dir: string, faults: FakeFault[]): void;
 /** Merge delays into config.json. */
 export function setDelays(dir: string, delaysMs: Partial<FakeDelays>): void;
+/** ms since the epoch from which every control plane's API server serves under the current delays (Infinity: one not running). */
+export function apiServersServingFrom(dir: string): number;
 /** Record an object as existing (idempotent: keeps the first creation time). */
 export function createK8sObject(dir: string, obj: K8sRef): FakeK8sObject;
 /** Forget an object; true when it existed. */

@@ -140,6 +140,22 @@ function setDelays(dir, delaysMs) {
   });
 }
 
+/**
+ * The moment (ms since the epoch) from which every control plane's kube-apiserver serves under the
+ * world's current delays; Infinity while one has not started running. The fakes read `delaysMs`
+ * when asked (nodes.js apiServerUpSince), so delays raised after a bring-up with zero delays apply
+ * to it too: a caller that raises them and then times a change waits for this moment first, as a
+ * change on a real cluster starts from one that has settled.
+ */
+function apiServersServingFrom(dir) {
+  const cfg = store.readConfig(dir);
+  const s = nodes.settle(store.loadState(dir), cfg, Date.now());
+  const cps = Object.values(s.nodes).filter(
+    (n) => n.config && (n.config.type === "controlplane" || n.config.type === "init"),
+  );
+  return Math.max(-Infinity, ...cps.map((n) => nodes.apiServerUpSince(s, cfg, n)));
+}
+
 const objectKey = (obj) => `${obj.kind}|${(obj.metadata || {}).namespace || ""}|${(obj.metadata || {}).name}`;
 
 /**
@@ -216,6 +232,7 @@ module.exports = {
   giveStaleEtcdData,
   setFaults,
   setDelays,
+  apiServersServingFrom,
   createK8sObject,
   deleteK8sObject,
   putOpItem,
