@@ -20,6 +20,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
+import { criticalPath } from "./criticalPath";
 import {
   assertSucceeded,
   changeSummary,
@@ -218,6 +219,13 @@ describe("real engine, real API server: all five phases", function () {
     timings["(1) first up"] = r.ms;
     firstUp = r;
     assertSucceeded(r, "first up");
+    // Issue 16 §4: the first up against its critical path (test/e2e/criticalPath.ts).
+    const critical = criticalPath(r.events, r.arrivals, s.state());
+    timings["(1) first up: critical path"] = critical.ms;
+    timings["(1) first up / critical path (x100)"] = Math.round((100 * r.ms) / critical.ms);
+    console.log(
+      `      critical path of the first up (${critical.timed} resources timed): ${critical.chain.join(" → ")}`,
+    );
     const outputs = JSON.parse(s.run(["stack", "output", "--json", "--stack", "e2e"], {}));
     assert.deepEqual(outputs.phasesCompleted, ["talos", "cluster", "cni", "secrets", "gitops"]);
     // Real objects on the real API server.
