@@ -107,7 +107,6 @@ export function criticalPath(
   const chain: string[] = [];
   for (let u = end.urn; u; u = finish.get(u)?.via) {
     chain.unshift(`${u.split("::").pop()} (${duration(u)} ms)`);
-    if (chain.length > resources.length) break;
   }
   return { ms: end.at, chain, timed: resources.filter((r) => windows.has(r.urn)).length };
 }

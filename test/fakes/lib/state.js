@@ -150,9 +150,7 @@ function setDelays(dir, delaysMs) {
 function apiServersServingFrom(dir) {
   const cfg = store.readConfig(dir);
   const s = nodes.settle(store.loadState(dir), cfg, Date.now());
-  const cps = Object.values(s.nodes).filter(
-    (n) => n.config && (n.config.type === "controlplane" || n.config.type === "init"),
-  );
+  const cps = Object.values(s.nodes).filter((n) => nodes.isControlPlane(n.config));
   return Math.max(-Infinity, ...cps.map((n) => nodes.apiServerUpSince(s, cfg, n)));
 }
 

@@ -563,6 +563,7 @@ function controlPlaneOverlaps(state) {
 }
 
 module.exports = {
+  isControlPlane,
   componentVersion,
   runningVersion,
   phaseOf,
