@@ -14,15 +14,18 @@ import { at, ENDPOINT, failsWith, fake, N1, N2, NODES, ok, T, World } from "./fa
 const { certIdentity } = require("./fakes/lib/talos/config.js");
 
 /**
- * The tools directory, or why it cannot be had (the build needs Go and the module proxy or its
- * cache). CI builds the talosctl binaries first and names their directory in HOMEOPS_TOOLS_DIR
- * while the other tools build beside `npm test` (.ci/run).
+ * The tools directory holding the real talosctl of every minor, or why it cannot be had (the build
+ * needs Go and the module proxy or its cache). HOMEOPS_TOOLS_DIR names one already built; otherwise
+ * build.sh builds them, or, when another build.sh is building them (CI builds every tool beside
+ * `npm test`, .ci/run), waits for that build. This file runs last (.mocharc.json) so that the wait
+ * comes after everything else.
  */
 function toolsDir(): { dir?: string; why?: string } {
   const given = process.env.HOMEOPS_TOOLS_DIR;
   if (given && fs.existsSync(path.join(given, "talosctl-v1.10"))) return { dir: given };
   try {
-    const out = execFileSync("bash", [path.join(__dirname, "e2e", "tools", "build.sh")], {
+    const talosctls = ["v1.10", "v1.11", "v1.12", "v1.13", "v1.14"].map((m) => `talosctl-${m}`);
+    const out = execFileSync("bash", [path.join(__dirname, "e2e", "tools", "build.sh"), ...talosctls], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
       timeout: T(40 * 60000), // a cold build took ~14 min on 2 loaded cores

@@ -34,13 +34,13 @@ kube_version() {
 # name | module dir | package | ldflags | prepare: a command run first in a scratch copy of the
 # module dir (for files the package embeds but the module does not ship); the last field optional.
 TOOLS=(
-  "pulumi|pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.248.0"
-  "pulumi-resource-command|command|.|-X main.Version=v1.2.1"
   "talosctl-v1.10|talosctl-v1.10|github.com/siderolabs/talos/cmd/talosctl|"
   "talosctl-v1.11|talosctl-v1.11|github.com/siderolabs/talos/cmd/talosctl|"
   "talosctl-v1.12|talosctl-v1.12|github.com/siderolabs/talos/cmd/talosctl|"
   "talosctl-v1.13|talosctl-v1.13|github.com/siderolabs/talos/cmd/talosctl|"
   "talosctl-v1.14|talosctl-v1.14|github.com/siderolabs/talos/cmd/talosctl|"
+  "pulumi|pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.248.0"
+  "pulumi-resource-command|command|.|-X main.Version=v1.2.1"
   "etcd|etcd|.|"
   "kube|kubernetes|.|$(kube_version)"
   "kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|"
@@ -105,6 +105,10 @@ for spec in "${TOOLS[@]}"; do
   selected "$name" || continue
   key=$(key_of "$dir" "$ldflags" "$prepare")
   built="$cache/$name-$key/$name"
+  # One build of a tool at a time: a second build.sh asking for it (CI builds every tool in the
+  # background while `npm test` asks for the talosctl binaries) waits here for the first to finish.
+  exec {lock}>"$cache/.lock-$name-$key"
+  flock "$lock"
   if [ ! -x "$built" ]; then
     echo "building $name ($pkg) ..." >&2
     start=$(date +%s)
@@ -122,6 +126,7 @@ for spec in "${TOOLS[@]}"; do
     mv "$tmp" "$cache/$name-$key"
     echo "built $name in $(($(date +%s) - start)) s" >&2
   fi
+  exec {lock}>&-
   links+=("$name|$built|$key")
 done
 for alias in "${ALIASES[@]}"; do
