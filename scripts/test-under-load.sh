@@ -24,11 +24,9 @@ max=${LOAD_MAX:-$((4 * target))}
 interval=${LOAD_SAMPLE:-15}
 jobs=${LOAD_JOBS:-3}
 case "$jobs" in '' | *[!0-9]* | 0) echo "test-under-load: LOAD_JOBS must be a positive integer, not '$jobs'" >&2; exit 2 ;; esac
-# The slowest files first (idle: the fault matrix 10 minutes, the rolling gate 9, the simulation 3.5,
-# destroy 3): a worker then never starts one of them last. Named files run before the rest of the
-# config's spec, and each file once.
-slowest="test/faultMatrix.test.ts test/simulation-rolling-gate.test.ts test/simulation.test.ts test/destroy.test.ts"
-if [ "$jobs" = 1 ]; then default_command="npm test"; else default_command="npm run build && npx mocha --parallel --jobs $jobs $slowest"; fi
+# .mocharc.json names the slowest files first (idle: the fault matrix 10 minutes, the rolling gate 9,
+# the simulation 3.5, destroy 3), so a worker never starts one of them last.
+if [ "$jobs" = 1 ]; then default_command="npm test"; else default_command="npm run build && npx mocha --parallel --jobs $jobs"; fi
 command=${LOAD_COMMAND:-$default_command}
 log=${LOAD_LOG:-out/test-under-load.log}
 mkdir -p "$(dirname "$log")"
