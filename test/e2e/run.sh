@@ -20,7 +20,9 @@ else
 fi
 k8s='controlPlane|fivePhases|helm'
 if [ $# -eq 0 ] && [ "${HOMEOPS_E2E_STREAMS:-2}" != 1 ]; then
-  # The namespace's loopback starts down: the engine and its plugins talk gRPC over it.
+  # The namespace's loopback starts down: the engine and its plugins talk gRPC over it. The
+  # script below expands in the namespace's shell ($0 is the control-plane files' pattern).
+  # shellcheck disable=SC2016
   exec "${netns[@]}" -- bash -c '
     set -uo pipefail
     ip link set lo up
