@@ -28,7 +28,7 @@ function toolsDir(): { dir?: string; why?: string } {
     const out = execFileSync("bash", [path.join(__dirname, "e2e", "tools", "build.sh"), ...talosctls], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: T(40 * 60000), // a cold build took ~14 min on 2 loaded cores
+      timeout: T(40 * 60000), // the five alone took ~25 min cold on 2 cores (2026-12-07)
     });
     const dir = out.trim().split("\n").pop()!;
     return fs.existsSync(path.join(dir, "talosctl-v1.10"))

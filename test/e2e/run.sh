@@ -6,8 +6,9 @@
 # With no arguments the tier runs as two mocha processes side by side (their lines prefixed
 # [k8s] and [nodes]): the files that start a Kubernetes control plane at the e2e stack's API
 # address 127.0.0.10:6443 (controlPlane, fivePhases, helm: one at a time, so in one process), and
-# every other file (fake nodes only). Much of either is waiting on a modelled delay or a poll, so the
-# two overlap on two cores; each process measures the machine's time scale with the other running.
+# every other file (fake nodes only). Each process measures the machine's time scale with the other
+# running. Measured once (2026-12-07, cold CI run): 998 s and 2,309 s, both cores 98% busy; the gain
+# over one process has not been measured.
 # HOMEOPS_E2E_STREAMS=1, or any argument (a --grep, a file), runs one mocha process as given.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
