@@ -11,10 +11,13 @@
  * asserts ("the gate's 2 s deadline expires before Cilium's 3 s rollout") and stretches the margin
  * for process start-up and scheduling with the load.
  *
- * The probe: the fake `talosctl version --client` (a fresh node process that parses the CLI
- * reference: what every fake call pays before doing anything), REFERENCE_CALL_MS on an idle
- * machine. Its CPU time (user+sys) on this 2-core machine is 0.18-0.22 s whatever the load, which
- * is its wall time when nothing competes; under load 8-15 the wall time was 0.5-1.5 s.
+ * The probe: the fake `talosctl version --client` (a fresh node process that loads the fakes'
+ * bundle and parses the CLI reference of its minor: what every fake call pays before doing
+ * anything), REFERENCE_CALL_MS on an idle machine. Measured 2026-12-07 on this 2-core machine, idle
+ * (load 0.8), 40 probes at a time as spawned here: p50 130-135 ms, max 142-156 ms; CPU time 0.10 s
+ * (perf stat). The probe as it was before the bundle and without NODE_EXTRA_CA_CERTS removed
+ * (test/helpers/processEnv.ts) took p50 232 ms, max 287 ms at the same moment, when its reference
+ * was 200 ms: the reference keeps that proportion, so k stands for the same slowdown as before.
  * k = max(1, the slowest of the last WINDOW samples / REFERENCE_CALL_MS), capped at MAX_SCALE (the
  * load on a shared machine comes in bursts: the slowest recent call, not a typical one, is what a
  * bound must survive). Five samples at the start of the run (synchronous, so test files that build configs when they load see it),
@@ -32,7 +35,7 @@ import * as path from "path";
 const fakeWorld = require("../fakes/lib/state.js");
 
 /** The probe's wall time on an idle machine (its CPU time, see above). */
-export const REFERENCE_CALL_MS = 200;
+export const REFERENCE_CALL_MS = 115;
 export const MAX_SCALE = 100;
 const INITIAL_SAMPLES = 5;
 const WINDOW = 8;

@@ -7,3 +7,6 @@
 // CAs, so its processes start without it.
 delete process.env.NODE_EXTRA_CA_CERTS;
 
+// The fakes run from their one-file bundle (test/fakes/lib/bundle.js).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+process.env.FAKE_BUNDLE_DIR = require("../fakes/lib/bundle.js").ensureBundle();

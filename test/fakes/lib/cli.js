@@ -84,16 +84,35 @@ function augment(spec, version) {
   return Object.assign({}, spec, { commands, version, minor });
 }
 
+/**
+ * The versions of one minor from the default CLI reference, as lib/bundle.js split it (a test run:
+ * FAKE_BUNDLE_DIR), or null (then the whole reference is read).
+ */
+function readSlice(minor) {
+  const dir = process.env.FAKE_BUNDLE_DIR;
+  if (!dir || process.env.FAKE_TALOSCTL_CLI_JSON) return null;
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, "cli", `${minor}.json`), "utf8"));
+  } catch (e) {
+    if (e.code === "ENOENT") return null;
+    throw e;
+  }
+}
+
 /** The CLI reference for the talosctl version (matched by minor), with its hidden flags. */
 function loadSpec(talosVersion) {
-  const file = cliReferencePath();
-  let ref;
-  try {
-    ref = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new Error(`fake talosctl: cannot read the CLI reference ${file} (set FAKE_TALOSCTL_CLI_JSON): ${e.message}`);
-  }
   const want = minorOf(talosVersion);
+  let ref = want && readSlice(want);
+  if (!ref) {
+    const file = cliReferencePath();
+    try {
+      ref = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+      throw new Error(
+        `fake talosctl: cannot read the CLI reference ${file} (set FAKE_TALOSCTL_CLI_JSON): ${e.message}`,
+      );
+    }
+  }
   const key =
     Object.keys(ref.versions).find((k) => k === talosVersion) ||
     Object.keys(ref.versions).find((k) => minorOf(k) === want);

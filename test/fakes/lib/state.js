@@ -201,6 +201,8 @@ function fakeEnv(dir, extra) {
   const base = Object.assign({}, process.env, extra || {});
   base.PATH = `${BIN_DIR}${path.delimiter}${base.PATH || ""}`;
   base.FAKE_STATE_DIR = dir;
+  // the one-file fakes (lib/bundle.js), also for a caller that is not a test run (bench/)
+  if (!base.FAKE_BUNDLE_DIR) base.FAKE_BUNDLE_DIR = require("./bundle").ensureBundle();
   return base;
 }
 
