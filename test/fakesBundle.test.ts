@@ -56,6 +56,13 @@ describe("fakes: the one-file bundle a test run uses", function () {
       assert.ok(fs.existsSync(path.join(process.env.FAKE_BUNDLE_DIR!, `${tool}.js`)), tool);
   });
 
+  it("the end-to-end tier's engine, and so its scripts, get the bundle too (harness baseEnv)", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { baseEnv } = require("./e2e/harness");
+    assert.equal(baseEnv(os.tmpdir()).FAKE_BUNDLE_DIR, process.env.FAKE_BUNDLE_DIR);
+    assert.equal(baseEnv(os.tmpdir()).NODE_EXTRA_CA_CERTS, undefined);
+  });
+
   it("a bin loads the bundle when FAKE_BUNDLE_DIR is set, its own modules when not", () => {
     // a stand-in bundle that only says it ran: proves which file the launcher loads
     const fakeBundle = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-bundle-stub-"));
