@@ -63,6 +63,14 @@ describe("fakes: the one-file bundle a test run uses", function () {
     assert.equal(baseEnv(os.tmpdir()).NODE_EXTRA_CA_CERTS, undefined);
   });
 
+  it("the simulated engine's scripts get the bundle too (sim/engine.ts scriptBaseEnv)", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { scriptBaseEnv } = require("./sim/engine");
+    const env = scriptBaseEnv({ fakeDir: os.tmpdir() });
+    assert.equal(env.FAKE_BUNDLE_DIR, process.env.FAKE_BUNDLE_DIR);
+    assert.equal(env.FAKE_STATE_DIR, os.tmpdir());
+  });
+
   it("a bin loads the bundle when FAKE_BUNDLE_DIR is set, its own modules when not", () => {
     // a stand-in bundle that only says it ran: proves which file the launcher loads
     const fakeBundle = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-bundle-stub-"));

@@ -123,6 +123,21 @@ export interface ScriptResult {
   killedAt?: number;
 }
 
+/**
+ * What every script starts with: the provider's own environment (PATH with the fakes first, HOME,
+ * TMPDIR) and the fake world's (its state dir, and the fakes' one-file bundle of this test run:
+ * test/fakes/lib/bundle.js).
+ */
+export function scriptBaseEnv(opts: Pick<RunOptions, "fakeDir" | "tmpDir">): Record<string, string> {
+  return {
+    PATH: `${FAKE_BIN}:${process.env.PATH ?? ""}`,
+    HOME: process.env.HOME ?? "/tmp",
+    TMPDIR: opts.tmpDir ?? process.env.TMPDIR ?? "/tmp",
+    FAKE_STATE_DIR: opts.fakeDir,
+    ...(process.env.FAKE_BUNDLE_DIR ? { FAKE_BUNDLE_DIR: process.env.FAKE_BUNDLE_DIR } : {}),
+  };
+}
+
 /** The environment a command step's script gets (components/steps.ts createCommandStep). */
 export function stepEnv(step: CommandStep, opts: Pick<RunOptions, "onePasswordEnv">): Record<string, string> {
   return { ...step.env, ...(step.onePasswordAuth ? opts.onePasswordEnv : {}) };
@@ -138,14 +153,7 @@ export function runScript(
   return new Promise((resolve) => {
     const child = spawn("/bin/sh", typeof file === "string" ? [file] : ["-c", file.inline], {
       cwd: opts.projectDir,
-      env: {
-        PATH: `${FAKE_BIN}:${process.env.PATH ?? ""}`,
-        HOME: process.env.HOME ?? "/tmp",
-        TMPDIR: opts.tmpDir ?? process.env.TMPDIR ?? "/tmp",
-        FAKE_STATE_DIR: opts.fakeDir,
-        ...opts.env,
-        ...env,
-      },
+      env: { ...scriptBaseEnv(opts), ...opts.env, ...env },
       stdio: ["pipe", "pipe", "pipe"],
       detached: opts.killProcessGroup === true,
     });
