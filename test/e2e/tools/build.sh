@@ -19,7 +19,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${HOMEOPS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/home-ops-tools}
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
+# -trimpath for every go command, a prepare step's `go run` too: its packages then share the build
+# cache with the tool's own build (the same action IDs), instead of being compiled twice.
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -trimpath"
 
 # What `kube --version` and `kubectl version` report: Kubernetes' own build stamps both version
 # packages (hack/lib/version.sh); the date is the tag's commit time as the module proxy gives it.
