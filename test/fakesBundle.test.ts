@@ -63,6 +63,13 @@ describe("fakes: the one-file bundle a test run uses", function () {
     assert.equal(baseEnv(os.tmpdir()).NODE_EXTRA_CA_CERTS, undefined);
   });
 
+  it("the end-to-end tier's mocha loads the same environment first (test/e2e/.mocharc.json)", () => {
+    const rc = JSON.parse(fs.readFileSync(path.join(__dirname, "e2e", ".mocharc.json"), "utf8"));
+    const required: string[] = rc.require;
+    assert.ok(required.includes("test/helpers/processEnv.ts"), "the e2e tier requires processEnv.ts");
+    assert.ok(required.indexOf("test/helpers/processEnv.ts") < required.indexOf("test/helpers/rootHooks.ts"));
+  });
+
   it("the simulated engine's scripts get the bundle too (sim/engine.ts scriptBaseEnv)", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { scriptBaseEnv } = require("./sim/engine");

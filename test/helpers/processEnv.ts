@@ -1,5 +1,6 @@
-// Imported first by test/setup.ts: the environment of every process a test starts (fakes, the
-// Pulumi CLI, the program, scripts), set before the first of them (the calibration probe).
+// Imported first by test/setup.ts, and required first by test/e2e/.mocharc.json: the environment of
+// every process a test starts (fakes, the Pulumi CLI, the program, scripts), set before the first
+// of them (the calibration probe).
 
 // NODE_EXTRA_CA_CERTS (set on this project's machines, for the npm registry) makes every Node.js
 // process read and parse that certificate bundle when it starts: `node -e 0` took 0.11 s with it
