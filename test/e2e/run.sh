@@ -4,41 +4,60 @@
 # nothing any tool tries can leave the machine. Needs root or unprivileged user namespaces.
 #
 # With no arguments the tier runs as two mocha processes side by side (their lines prefixed
-# [k8s] and [nodes]): the files that start a Kubernetes control plane at the e2e stack's API
-# address 127.0.0.10:6443 (controlPlane, fivePhases, helm: one at a time, so in one process), and
-# every other file (fake nodes only). Each process measures the machine's time scale with the other
-# running. Measured once (2026-12-07, cold CI run): 998 s and 2,309 s, both cores 98% busy; the gain
-# over one process has not been measured.
+# [k8s] and [nodes]), each in its own network namespace: the files that start a Kubernetes
+# control plane at the e2e stack's API address 127.0.0.10:6443 (controlPlane, fivePhases, helm:
+# one at a time, so in one process), and every other file (fake nodes only). Each process asks
+# build.sh for the tools it runs and starts as soon as they are there: when CI's build.sh is
+# building them beside `npm test` (.ci/run), the fake-node files start before etcd, Kubernetes
+# and kwok are built (build.sh's lock per tool: nothing is built twice). Each process measures the
+# machine's time scale with whatever runs beside it.
 # HOMEOPS_E2E_STREAMS=1, or any argument (a --grep, a file), runs one mocha process as given.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-HOMEOPS_TOOLS_DIR=$(bash test/e2e/tools/build.sh)
-export HOMEOPS_TOOLS_DIR
 if [ "$(id -u)" -eq 0 ]; then
   netns=(unshare --net)
 else
   netns=(unshare --map-root-user --net)
 fi
+# mocha in a new network namespace (its loopback starts down: the engine and its plugins talk
+# gRPC over it), with the tools in $1
+in_netns() {
+  local tools=$1
+  shift
+  HOMEOPS_TOOLS_DIR=$tools "${netns[@]}" -- sh -c 'ip link set lo up && exec npx mocha --config test/e2e/.mocharc.json "$@"' sh "$@"
+}
+# What the fake-node files run: talosctl of every minor, the engine, the command provider and the
+# Kubernetes provider (the harness installs it as a plugin); not etcd, Kubernetes or kwok.
+node_tools=(talosctl-v1.10 talosctl-v1.11 talosctl-v1.12 talosctl-v1.13 talosctl-v1.14 pulumi pulumi-resource-command pulumi-resource-kubernetes)
 k8s='controlPlane|fivePhases|helm'
 if [ $# -eq 0 ] && [ "${HOMEOPS_E2E_STREAMS:-2}" != 1 ]; then
-  # The namespace's loopback starts down: the engine and its plugins talk gRPC over it. The
-  # script below expands in the namespace's shell ($0 is the control-plane files' pattern).
-  # shellcheck disable=SC2016
-  exec "${netns[@]}" -- bash -c '
-    set -uo pipefail
-    ip link set lo up
-    start=$(date +%s)
-    stream() { # name, mocha --ignore glob
-      npx mocha --config test/e2e/.mocharc.json --ignore "$2" 2>&1 | sed -u "s/^/[$1] /"
-      local r=$?
-      echo "[$1] ended with status $r after $(($(date +%s) - start)) s"
+  start=$(date +%s)
+  stream() { # name, mocha --ignore glob, tools (none: every tool)
+    set +e
+    local name=$1 ignore=$2 tools r
+    shift 2
+    tools=$(bash test/e2e/tools/build.sh "$@" 2> >(sed -u "s/^/[$name] /" >&2))
+    r=$?
+    if [ "$r" -ne 0 ]; then
+      echo "[$name] build.sh failed with status $r"
       return "$r"
-    }
-    stream k8s "test/e2e/!($0).e2e.ts" & a=$!
-    stream nodes "test/e2e/@($0).e2e.ts" & b=$!
-    wait "$a"; ra=$?
-    wait "$b"; rb=$?
-    [ "$ra" -eq 0 ] && [ "$rb" -eq 0 ]
-  ' "$k8s"
+    fi
+    echo "[$name] tools ready after $(($(date +%s) - start)) s"
+    in_netns "$tools" --ignore "$ignore" 2>&1 | sed -u "s/^/[$name] /"
+    r=${PIPESTATUS[0]}
+    echo "[$name] ended with status $r after $(($(date +%s) - start)) s"
+    return "$r"
+  }
+  stream nodes "test/e2e/@($k8s).e2e.ts" "${node_tools[@]}" &
+  b=$!
+  stream k8s "test/e2e/!($k8s).e2e.ts" &
+  a=$!
+  ra=0
+  rb=0
+  wait "$a" || ra=$?
+  wait "$b" || rb=$?
+  [ "$ra" -eq 0 ] && [ "$rb" -eq 0 ]
+  exit
 fi
-exec "${netns[@]}" -- sh -c 'ip link set lo up && exec npx mocha --config test/e2e/.mocharc.json "$@"' sh "$@"
+tools=$(bash test/e2e/tools/build.sh)
+in_netns "$tools" "$@"

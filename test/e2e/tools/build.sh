@@ -35,6 +35,8 @@ kube_version() {
 
 # name | module dir | package | ldflags | prepare: a command run first in a scratch copy of the
 # module dir (for files the package embeds but the module does not ship); the last field optional.
+# Built in this order: first what npm test's real-talosctl file needs, then the rest of what the
+# fake-node e2e files need (test/e2e/run.sh starts them then), then the control plane's.
 TOOLS=(
   "talosctl-v1.10|talosctl-v1.10|github.com/siderolabs/talos/cmd/talosctl|"
   "talosctl-v1.11|talosctl-v1.11|github.com/siderolabs/talos/cmd/talosctl|"
@@ -43,10 +45,10 @@ TOOLS=(
   "talosctl-v1.14|talosctl-v1.14|github.com/siderolabs/talos/cmd/talosctl|"
   "pulumi|pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.248.0"
   "pulumi-resource-command|command|.|-X main.Version=v1.2.1"
+  "pulumi-resource-kubernetes|pulumi-resource-kubernetes|.|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=4.25.0|go run ./gen 4.25.0"
   "etcd|etcd|.|"
   "kube|kubernetes|.|$(kube_version)"
   "kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|"
-  "pulumi-resource-kubernetes|pulumi-resource-kubernetes|.|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=4.25.0|go run ./gen 4.25.0"
 )
 # Further names for a built tool (a multi-call binary picks its program by the name it is run as).
 # alias | tool
