@@ -150,7 +150,8 @@ if [ ! -d "$dest" ]; then
     IFS='|' read -r name built _ <<<"$l"
     ln -s "$built" "$tmp/$name"
   done
-  rm -rf "$dest"
-  mv "$tmp" "$dest"
+  # Another build.sh of the same tools (CI's, beside the e2e tier's) may have made it meanwhile,
+  # and may be using it: never remove it; ours, the same links, goes.
+  mv -T "$tmp" "$dest" 2>/dev/null || rm -rf "$tmp"
 fi
 echo "$dest"
