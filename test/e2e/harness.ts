@@ -91,8 +91,7 @@ export function baseEnv(home: string): NodeJS.ProcessEnv {
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
     PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
-    // the fakes' one-file bundle (test/fakes/lib/bundle.js), set by test/helpers/processEnv.ts
-    ...(process.env.FAKE_BUNDLE_DIR ? { FAKE_BUNDLE_DIR: process.env.FAKE_BUNDLE_DIR } : {}),
+    ...fakeWorld.bundleEnv(),
   };
 }
 

@@ -10,4 +10,4 @@ delete process.env.NODE_EXTRA_CA_CERTS;
 
 // The fakes run from their one-file bundle (test/fakes/lib/bundle.js).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-process.env.FAKE_BUNDLE_DIR = require("../fakes/lib/bundle.js").ensureBundle();
+process.env.FAKE_BUNDLE_DIR = require("../fakes/lib/state.js").bundleEnv().FAKE_BUNDLE_DIR;

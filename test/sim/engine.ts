@@ -134,7 +134,7 @@ export function scriptBaseEnv(opts: Pick<RunOptions, "fakeDir" | "tmpDir">): Rec
     HOME: process.env.HOME ?? "/tmp",
     TMPDIR: opts.tmpDir ?? process.env.TMPDIR ?? "/tmp",
     FAKE_STATE_DIR: opts.fakeDir,
-    ...(process.env.FAKE_BUNDLE_DIR ? { FAKE_BUNDLE_DIR: process.env.FAKE_BUNDLE_DIR } : {}),
+    ...fakeWorld.bundleEnv(),
   };
 }
 

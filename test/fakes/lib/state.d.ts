@@ -389,6 +389,8 @@ export function deleteK8sObject(dir: string, obj: K8sRef): boolean;
 export function putOpItem(dir: string, vault: string, item: FakeOpItemInput): FakeOpItem;
 export function normalizeOpItem(item: FakeOpItemInput): FakeOpItem;
 /** process.env plus PATH=<BIN_DIR>:$PATH and FAKE_STATE_DIR=dir (plus extra). */
+/** FAKE_BUNDLE_DIR for anything that starts the fakes (lib/bundle.js). */
+export function bundleEnv(): { FAKE_BUNDLE_DIR: string };
 export function fakeEnv(dir: string, extra?: Record<string, string>): NodeJS.ProcessEnv;
 export function sleepMs(ms: number): void;
 export function requireDir(dir?: string): string;

@@ -201,13 +201,17 @@ function fakeEnv(dir, extra) {
   const base = Object.assign({}, process.env, extra || {});
   base.PATH = `${BIN_DIR}${path.delimiter}${base.PATH || ""}`;
   base.FAKE_STATE_DIR = dir;
-  // the one-file fakes (lib/bundle.js), also for a caller that is not a test run (bench/)
-  if (!base.FAKE_BUNDLE_DIR) base.FAKE_BUNDLE_DIR = require("./bundle").ensureBundle();
-  return base;
+  return Object.assign(base, bundleEnv());
+}
+
+/** FAKE_BUNDLE_DIR for anything that starts the fakes: the one-file bundle (lib/bundle.js). */
+function bundleEnv() {
+  return { FAKE_BUNDLE_DIR: process.env.FAKE_BUNDLE_DIR || require("./bundle").ensureBundle() };
 }
 
 module.exports = {
   BIN_DIR,
+  bundleEnv,
   DEFAULT_DELAYS: store.DEFAULT_DELAYS,
   DEFAULT_NODES: store.DEFAULT_NODES,
   DEFAULT_DISKS: store.DEFAULT_DISKS,
