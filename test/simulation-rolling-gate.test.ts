@@ -24,7 +24,7 @@ import {
   withSysctl,
   withTimeouts,
 } from "./helpers/simWorld";
-import { scaledMs } from "./helpers/calibration";
+import { scaledDelays, scaledMs } from "./helpers/calibration";
 
 const [N1, N2, N3] = ["172.29.51.11", "172.29.51.12", "172.29.51.13"];
 /** Node delays scaled down; a restarted control-plane pod is away longer than a poll, shorter than the waits. */
@@ -35,18 +35,25 @@ const DELAYS = {
   etcdJoin: 300,
   apiServer: 200,
   cri: 100,
-  // The kubelet polls its static pod URL every 20 s (httpCheckFrequency, its default): a changed
-  // pod goes away long after the apply answered, whatever the load on the machine running this.
-  staticPodPickup: 20000,
-  staticPodRestart: 3000,
+  // The kubelet polls its static pod URL every 20 s (httpCheckFrequency, its default), so a changed
+  // pod goes away long after the apply answered. Here 4 s, times the machine's time scale like every
+  // delay of these worlds: still twenty apply calls and more after the answer, at any load, and
+  // longer than a poll, so a gate that let go when the apply answered would be caught.
+  staticPodPickup: 4000,
+  staticPodRestart: 2000,
   kubeletRestart: 400,
 };
 
 /**
- * Waits generous enough for a loaded machine (a wait that succeeds ends when its condition holds);
- * the refusals wait out `health`, kept short where a test waits for one.
+ * Waits generous enough for a loaded machine (a wait that succeeds ends when its condition holds).
  */
-const roomy = (health = 60) => withTimeouts(fastConfig(), { nodeReady: 60, apiReady: 60, health });
+const roomy = () => withTimeouts(fastConfig(), { nodeReady: 60, apiReady: 60, health: 60 });
+
+/**
+ * A refusal waits out `health`: the run that must be refused gets a short one (6 s idle, scaled).
+ * `health` is a run-time setting, so changing it between runs re-runs nothing by itself.
+ */
+const refusing = (cfg: StackConfig) => withTimeouts(cfg, { health: 6 });
 
 /** A Kubernetes patch release: new images for every control-plane pod and the kubelet, applied live. */
 function withKubernetesPatch(cfg: StackConfig): StackConfig {
@@ -124,7 +131,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
   describe("changes on a running cluster", () => {
     let w: SimWorld;
     before(async () => {
-      w = new SimWorld(roomy(), DELAYS);
+      w = new SimWorld(roomy(), scaledDelays(DELAYS));
       succeeded(await w.up({ options: LONG_STEPS() }));
     });
     after(() => w?.cleanup());
@@ -183,13 +190,13 @@ describe("simulated execution: the rolling gate holds every change", function ()
     const worlds = perTest();
 
     it("a cluster that ran before and no etcd answers: the gate waits, then refuses (the node is not changed)", async () => {
-      const w = worlds.open(roomy(20), DELAYS);
+      const w = worlds.open(roomy(), DELAYS);
       succeeded(await w.up({ options: LONG_STEPS() }));
       // Every control plane's etcd is slow: no probe answers within its bound.
       w.faults([{ tool: "talosctl", command: "etcd members", kind: "timeout" }]);
       const mark = w.calls().length;
       const before = w.node("mini01").changedApplies;
-      w.cfg = withKubernetesPatch(w.cfg);
+      w.cfg = refusing(withKubernetesPatch(w.cfg));
       const r = await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS() });
       assert.ok(r.failed, "the run failed");
       assert.match(
@@ -202,8 +209,8 @@ describe("simulated execution: the rolling gate holds every change", function ()
         "no node was changed",
       );
       assert.equal(w.node("mini01").changedApplies, before);
-      // Once etcd answers, the same change goes through (with a wait long enough for the
-      // kubelet's 20 s pickup: a run-time setting, which re-runs nothing by itself).
+      // Once etcd answers, the same change goes through (with the roomy wait again: a run-time
+      // setting, which re-runs nothing by itself).
       w.faults([]);
       w.cfg = withTimeouts(w.cfg, { health: 60 });
       succeeded(await w.up({ plan: afterClusterRan(w.cfg), options: LONG_STEPS() }));
@@ -239,11 +246,11 @@ describe("simulated execution: the rolling gate holds every change", function ()
     });
 
     it("refuses to start a node's change while another control plane is down (power off): no apply, a clear message", async () => {
-      const w = worlds.open(roomy(20), DELAYS);
+      const w = worlds.open(roomy(), DELAYS);
       succeeded(await w.up({ options: LONG_STEPS() }));
       fakeWorld.powerOff(w.dir, N3);
       const mark = w.calls().length;
-      w.cfg = withKubernetesPatch(w.cfg);
+      w.cfg = refusing(withKubernetesPatch(w.cfg));
       const plan = afterClusterRan(w.cfg);
       const r = await w.up({
         options: LONG_STEPS(),
@@ -262,7 +269,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
     });
 
     it("refuses while another control plane's API server is down though its etcd serves (its kube-apiserver not back)", async () => {
-      const w = worlds.open(roomy(20), DELAYS);
+      const w = worlds.open(roomy(), DELAYS);
       succeeded(await w.up({ options: LONG_STEPS() }));
       // mini02's kube-apiserver is being replaced and does not come back within the wait.
       fakeWorld.updateState(w.dir, (s) => {
@@ -273,7 +280,7 @@ describe("simulated execution: the rolling gate holds every change", function ()
       });
       assert.equal(w.node("mini02").etcdState, "serving");
       const mark = w.calls().length;
-      w.cfg = withKubernetesPatch(w.cfg);
+      w.cfg = refusing(withKubernetesPatch(w.cfg));
       const plan = afterClusterRan(w.cfg);
       const r = await w.up({
         options: LONG_STEPS(),
