@@ -3,6 +3,7 @@
  * time scale (calibration.ts), measured before any test file loads so that files that build stack
  * configs when they load scale them with it, and mocha's own timeouts scaled by it.
  */
+import * as fs from "fs";
 import type { Context, Hook, Runnable, Suite, Test } from "mocha";
 import { calibrate, current, describeCalibration, recheck } from "./calibration";
 
@@ -48,9 +49,27 @@ function rescale(root: Suite, k: number): void {
   applied = k;
 }
 
+/** `npm test` runs its files in mocha workers (.mocharc.json parallel): each is a process of its own. */
+const worker = process.env.MOCHA_WORKER_ID;
+const who = worker === undefined ? "" : ` (worker ${worker})`;
+let announced = false;
+
+function summary(): string {
+  const h = current().history;
+  return `calibration${who}: time scale ${Math.min(...h)}-${Math.max(...h)} over ${h.length} samples; now ${describeCalibration()}`;
+}
+
+if (worker !== undefined) {
+  // In parallel mode the root hooks run once per file; a worker's summary is printed once, as it ends.
+  process.once("exit", () => {
+    if (announced) fs.writeSync(1, `\n  ${summary()}\n`);
+  });
+}
+
 export const mochaHooks = {
   beforeAll(this: Context): void {
-    console.log(`\n  calibration: ${describeCalibration()}`);
+    if (!announced) console.log(`\n  calibration${who}: ${describeCalibration()}`);
+    announced = true;
     rescale(rootOf(this.test!), current().scale);
   },
   async beforeEach(this: Context): Promise<void> {
@@ -64,9 +83,6 @@ export const mochaHooks = {
       console.log(`\n  FAILED (time scale ${current().scale}): ${t.fullTitle()}\n${String(t.err?.stack ?? t.err)}\n`);
   },
   afterAll(): void {
-    const h = current().history;
-    console.log(
-      `\n  calibration: time scale ${Math.min(...h)}-${Math.max(...h)} over ${h.length} samples; now ${describeCalibration()}`,
-    );
+    if (worker === undefined) console.log(`\n  ${summary()}`);
   },
 };
