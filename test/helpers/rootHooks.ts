@@ -49,7 +49,7 @@ function rescale(root: Suite, k: number): void {
   applied = k;
 }
 
-/** `npm test` runs its files in mocha workers (.mocharc.json parallel): each is a process of its own. */
+/** `npm run test:loaded` runs the files in mocha workers (mocha --parallel): each is a process of its own. */
 const worker = process.env.MOCHA_WORKER_ID;
 const who = worker === undefined ? "" : ` (worker ${worker})`;
 let announced = false;

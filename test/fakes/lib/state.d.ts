@@ -388,9 +388,9 @@ export function deleteK8sObject(dir: string, obj: K8sRef): boolean;
 /** Create or replace a 1Password item directly. */
 export function putOpItem(dir: string, vault: string, item: FakeOpItemInput): FakeOpItem;
 export function normalizeOpItem(item: FakeOpItemInput): FakeOpItem;
-/** process.env plus PATH=<BIN_DIR>:$PATH and FAKE_STATE_DIR=dir (plus extra). */
 /** FAKE_BUNDLE_DIR for anything that starts the fakes (lib/bundle.js). */
 export function bundleEnv(): { FAKE_BUNDLE_DIR: string };
+/** process.env plus PATH=<BIN_DIR>:$PATH, FAKE_STATE_DIR=dir and the bundle (plus extra). */
 export function fakeEnv(dir: string, extra?: Record<string, string>): NodeJS.ProcessEnv;
 export function sleepMs(ms: number): void;
 export function requireDir(dir?: string): string;
