@@ -12,6 +12,27 @@ import { at, ENDPOINT, failsWith, fake, N1, N2, NODES, ok, T, World } from "./fa
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { certIdentity } = require("./fakes/lib/talos/config.js");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { argvShape } = require("./fakes/lib/talos/real.js");
+
+describe("the real-parser cache's argv shape", () => {
+  it("stands one placeholder for each absolute path, and for nothing else", () => {
+    assert.deepEqual(argvShape(["get", "members", "--talosconfig", "/tmp/w-1/talosconfig", "--nodes", "127.0.0.11"]), [
+      "get",
+      "members",
+      "--talosconfig",
+      "/…",
+      "--nodes",
+      "127.0.0.11",
+    ]);
+    assert.deepEqual(argvShape(["--talosconfig=/a/b_c-d.e"]), ["--talosconfig=/…"]);
+    // kept as they are: a shorthand with its value, a patch file reference, a slice of paths (a comma
+    // is pflag's separator), a quoted or spaced text, a relative path, a JSON patch, a jsonpath
+    for (const a of ["-f/a/b", "@/a/b", "/a,/b", '/a"b', "/a b", "a/b", '[{"op":"add"}]', "jsonpath={.spec}"])
+      assert.deepEqual(argvShape([a]), [a], a);
+    assert.deepEqual(argvShape(["-o=/a"]), ["-o=/a"], "only --long= values");
+  });
+});
 
 /**
  * The tools directory holding the real talosctl of every minor, or why it cannot be had (the build
@@ -178,6 +199,61 @@ describe("fake talosctl in end-to-end mode (the real talosctl's parser and local
       });
     });
   }
+
+  it("with FAKE_TALOSCTL_PARSE_CACHE an accepted argv shape is parsed once per binary; refusals every time", async () => {
+    const w = new World({ talosVersion: "v1.10.5" });
+    try {
+      // The real v1.10 binary behind a wrapper that logs each start: the parses are its --help starts.
+      const wrapped = w.file("wrapped");
+      fs.mkdirSync(wrapped);
+      const log = w.file("starts.log");
+      const real = path.join(wrapped, "talosctl-v1.10");
+      fs.writeFileSync(
+        real,
+        `#!/bin/sh\necho "$*" >> '${log}'\nexec '${path.join(tools.dir!, "talosctl-v1.10")}' "$@"\n`,
+        { mode: 0o755 },
+      );
+      const parses = () =>
+        fs.existsSync(log)
+          ? fs
+              .readFileSync(log, "utf8")
+              .split("\n")
+              .filter((l) => l.endsWith(" --help")).length
+          : 0;
+      const cache = w.file("parse-cache");
+      const t = (args: string[], cached = true) =>
+        w.exec("talosctl", args, { FAKE_TALOSCTL_REAL: real, ...(cached ? { FAKE_TALOSCTL_PARSE_CACHE: cache } : {}) });
+      const secrets = (file: string, ...more: string[]) => ["gen", "secrets", "-o", w.file(file), "--force", ...more];
+
+      ok(await t(secrets("a.yaml")), "first");
+      assert.equal(parses(), 1);
+      ok(await t(secrets("b.yaml")), "another path, the same shape");
+      ok(await t(["gen", "secrets", `--output-file=${w.file("c.yaml")}`, "--force"]), "--flag=/path");
+      ok(await t(["gen", "secrets", `--output-file=${w.file("d.yaml")}`, "--force"]), "--flag=/path again");
+      assert.equal(parses(), 2, "one parse per shape");
+      assert.ok(fs.existsSync(w.file("b.yaml")) && fs.existsSync(w.file("d.yaml")), "the commands still ran");
+      ok(await t(secrets("e.yaml", "--talos-version", "v1.10")), "a new flag: a new shape");
+      assert.equal(parses(), 3);
+      ok(await t(secrets("f.yaml"), false), "without the cache");
+      assert.equal(parses(), 4, "every call is parsed without the cache");
+
+      // Refusals are never remembered: each one is the real parser's own message.
+      for (let i = 0; i < 2; i++)
+        failsWith(await t(["etcd", "members", ...at(N1), "--bogus"]), /unknown flag: --bogus/, "unknown flag");
+      assert.equal(parses(), 6);
+      // What makes a path's text irrelevant: a flag of any type but string refuses every text starting
+      // with "/" (an enum, a bool, a duration), so no accepted shape can stand for a refused argv.
+      for (const bad of [
+        ["apply-config", ...at(N1), ...w.tc(), "--file", w.file("x"), "--mode", w.file("x")],
+        ["apply-config", ...at(N1), ...w.tc(), "--file", w.file("x"), `--insecure=${w.file("x")}`],
+        ["health", ...at(N1), ...w.tc(), "--wait-timeout", w.file("x")],
+      ])
+        failsWith(await t(bad), /invalid argument|possible options|parse/, bad.slice(-2).join(" "));
+      w.expectedUsageErrors = 5;
+    } finally {
+      w.done();
+    }
+  });
 
   it("a fake called as another minor's talosctl parses and runs with that minor's real binary", async () => {
     // A stack names one talosctl per minor an upgrade path passes through (talosctl-v1.12, ...);

@@ -15,7 +15,7 @@ import { buildPlan, Plan } from "../../plan";
 import { newState, RunResult as SimRun, SimState, up } from "../sim/engine";
 import { fakeWorld, scratchProject } from "../helpers/simWorld";
 import { scaledMs } from "../helpers/calibration";
-import { E2E_DELAYS, E2EStack, RunResult, stepOps } from "./harness";
+import { E2E_DELAYS, E2EStack, pulumiHome, RunResult, stepOps, talosctlParseCache } from "./harness";
 
 /** What both engines are compared on after each scenario step. */
 interface Outcome {
@@ -77,7 +77,10 @@ class MiniStack {
       fakeDir: this.fakeDir,
       projectDir: this.project,
       tmpDir: this.tmp,
-      env: { FAKE_TALOSCTL_REAL: path.join(this.tools, "talosctl-v1.10") },
+      env: {
+        FAKE_TALOSCTL_REAL: path.join(this.tools, "talosctl-v1.10"),
+        FAKE_TALOSCTL_PARSE_CACHE: talosctlParseCache(pulumiHome(this.tools)),
+      },
       onePasswordEnv: { OP_ACCOUNT: cfg.onepassword.account ?? "" },
       stepTimeoutMs: scaledMs(120_000),
     });

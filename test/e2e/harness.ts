@@ -75,6 +75,14 @@ function onePasswordLauncher(home: string): string {
   return launcher;
 }
 
+/**
+ * Where the fake talosctl remembers the argv shapes the real parser accepted (FAKE_TALOSCTL_PARSE_CACHE,
+ * test/fakes/lib/talos/real.js): in the run's PULUMI_HOME, so it lasts one mocha process and no longer.
+ */
+export function talosctlParseCache(home: string): string {
+  return path.join(home, "talosctl-parse-cache");
+}
+
 export function removeSharedHome(): void {
   if (sharedHome) fs.rmSync(sharedHome, { recursive: true, force: true });
   sharedHome = undefined;
@@ -204,6 +212,7 @@ export class E2EStack {
       ),
       FAKE_STATE_DIR: this.fakeDir,
       FAKE_TALOSCTL_REAL: path.join(this.tools, `talosctl-${minor}`),
+      FAKE_TALOSCTL_PARSE_CACHE: talosctlParseCache(this.home),
       ...extra,
     };
   }

@@ -8,8 +8,22 @@
  * first "Usage:" line must name the same command path: cobra prints the parent's help, exit 0,
  * for an unknown second-level subcommand); commands that contact no node then run the real binary
  * itself, output and exit code passed through; node-contacting ones are simulated.
+ *
+ * FAKE_TALOSCTL_PARSE_CACHE (a directory) remembers the argvs the real parser accepted, so that an
+ * argv of the same shape is not parsed again by the same binary (each parse is a start of the real
+ * binary, about 0.15 CPU-s; the e2e tier makes thousands of talosctl calls, most of them repeats).
+ * The shape of an argv is the argv with each absolute path (an argument, or the value of
+ * `--flag=`, made only of letters, digits, `.`, `_`, `-` and `/`, and starting with `/`) replaced by
+ * one placeholder: pflag gives a string or string-slice flag's value to the command untouched, and
+ * every other talosctl flag type (bool, int, duration, an enum such as --mode) refuses any text
+ * starting with `/` whatever follows it; a positional argument is not checked under --help, and no
+ * command name starts with `/`. So two argvs of one shape parse alike. Only acceptances are kept
+ * (a refusal is parsed every time, so its message stays the real one); the key names the binary by
+ * path, size and modification time, as the tools cache never rewrites a built binary in place.
  */
 const { spawnSync } = require("child_process");
+const crypto = require("crypto");
+const fs = require("fs");
 const path = require("path");
 const { Fail, UsageFail } = require("../runtime");
 const client = require("./client");
@@ -60,8 +74,49 @@ function usagePath(helpText) {
   return words[0] === "talosctl" ? path.join(" ") : null;
 }
 
-/** Throws UsageFail when the real parser rejects argv or resolves another command than `path`. */
-function checkWithRealParser(argv, path) {
+const PATH_LIKE = /^\/[A-Za-z0-9._/-]*$/;
+
+/** An argv's shape: each absolute path in it (an argument or a `--flag=` value) replaced by "/…". */
+function argvShape(argv) {
+  return argv.map((a) => {
+    if (PATH_LIKE.test(a)) return "/…";
+    const m = /^(--[A-Za-z0-9-]+=)(.*)$/s.exec(a);
+    return m && PATH_LIKE.test(m[2]) ? `${m[1]}/…` : a;
+  });
+}
+
+/** The parse cache's file for this binary, argv shape and command path (null: no cache). */
+function parseCacheFile(argv, commandPath) {
+  const dir = process.env.FAKE_TALOSCTL_PARSE_CACHE;
+  if (!dir) return null;
+  const bin = realBinary();
+  let st;
+  try {
+    st = fs.statSync(bin);
+  } catch {
+    return null; // runReal reports the missing binary
+  }
+  const key = JSON.stringify([bin, st.size, st.mtimeMs, argvShape(argv), commandPath]);
+  return path.join(dir, crypto.createHash("sha256").update(key).digest("hex"));
+}
+
+/**
+ * Throws UsageFail when the real parser rejects argv or resolves another command than
+ * `commandPath` (with FAKE_TALOSCTL_PARSE_CACHE: unless an argv of its shape was accepted before).
+ */
+function checkWithRealParser(argv, commandPath) {
+  const cached = parseCacheFile(argv, commandPath);
+  if (cached && fs.existsSync(cached)) return;
+  parseWithReal(argv, commandPath);
+  if (cached) {
+    fs.mkdirSync(path.dirname(cached), { recursive: true });
+    const tmp = `${cached}.${process.pid}`;
+    fs.writeFileSync(tmp, `${JSON.stringify({ shape: argvShape(argv), commandPath })}\n`);
+    fs.renameSync(tmp, cached); // atomic: a reader sees the entry whole or not at all
+  }
+}
+
+function parseWithReal(argv, path) {
   const r = runReal([...argv, "--help"]);
   const text = `${r.stdout || ""}${r.stderr || ""}`;
   if (r.status !== 0) throw new UsageFail(text.trim());
@@ -83,4 +138,4 @@ function passThrough(ctx) {
   if (r.status !== 0) throw new Fail("", r.status == null ? 1 : r.status);
 }
 
-module.exports = { realBinary, usagePath, checkWithRealParser, runsReal, passThrough };
+module.exports = { realBinary, usagePath, argvShape, checkWithRealParser, runsReal, passThrough };
