@@ -9,8 +9,9 @@
 #   talosctl-v1.13              talosctl v1.13.9 (three dependencies replaced: talosctl-v1.13/go.mod)
 #   talosctl-v1.14              talosctl v1.14.1 (four dependencies replaced: talosctl-v1.14/go.mod)
 #   etcd                        etcd v3.6.17
-#   kube                        Kubernetes v1.31.14: kube-apiserver, kube-controller-manager,
-#                               kube-scheduler and kubectl in one binary, linked under each name
+#   kube                        Kubernetes v1.31.14: kube-apiserver, kube-controller-manager and
+#                               kube-scheduler in one binary, linked under each name
+#   kubectl                     kubectl v1.31.14 (upstream's k8s.io/kubernetes/cmd/kubectl)
 #   kwok                        kwok v0.7.0 (kubelet-less Nodes and Pods)
 #   pulumi-resource-kubernetes  Kubernetes provider v4.25.0 (the release's commit, f47bc2d6f199)
 # Each tool is keyed by its module files, its ldflags, its prepare step and the Go version: a
@@ -48,6 +49,7 @@ TOOLS=(
   "pulumi-resource-kubernetes|pulumi-resource-kubernetes|.|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=4.25.0|go run ./gen 4.25.0"
   "etcd|etcd|.|"
   "kube|kubernetes|.|$(kube_version)"
+  "kubectl|kubernetes|k8s.io/kubernetes/cmd/kubectl|$(kube_version)"
   "kwok|kwok|sigs.k8s.io/kwok/cmd/kwok|"
 )
 # Further names for a built tool (a multi-call binary picks its program by the name it is run as).
@@ -56,7 +58,6 @@ ALIASES=(
   "kube-apiserver|kube"
   "kube-controller-manager|kube"
   "kube-scheduler|kube"
-  "kubectl|kube"
 )
 
 # Arguments: none builds every tool. `--download` only fetches every module into the module cache
