@@ -72,9 +72,39 @@ function condition(status: boolean, reason: string, message: string, generation?
   };
 }
 
-async function getJson(cp: ControlPlane, args: string[]): Promise<Json | undefined> {
+/** The API group, version and plural of each kind the stand-ins read or write (as the charts' CRDs serve them). */
+const KINDS = {
+  secret: ["", "v1", "secrets"],
+  service: ["", "v1", "services"],
+  endpoints: ["", "v1", "endpoints"],
+  daemonset: ["apps", "v1", "daemonsets"],
+  clustersecretstore: ["external-secrets.io", "v1", "clustersecretstores"],
+  fluxinstance: ["fluxcd.controlplane.io", "v1", "fluxinstances"],
+  gitrepository: ["source.toolkit.fluxcd.io", "v1", "gitrepositories"],
+  kustomization: ["kustomize.toolkit.fluxcd.io", "v1", "kustomizations"],
+} as const;
+type Kind = keyof typeof KINDS;
+
+/** The REST path of an object (or, without a name, of its list). */
+function apiPath(kind: Kind, ns: string | undefined, name?: string): string {
+  const [group, version, plural] = KINDS[kind];
+  const seg = encodeURIComponent;
+  return [
+    group ? `/apis/${group}/${version}` : `/api/${version}`,
+    ns !== undefined ? `/namespaces/${seg(ns)}` : "",
+    `/${plural}`,
+    name !== undefined ? `/${seg(name)}` : "",
+  ].join("");
+}
+
+/**
+ * An object (or a list) as a controller's informer would see it; undefined when it cannot be read.
+ * Read over the API, not with kubectl: the stand-ins poll every second for as long as a cluster runs.
+ */
+async function getJson(cp: ControlPlane, kind: Kind, ns: string | undefined, name?: string): Promise<Json | undefined> {
   try {
-    return JSON.parse(await cp.kubectlRun([...args, "-o", "json"]));
+    const r = await cp.api("GET", apiPath(kind, ns, name));
+    return r.status === 200 ? r.json : undefined;
   } catch {
     return undefined;
   }
@@ -87,17 +117,10 @@ function readyWith(o: Json, status: "True" | "False", reason?: string): boolean 
   );
 }
 
-async function patchStatus(cp: ControlPlane, kind: string, name: string, ns: string | undefined, status: Json) {
-  await cp.kubectlRun([
-    ...(ns ? ["-n", ns] : []),
-    "patch",
-    kind,
-    name,
-    "--subresource=status",
-    "--type=merge",
-    "-p",
-    JSON.stringify({ status }),
-  ]);
+/** A merge patch of the status subresource, as a controller writes its conditions. */
+async function patchStatus(cp: ControlPlane, kind: Kind, name: string, ns: string | undefined, status: Json) {
+  const r = await cp.api("PATCH", `${apiPath(kind, ns, name)}/status`, { status });
+  if (r.status !== 200) throw new Error(`patch ${kind}/${name} status: ${r.status} ${r.json?.message ?? ""}`);
 }
 
 export async function startStandIns(o: StandInOptions): Promise<StandIns> {
@@ -107,7 +130,7 @@ export async function startStandIns(o: StandInOptions): Promise<StandIns> {
 
   /** The credentials connect-api would start from: the Secret the stack created. */
   const connectCredentialsOk = async (): Promise<string | undefined> => {
-    const secret = await getJson(cp, ["-n", "onepassword-connect", "get", "secret", "onepassword-connect-credentials"]);
+    const secret = await getJson(cp, "secret", "onepassword-connect", "onepassword-connect-credentials");
     const raw = secret?.data?.["1password-credentials.json"];
     if (!raw) return "connect-api: no credentials file (Secret onepassword-connect-credentials)";
     let text = Buffer.from(String(raw), "base64").toString("utf8").trim();
@@ -171,11 +194,11 @@ export async function startStandIns(o: StandInOptions): Promise<StandIns> {
   const routeService = async (host: string): Promise<string | undefined> => {
     const u = new URL(host);
     const [svc, ns] = u.hostname.split(".");
-    const service = await getJson(cp, ["-n", ns, "get", "service", svc]);
+    const service = await getJson(cp, "service", ns, svc);
     if (!service) return `dial tcp: lookup ${u.hostname}: no such host`;
     if (!(service.spec.ports ?? []).some((p: Json) => String(p.port) === (u.port || "80")))
       return `dial tcp ${u.host}: connect: connection refused`;
-    const ep = await getJson(cp, ["-n", ns, "get", "endpoints", svc]);
+    const ep = await getJson(cp, "endpoints", ns, svc);
     if (!(ep?.subsets ?? []).some((s: Json) => (s.addresses ?? []).length > 0))
       return `dial tcp ${u.host}: connect: connection refused (no ready endpoints)`;
     return undefined;
@@ -185,7 +208,7 @@ export async function startStandIns(o: StandInOptions): Promise<StandIns> {
     const p = store.spec?.provider?.onepassword;
     if (!p) return "no onepassword provider";
     const ref = p.auth?.secretRef?.connectTokenSecretRef ?? {};
-    const secret = await getJson(cp, ["-n", ref.namespace, "get", "secret", ref.name]);
+    const secret = await getJson(cp, "secret", ref.namespace, ref.name);
     const token = secret?.data?.[ref.key];
     if (!token) return `cannot get Kubernetes secret "${ref.name}" key "${ref.key}"`;
     const route = await routeService(String(p.connectHost));
@@ -200,7 +223,7 @@ export async function startStandIns(o: StandInOptions): Promise<StandIns> {
   };
 
   const reconcileStores = async () => {
-    const list = await getJson(cp, ["get", "clustersecretstores"]);
+    const list = await getJson(cp, "clustersecretstore", undefined);
     for (const store of list?.items ?? []) {
       const problem = await validateStore(store);
       const gen = store.metadata.generation;
@@ -220,7 +243,7 @@ export async function startStandIns(o: StandInOptions): Promise<StandIns> {
   };
 
   const reconcileFlux = async () => {
-    const instance = await getJson(cp, ["-n", "flux-system", "get", "fluxinstance", "flux"]);
+    const instance = await getJson(cp, "fluxinstance", "flux-system", "flux");
     if (instance && !readyWith(instance, "True")) {
       const spec = instance.spec ?? {};
       const ns = instance.metadata.namespace;
@@ -274,9 +297,9 @@ export async function startStandIns(o: StandInOptions): Promise<StandIns> {
       });
       events.push(`FluxInstance/flux: Ready True`);
     }
-    const ks = await getJson(cp, ["-n", "flux-system", "get", "kustomization", "flux-system"]);
+    const ks = await getJson(cp, "kustomization", "flux-system", "flux-system");
     if (ks && !readyWith(ks, "True")) {
-      const repo = await getJson(cp, ["-n", "flux-system", "get", "gitrepository", ks.spec.sourceRef.name]);
+      const repo = await getJson(cp, "gitrepository", "flux-system", ks.spec.sourceRef.name);
       const ref = repo?.spec?.ref?.name ?? "main";
       const revision = `${ref}@sha1:${crypto.createHash("sha1").update(String(repo?.spec?.url)).digest("hex")}`;
       if (repo && !readyWith(repo, "True")) {
@@ -299,7 +322,7 @@ export async function startStandIns(o: StandInOptions): Promise<StandIns> {
   let ciliumReady = false;
   const watchCilium = async () => {
     if (ciliumReady || !o.onCiliumReady) return;
-    const ds = await getJson(cp, ["-n", "kube-system", "get", "daemonset", "cilium"]);
+    const ds = await getJson(cp, "daemonset", "kube-system", "cilium");
     if (ds && ds.status?.desiredNumberScheduled > 0 && ds.status.numberReady === ds.status.desiredNumberScheduled) {
       ciliumReady = true;
       o.onCiliumReady();
