@@ -18,6 +18,8 @@ import { scaledDelays, scaledMs, scaledTimeouts } from "../helpers/calibration";
 export const fakeWorld = require("../fakes/lib/state.js");
 
 export const REPO = path.resolve(__dirname, "../..");
+/** How the language host and the 1Password stand-in load TypeScript (test/e2e/tsLoader.js: why not tsx). */
+const TS_LOADER = path.join(__dirname, "tsLoader.js");
 const FAKE_BIN = path.join(REPO, "test/fakes/bin");
 export const STACK = "e2e";
 export const PROJECT = "homeops";
@@ -67,7 +69,7 @@ function onePasswordLauncher(home: string): string {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   fs.writeFileSync(
     launcher,
-    `#!/bin/sh\nexec ${quote(process.execPath)} --require ${quote(require.resolve("tsx/cjs"))} ${quote(
+    `#!/bin/sh\nexec ${quote(process.execPath)} --require ${quote(TS_LOADER)} ${quote(
       path.join(REPO, "test/e2e/tools/onepassword/provider.ts"),
     )} "$@"\n`,
     { mode: 0o755 },
@@ -320,11 +322,11 @@ export function startHost(
   entry: string,
 ): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--require", require.resolve("tsx/cjs"), path.join(REPO, "test/e2e/host.ts"), entry],
-      { cwd, env, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawn(process.execPath, ["--require", TS_LOADER, path.join(REPO, "test/e2e/host.ts"), entry], {
+      cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout!.on("data", (d) => {
