@@ -15,8 +15,10 @@
  * The shape of an argv is the argv with each absolute path (an argument, or the value of
  * `--flag=`, made only of letters, digits, `.`, `_`, `-` and `/`, and starting with `/`) replaced by
  * one placeholder: pflag gives a string or string-slice flag's value to the command untouched, and
- * every other talosctl flag type (bool, int, duration, an enum such as --mode) refuses any text
- * starting with `/` whatever follows it; a positional argument is not checked under --help, and no
+ * every other talosctl flag type (bool, int, duration, IP) refuses any text starting with `/`
+ * whatever follows it, as do talosctl's own pflag.Value types in v1.10.5-v1.14.1 (cmd/talosctl:
+ * reset's WipeMode, helpers.Mode and StringChoice are enums; cluster create's Agent is an enum, its
+ * Disks and Virtiofs need a `:`); a positional argument is not checked under --help, and no
  * command name starts with `/`. So two argvs of one shape parse alike. Only acceptances are kept
  * (a refusal is parsed every time, so its message stays the real one); the key names the binary by
  * path, size and modification time, as the tools cache never rewrites a built binary in place.
