@@ -236,11 +236,16 @@ describe("fake talosctl in end-to-end mode (the real talosctl's parser and local
       assert.equal(parses(), 3);
       ok(await t(secrets("f.yaml"), false), "without the cache");
       assert.equal(parses(), 4, "every call is parsed without the cache");
+      // the key names the binary: another build of it (a new modification time) parses anew
+      const later = new Date(fs.statSync(real).mtimeMs + 5000);
+      fs.utimesSync(real, later, later);
+      ok(await t(secrets("g.yaml")), "a rebuilt binary");
+      assert.equal(parses(), 5, "a rebuilt binary parses the shape again");
 
       // Refusals are never remembered: each one is the real parser's own message.
       for (let i = 0; i < 2; i++)
         failsWith(await t(["etcd", "members", ...at(N1), "--bogus"]), /unknown flag: --bogus/, "unknown flag");
-      assert.equal(parses(), 6);
+      assert.equal(parses(), 7);
       // What makes a path's text irrelevant: a flag of any type but string refuses every text starting
       // with "/" (an enum, a bool, a duration), so no accepted shape can stand for a refused argv.
       for (const bad of [

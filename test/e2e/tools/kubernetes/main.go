@@ -1,9 +1,9 @@
 // One binary for the Kubernetes v1.31.14 control plane the end-to-end tier runs: the API server,
 // the controller manager and the scheduler compile the same k8s.io packages, so linking them once
 // costs one build instead of three. kubectl is built apart, from upstream's own main
-// (k8s.io/kubernetes/cmd/kubectl, test/e2e/tools/build.sh): it is started thousands of times, and
-// alone it starts in about 0.11 CPU-s, within this binary in about 0.18 (every program's package
-// initialisation runs at each start; measured 2026-12-07).
+// (k8s.io/kubernetes/cmd/kubectl, test/e2e/tools/build.sh): the steps and the tests start it
+// hundreds of times, and alone it starts in about 0.11 CPU-s, within this binary in about 0.18
+// (every program's package initialisation runs at each start; measured 2026-12-07).
 //
 // The program is chosen by the name it is called by (a symlink named kube-apiserver, ...) or, when
 // called as anything else, by its first argument (`kube kube-apiserver --etcd-servers=...`).

@@ -118,14 +118,14 @@ function checkWithRealParser(argv, commandPath) {
   }
 }
 
-function parseWithReal(argv, path) {
+function parseWithReal(argv, commandPath) {
   const r = runReal([...argv, "--help"]);
   const text = `${r.stdout || ""}${r.stderr || ""}`;
   if (r.status !== 0) throw new UsageFail(text.trim());
   const got = usagePath(text);
-  if (got !== path)
+  if (got !== commandPath)
     throw new UsageFail(
-      `the real talosctl resolves this argv to "talosctl ${got}", not "talosctl ${path}":\n${text.split("\n").slice(0, 4).join("\n")}`,
+      `the real talosctl resolves this argv to "talosctl ${got}", not "talosctl ${commandPath}":\n${text.split("\n").slice(0, 4).join("\n")}`,
     );
 }
 
