@@ -20,7 +20,6 @@ export const fakeWorld = require("../fakes/lib/state.js");
 export const REPO = path.resolve(__dirname, "../..");
 /** How the language host and the 1Password stand-in load TypeScript (test/e2e/tsLoader.js: why not tsx). */
 const TS_LOADER = path.join(__dirname, "tsLoader.js");
-const FAKE_BIN = path.join(REPO, "test/fakes/bin");
 export const STACK = "e2e";
 export const PROJECT = "homeops";
 export const PASSPHRASE = "e2e-test-passphrase";
@@ -209,7 +208,7 @@ export class E2EStack {
     const minor = /^v\d+\.\d+/.exec(String((this.config()["homeops:talos"] as { version: string }).version))![0];
     return {
       ...baseEnv(this.home),
-      PATH: [...(this.realBin ? [this.realBin] : []), FAKE_BIN, this.tools, process.env.PATH ?? ""].join(
+      PATH: [...(this.realBin ? [this.realBin] : []), fakeWorld.binDir(), this.tools, process.env.PATH ?? ""].join(
         path.delimiter,
       ),
       FAKE_STATE_DIR: this.fakeDir,

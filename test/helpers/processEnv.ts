@@ -11,3 +11,15 @@ delete process.env.NODE_EXTRA_CA_CERTS;
 // The fakes run from their one-file bundle (test/fakes/lib/bundle.js).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 process.env.FAKE_BUNDLE_DIR = require("../fakes/lib/state.js").bundleEnv().FAKE_BUNDLE_DIR;
+
+// The fakes' calls run in the fake server (test/fakes/lib/server.js: long-lived Node.js processes
+// behind a native client), not one Node.js process per call; HOMEOPS_FAKE_SERVER=0 runs them as
+// processes (test/fakes/bin). Started once per test process, before anything runs a fake.
+if (process.env.HOMEOPS_FAKE_SERVER !== "0" && !process.env.FAKE_SERVER_SOCKET) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const server = require("../fakes/lib/server.js").start();
+  if (server) {
+    process.env.FAKE_SERVER_SOCKET = server.socket;
+    process.env.FAKE_CLIENT_BIN = server.bin;
+  }
+}

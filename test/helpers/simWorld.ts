@@ -158,7 +158,7 @@ export class SimWorld {
   fake(tool: Fake.FakeTool, args: string[]): string {
     const staging = path.join(this.projectDir, "staging");
     fs.mkdirSync(staging, { recursive: true });
-    return execFileSync(path.join(fakeWorld.BIN_DIR, tool), args, {
+    return execFileSync(path.join(fakeWorld.binDir(), tool), args, {
       cwd: staging,
       env: fakeWorld.fakeEnv(this.dir, OP_ENV),
       encoding: "utf8",

@@ -31,7 +31,6 @@
  */
 import { spawn } from "child_process";
 import { createHash } from "crypto";
-import * as path from "path";
 import { CommandStep, Plan, Step, STDIN_PRODUCER } from "../../plan";
 import { scriptPath } from "../../talos/scripts";
 import { writeRuntimeSettings } from "../../components/runtimeFiles";
@@ -39,8 +38,6 @@ import { decideAdoption } from "../../k8s/helmAdoption";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const fakeWorld = require("../fakes/lib/state.js");
-
-export const FAKE_BIN = path.resolve(__dirname, "../fakes/bin");
 
 /** What the engine keeps between runs (the stack state). */
 export interface SimState {
@@ -130,7 +127,7 @@ export interface ScriptResult {
  */
 export function scriptBaseEnv(opts: Pick<RunOptions, "fakeDir" | "tmpDir">): Record<string, string> {
   return {
-    PATH: `${FAKE_BIN}:${process.env.PATH ?? ""}`,
+    PATH: `${fakeWorld.binDir()}:${process.env.PATH ?? ""}`,
     HOME: process.env.HOME ?? "/tmp",
     TMPDIR: opts.tmpDir ?? process.env.TMPDIR ?? "/tmp",
     FAKE_STATE_DIR: opts.fakeDir,

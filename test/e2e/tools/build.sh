@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real tools the end-to-end tier runs, from their Go modules (never a release
 # download), into a cache outside the repository, and prints the one directory that holds them:
+#   fake-client                 the fakes' native client (this project's: fake-client/main.go,
+#                               test/fakes/lib/server.js)
 #   pulumi                      Pulumi CLI v3.248.0 (the engine; the @pulumi/pulumi of the lockfile)
 #   pulumi-resource-command     command provider 1.2.1 (a stand-in: see command/main.go)
 #   talosctl-v1.10              talosctl v1.10.5
@@ -36,9 +38,11 @@ kube_version() {
 
 # name | module dir | package | ldflags | prepare: a command run first in a scratch copy of the
 # module dir (for files the package embeds but the module does not ship); the last field optional.
-# Built in this order: first what npm test's real-talosctl file needs, then the rest of what the
+# Built in this order: first the fakes' client (every test process of both tiers asks for it as it
+# starts: test/helpers/processEnv.ts), then what npm test's real-talosctl file needs, then the rest of what the
 # fake-node e2e files need (test/e2e/run.sh starts them then), then the control plane's.
 TOOLS=(
+  "fake-client|fake-client|.|"
   "talosctl-v1.10|talosctl-v1.10|github.com/siderolabs/talos/cmd/talosctl|"
   "talosctl-v1.11|talosctl-v1.11|github.com/siderolabs/talos/cmd/talosctl|"
   "talosctl-v1.12|talosctl-v1.12|github.com/siderolabs/talos/cmd/talosctl|"

@@ -95,12 +95,47 @@ function canaryHits(canaries, argv, env) {
 }
 
 /**
- * Run a fake. opts.println: the tool prints every error with a newline added even when it ends
- * with one (talosctl: fmt.Fprintln(os.Stderr, err.Error()) in cmd/talosctl/cmd/root.go).
+ * What one call runs against. As a process (bin/<tool>): its argv, environment and pid, its
+ * stdout/stderr and exit code, its SIGTERM. Under the fake server (lib/server.js) the same, but
+ * those of the native client that made the call (lib/worker.js).
+ */
+function processIo() {
+  return {
+    argv: process.argv.slice(2),
+    env: process.env,
+    pid: process.pid,
+    /** The call's output and status, written once at its end (a fake buffers both until then). */
+    finish(out, err, code) {
+      if (out) process.stdout.write(out);
+      if (err) process.stderr.write(err);
+      process.exitCode = code;
+    },
+    /** A real hang's SIGTERM handler. */
+    onTerm(handler) {
+      process.once("SIGTERM", handler);
+    },
+    /** After finish: end as a process the signal ended (no handler's message). */
+    exitKilled(code) {
+      process.exit(code);
+    },
+  };
+}
+
+/**
+ * Run a fake: as this process's call, or, when a fake server's worker loads the fake
+ * (globalThis.__homeopsFakeHost, lib/worker.js), register it to run once per call the worker is
+ * given. opts.println: the tool prints every error with a newline added even when it ends with
+ * one (talosctl: fmt.Fprintln(os.Stderr, err.Error()) in cmd/talosctl/cmd/root.go).
  */
 function run(tool, main, opts) {
+  const host = globalThis.__homeopsFakeHost;
+  if (host) return host.register(tool, (io) => runOnce(tool, main, opts, io));
+  return runOnce(tool, main, opts, processIo());
+}
+
+function runOnce(tool, main, opts, io) {
   const line = (m) => (m.endsWith("\n") && !(opts && opts.println) ? m : m + "\n");
-  const argv = process.argv.slice(2);
+  const argv = io.argv;
   const t = Date.now();
   const out = [];
   const err = [];
@@ -187,7 +222,7 @@ function run(tool, main, opts) {
         if (ctx.call && ctx.call.client) rec.client = ctx.call.client;
         if (taken) rec.fault = { kind: taken.fault.kind, index: taken.index, delivered };
         if (usage) rec.usageError = true;
-        const hits = canaryHits(ctx.cfg ? ctx.cfg.canaries : [], argv, process.env);
+        const hits = canaryHits(ctx.cfg ? ctx.cfg.canaries : [], argv, io.env);
         if (hits.length) rec.canaryHits = hits;
         Object.assign(rec, extra || {});
         store.appendCall(ctx.dir, rec);
@@ -196,31 +231,29 @@ function run(tool, main, opts) {
         /* logging must not change the outcome */
       }
     }
-    if (out.length) process.stdout.write(out.join(""));
-    if (err.length) process.stderr.write(err.join(""));
-    process.exitCode = code;
+    io.finish(out.join(""), err.join(""), code);
   };
   if (!hang) return finish(exit);
   // A real hang: keep the process alive until the time is up or a signal ends it. Once the
   // signal handler is in place the fake says so in hanging/<pid> (store.markHanging): a test that
   // ends the call itself waits for that instead of guessing how long a start takes.
   const timer = setTimeout(() => {
-    store.unmarkHanging(ctx.dir);
+    store.unmarkHanging(ctx.dir, io.pid);
     err.push(line(hang.message));
     finish(1);
   }, hang.ms);
-  process.once("SIGTERM", () => {
+  io.onTerm(() => {
     clearTimeout(timer);
-    store.unmarkHanging(ctx.dir);
+    store.unmarkHanging(ctx.dir, io.pid);
     if (hang.onSignal) {
       err.push(line(hang.onSignal));
       finish(1, { killed: "SIGTERM" });
     } else {
       finish(143, { killed: "SIGTERM" });
-      process.exit(143);
+      io.exitKilled(143);
     }
   });
-  store.markHanging(ctx.dir);
+  store.markHanging(ctx.dir, io.pid);
 }
 
 /** Parse a Go duration ("30s", "5m", "1m30s", "250ms", "2h") to milliseconds; NaN if invalid. */

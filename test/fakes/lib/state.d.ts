@@ -340,6 +340,8 @@ export interface K8sRef {
 
 /** Absolute path of test/fakes/bin (put it first on PATH). */
 export const BIN_DIR: string;
+/** The fake server's native-client links when this process runs one (FAKE_CLIENT_BIN), else BIN_DIR. */
+export function binDir(): string;
 export const DEFAULT_DELAYS: FakeDelays;
 export const DEFAULT_NODES: { address: string; hostname: string }[];
 export const DEFAULT_DISKS: FakeDisk[];
@@ -389,8 +391,8 @@ export function deleteK8sObject(dir: string, obj: K8sRef): boolean;
 export function putOpItem(dir: string, vault: string, item: FakeOpItemInput): FakeOpItem;
 export function normalizeOpItem(item: FakeOpItemInput): FakeOpItem;
 /** FAKE_BUNDLE_DIR for anything that starts the fakes (lib/bundle.js). */
-export function bundleEnv(): { FAKE_BUNDLE_DIR: string };
-/** process.env plus PATH=<BIN_DIR>:$PATH, FAKE_STATE_DIR=dir and the bundle (plus extra). */
+export function bundleEnv(): { FAKE_BUNDLE_DIR: string; FAKE_SERVER_SOCKET?: string };
+/** process.env plus PATH=<binDir()>:$PATH, FAKE_STATE_DIR=dir and the bundle (plus extra). */
 export function fakeEnv(dir: string, extra?: Record<string, string>): NodeJS.ProcessEnv;
 export function sleepMs(ms: number): void;
 export function requireDir(dir?: string): string;

@@ -196,21 +196,37 @@ function putOpItem(dir, vault, item) {
   });
 }
 
+/**
+ * Where the fakes are run from: the fake server's native-client links when this process runs one
+ * (FAKE_CLIENT_BIN, set with FAKE_SERVER_SOCKET by test/helpers/processEnv.ts: lib/server.js),
+ * else bin/ (each call a Node.js process of its own).
+ */
+const binDir = () =>
+  process.env.FAKE_CLIENT_BIN && process.env.FAKE_SERVER_SOCKET ? process.env.FAKE_CLIENT_BIN : BIN_DIR;
+
 /** Environment for running the fakes: their bin dir first on PATH, FAKE_STATE_DIR set. */
 function fakeEnv(dir, extra) {
   const base = Object.assign({}, process.env, extra || {});
-  base.PATH = `${BIN_DIR}${path.delimiter}${base.PATH || ""}`;
+  base.PATH = `${binDir()}${path.delimiter}${base.PATH || ""}`;
   base.FAKE_STATE_DIR = dir;
   return Object.assign(base, bundleEnv());
 }
 
-/** FAKE_BUNDLE_DIR for anything that starts the fakes: the one-file bundle (lib/bundle.js). */
+/**
+ * What anything that starts the fakes passes on, beside binDir() first on PATH: FAKE_BUNDLE_DIR,
+ * the one-file bundle (lib/bundle.js), and FAKE_SERVER_SOCKET when this process runs the fake
+ * server (the native client on binDir() needs it).
+ */
 function bundleEnv() {
-  return { FAKE_BUNDLE_DIR: process.env.FAKE_BUNDLE_DIR || require("./bundle").ensureBundle() };
+  const env = { FAKE_BUNDLE_DIR: process.env.FAKE_BUNDLE_DIR || require("./bundle").ensureBundle() };
+  if (process.env.FAKE_CLIENT_BIN && process.env.FAKE_SERVER_SOCKET)
+    env.FAKE_SERVER_SOCKET = process.env.FAKE_SERVER_SOCKET;
+  return env;
 }
 
 module.exports = {
   BIN_DIR,
+  binDir,
   bundleEnv,
   DEFAULT_DELAYS: store.DEFAULT_DELAYS,
   DEFAULT_NODES: store.DEFAULT_NODES,

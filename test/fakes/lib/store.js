@@ -300,16 +300,19 @@ function readLines(dir, name) {
     .map((l) => JSON.parse(l));
 }
 
-/** hanging/<pid>: this process is in a real hang, its SIGTERM handler installed (runtime.js). */
+/**
+ * hanging/<pid>: the call of process `pid` (this process, or under the fake server the native
+ * client that made the call) is in a real hang, its SIGTERM handler installed (runtime.js).
+ */
 const hangingFile = (dir, pid) => path.join(requireDir(dir), "hanging", String(pid == null ? process.pid : pid));
 
-function markHanging(dir) {
-  fs.mkdirSync(path.dirname(hangingFile(dir)), { recursive: true });
-  fs.writeFileSync(hangingFile(dir), "");
+function markHanging(dir, pid) {
+  fs.mkdirSync(path.dirname(hangingFile(dir, pid)), { recursive: true });
+  fs.writeFileSync(hangingFile(dir, pid), "");
 }
 
-function unmarkHanging(dir) {
-  fs.rmSync(hangingFile(dir), { force: true });
+function unmarkHanging(dir, pid) {
+  fs.rmSync(hangingFile(dir, pid), { force: true });
 }
 
 /** Is process `pid` of this world in a real hang, ready to be ended by its caller? */
