@@ -33,6 +33,12 @@ const TOOL_NAMES = [
 ].concat(["kubectl", "op", "curl"]);
 /** Idle workers kept ready: a script's calls to three nodes at once start none. */
 const SPARE = 3;
+/**
+ * An idle worker beyond the spares leaves once idle this long. Not sooner: calls come in bursts
+ * (the fault matrix's cells, three nodes each), and a worker ended between two bursts is one
+ * started again for the next (each start loads the bundles: about 0.1 CPU-s).
+ */
+const IDLE_MS = 60000;
 
 const idle = [];
 const all = new Set();
@@ -44,6 +50,7 @@ function startWorker() {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   w.current = null;
+  w.idleSince = Date.now();
   all.add(w);
   w.on("message", (m) => {
     if (!m || m.type !== "done" || !w.current || w.current.id !== m.id) return;
@@ -54,8 +61,8 @@ function startWorker() {
       stderr: Buffer.from(m.err).toString("base64"),
       code: m.code,
     });
+    w.idleSince = Date.now();
     idle.push(w);
-    while (idle.length > SPARE * 2) idle.shift().disconnect();
   });
   w.on("exit", (code, signal) => {
     all.delete(w);
@@ -135,6 +142,10 @@ function main() {
   fs.mkdirSync(bin, { recursive: true });
   for (const name of TOOL_NAMES) fs.symlinkSync(client, path.join(bin, name));
   for (let i = 0; i < SPARE; i++) idle.push(startWorker());
+  // idle is oldest first: the spares kept are the most recently used.
+  setInterval(() => {
+    while (idle.length > SPARE && Date.now() - idle[0].idleSince > IDLE_MS) idle.shift().disconnect();
+  }, IDLE_MS / 4).unref();
   const server = net.createServer(serve);
   server.listen(socket, () => fs.writeFileSync(path.join(path.dirname(socket), "ready"), bin));
   process.on("disconnect", () => {
