@@ -7,13 +7,14 @@
 # in a worker process with its own calibration). One after another they would take k times the
 # idle suite, k being the time scale of test/helpers/calibration.ts (6 to 10 at load 8 on two
 # cores: three hours and more), since every fake delay and bound is multiplied by k; side by side
-# the files also load each other, which is more load, not less. LOAD_JOBS=1 runs `npm test`.
+# the files also load each other, which is more load, not less. LOAD_JOBS=1 runs them one after
+# another (`npm test` runs them in two workers: .mocharc.json).
 #
 # Environment:
 #   LOAD_TARGET   load average to hold (default 8)
 #   LOAD_MAX      at most this many busy loops (default 4 x LOAD_TARGET)
 #   LOAD_SAMPLE   seconds between samples of /proc/loadavg (default 15)
-#   LOAD_JOBS     mocha workers (default 3; 1: npm test, one file after another)
+#   LOAD_JOBS     mocha workers (default 3; 1: one file after another)
 #   LOAD_COMMAND  what to run under load (default: the type-check, then the suite in LOAD_JOBS workers)
 #   LOAD_LOG      also write the samples and the summary here (default out/test-under-load.log)
 #   LOAD_TARGET=0 runs the command with no busy loop (the same report, for an idle figure).
@@ -26,7 +27,7 @@ jobs=${LOAD_JOBS:-3}
 case "$jobs" in '' | *[!0-9]* | 0) echo "test-under-load: LOAD_JOBS must be a positive integer, not '$jobs'" >&2; exit 2 ;; esac
 # .mocharc.json names the slowest files first (idle: the fault matrix 10 minutes, the rolling gate 9,
 # the simulation 3.5, destroy 3), so a worker never starts one of them last.
-if [ "$jobs" = 1 ]; then default_command="npm test"; else default_command="npm run build && npx mocha --parallel --jobs $jobs"; fi
+if [ "$jobs" = 1 ]; then default_command="npm run build && npx mocha --no-parallel"; else default_command="npm run build && npx mocha --parallel --jobs $jobs"; fi
 command=${LOAD_COMMAND:-$default_command}
 log=${LOAD_LOG:-out/test-under-load.log}
 mkdir -p "$(dirname "$log")"
