@@ -126,6 +126,33 @@ describe("the fake server: the fakes' calls in long-lived processes behind a nat
     );
   });
 
+  it("gives each call its caller's umask: what it creates gets the modes it would as a process", async () => {
+    const modes: Record<string, string> = {};
+    for (const [name, bin] of [
+      ["process", PROCESS],
+      ["server", server()],
+    ])
+      for (const umask of ["077", "022"]) {
+        const dir = `${name}-${umask}`;
+        const r = spawnSync(
+          "/bin/sh",
+          [
+            "-c",
+            `umask ${umask} && exec "$0" "$@"`,
+            path.join(bin, "talosctl"),
+            "gen",
+            "secrets",
+            "-o",
+            `${dir}/s.yaml`,
+          ],
+          { cwd: w.work, env: fake.fakeEnv(w.dir), encoding: "utf8" },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        modes[dir] = (fs.statSync(w.file(dir)).mode & 0o777).toString(8);
+      }
+    assert.deepEqual(modes, { "process-077": "700", "process-022": "755", "server-077": "700", "server-022": "755" });
+  });
+
   it("SIGTERM reaches a call in a real hang (its handler's message, under the client's pid); another signal kills the call and its client", async () => {
     await w.genSecrets();
     await w.genConfig("mini01");

@@ -10,7 +10,7 @@
  *   node server.js <socket> <client binary>
  *
  * Protocol, one connection per call, lines of JSON: the client sends {argv0, args, env, cwd,
- * pid}, then {signal} for each signal it gets; the server answers once {stdout, stderr (base64),
+ * pid, umask}, then {signal} for each signal it gets; the server answers once {stdout, stderr (base64),
  * code} or {signal} (the call died of it). A call runs in an idle worker (worker.js), or in one
  * started for it: calls never wait for each other, as the fakes' processes never did. A signal
  * goes to the worker as a real signal; the client's connection closing before the answer (the
@@ -124,7 +124,7 @@ function serve(sock) {
         worker.send({
           type: "call",
           id: call.id,
-          req: { argv0: msg.argv0, args: msg.args, env, cwd: msg.cwd, pid: msg.pid },
+          req: { argv0: msg.argv0, args: msg.args, env, cwd: msg.cwd, pid: msg.pid, umask: msg.umask },
         });
       }
     }

@@ -3,7 +3,7 @@
  * A worker of the fake server (server.js): a Node.js process with the fakes loaded once (the
  * one-file bundle of each tool, or lib/main/<tool>.js without $FAKE_BUNDLE_DIR) that runs the calls
  * the server gives it, one at a time, each as the fake's own process would run it: the caller's
- * argv, environment and working directory; the caller's pid where a fake names its process
+ * argv, environment, working directory and umask; the caller's pid where a fake names its process
  * (hanging/<pid>, store.markHanging); the output and status sent back for the caller to write. A
  * call's SIGTERM comes to this process as a real signal (server.js): a fake in a real hang has its
  * handler installed, as a fake process does; any other call dies of it with this process.
@@ -47,6 +47,9 @@ function call(id, req) {
   } catch (e) {
     return send("", `fake server: working directory ${req.cwd}: ${e.message}\n`, 70);
   }
+  // The caller's umask: the modes of what the call creates (a directory made on the way to an
+  // output file; the real talosctl's files in e2e mode) follow it, as they would in its process.
+  if (typeof req.umask === "number") process.umask(req.umask);
   for (const k of Object.keys(process.env)) delete process.env[k];
   Object.assign(process.env, req.env);
   process.argv = [process.execPath, req.argv0, ...req.args];

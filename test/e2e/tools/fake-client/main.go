@@ -4,8 +4,8 @@
 // on the PATH of the scripts a test runs): it hands its argv, environment, working directory and
 // pid to the server at $FAKE_SERVER_SOCKET, writes the call's stdout and stderr, and exits with the
 // call's status, so a script sees what the fake as a process of its own (test/fakes/bin/<tool>)
-// would print and return. It starts in about a millisecond where a Node.js process takes 40 ms
-// and more.
+// would print and return. Its umask goes too: the files a call writes get the modes they would.
+// It starts in about a millisecond where a Node.js process takes 40 ms and more.
 //
 // A signal the client gets (SIGTERM, SIGINT, SIGHUP, SIGQUIT: what a watchdog, the engine or a
 // shell sends) is passed on to the process running the call: a fake in a real hang ends with its
@@ -31,6 +31,7 @@ type request struct {
 	Env   []string `json:"env"`
 	Cwd   string   `json:"cwd"`
 	Pid   int      `json:"pid"`
+	Umask int      `json:"umask"`
 }
 
 type reply struct {
@@ -70,7 +71,10 @@ func main() {
 	if err != nil {
 		fail("the fake server at %s: %v", socket, err)
 	}
-	req, err := json.Marshal(request{Argv0: os.Args[0], Args: os.Args[1:], Env: os.Environ(), Cwd: cwd, Pid: os.Getpid()})
+	// The umask is read by setting it: set it back at once.
+	umask := syscall.Umask(0)
+	syscall.Umask(umask)
+	req, err := json.Marshal(request{Argv0: os.Args[0], Args: os.Args[1:], Env: os.Environ(), Cwd: cwd, Pid: os.Getpid(), Umask: umask})
 	if err != nil {
 		fail("%v", err)
 	}
