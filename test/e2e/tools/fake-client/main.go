@@ -10,7 +10,11 @@
 // A signal the client gets (SIGTERM, SIGINT, SIGHUP, SIGQUIT: what a watchdog, the engine or a
 // shell sends) is passed on to the process running the call: a fake in a real hang ends with its
 // handler's message and status; any other call dies of it, and then this client dies of the same
-// signal. When the client itself is killed, its connection closes and the server kills the call.
+// signal. The client catches these signals even when its caller had them ignored (a background
+// job's SIGINT), as the fake's own Node.js process did: Node.js sets every inherited disposition
+// but SIGKILL, SIGSTOP, SIGPIPE and SIGXFSZ back to the default as it starts (src/node.cc,
+// ResetSignalHandlers: "Restore signal dispositions, the parent process may have changed them").
+// When the client itself is killed, its connection closes and the server kills the call.
 // No fake reads its stdin (test/fakes/lib: none reads fd 0), so stdin is not passed on.
 package main
 
