@@ -23,14 +23,8 @@ const net = require("net");
 const os = require("os");
 const path = require("path");
 
-const TOOL_NAMES = [
-  "talosctl",
-  "talosctl-v1.10",
-  "talosctl-v1.11",
-  "talosctl-v1.12",
-  "talosctl-v1.13",
-  "talosctl-v1.14",
-].concat(["kubectl", "op", "curl"]);
+/** The names the client stands for: every launcher in bin/ (talosctl, talosctl-v1.NN, kubectl, op, curl). */
+const TOOL_NAMES = fs.readdirSync(path.join(__dirname, "..", "bin"));
 /** Idle workers kept ready: a script's calls to three nodes at once start none. */
 const SPARE = 3;
 /**
@@ -210,6 +204,6 @@ function start() {
   return { socket, bin: fs.readFileSync(ready, "utf8") };
 }
 
-module.exports = { start, TOOL_NAMES };
+module.exports = { start };
 
 if (require.main === module) main();

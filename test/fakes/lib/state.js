@@ -219,8 +219,7 @@ function fakeEnv(dir, extra) {
  */
 function bundleEnv() {
   const env = { FAKE_BUNDLE_DIR: process.env.FAKE_BUNDLE_DIR || require("./bundle").ensureBundle() };
-  if (process.env.FAKE_CLIENT_BIN && process.env.FAKE_SERVER_SOCKET)
-    env.FAKE_SERVER_SOCKET = process.env.FAKE_SERVER_SOCKET;
+  if (binDir() !== BIN_DIR) env.FAKE_SERVER_SOCKET = process.env.FAKE_SERVER_SOCKET;
   return env;
 }
 
