@@ -50,10 +50,16 @@ describe("simulated execution: a killed script leaves no secret behind", functio
       await sleep(10);
       const dir = scratchDirs(w.tmpDir).find((d) => fs.existsSync(path.join(d, "machineconfig.yaml")));
       if (dir && modes.length === 0 && callsOf(w.calls(), "talosctl", "apply-config", { node: N2 }).length === 0) {
-        const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
-        modes = [path.dirname(dir), dir, ...files].map(
-          (p) => `${path.relative(w.tmpDir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)}`,
-        );
+        // The watchdog may remove the directory mid-read: then this look saw nothing.
+        try {
+          const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+          modes = [path.dirname(dir), dir, ...files].map(
+            (p) => `${path.relative(w.tmpDir, p)} ${(fs.statSync(p).mode & 0o777).toString(8)}`,
+          );
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+          modes = [];
+        }
       }
       if (modes.length > 0 && scratchDirs(w.tmpDir).length === 0) goneAt = Date.now();
     }

@@ -59,10 +59,20 @@ export function scratchProject(prefix = "homeops-sim-"): string {
   return dir;
 }
 
-/** Files and directories under `dir`, relative, depth first (directories end with "/"). */
+/**
+ * Files and directories under `dir`, relative, depth first (directories end with "/"). Other
+ * processes may remove what is walked (a script's watchdog removes its scratch directory at any
+ * moment): a directory gone before it is read lists as empty, never an ENOENT.
+ */
 export function listTree(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+  return entries.flatMap((e) => {
     const rel = e.name;
     if (!e.isDirectory()) return [rel];
     return [`${rel}/`, ...listTree(path.join(dir, rel)).map((x) => `${rel}/${x}`)];
