@@ -4,6 +4,7 @@ import { StackConfig } from "../config/types";
 import { Plan } from "../plan";
 import { createSteps, StepContext, stdoutOf } from "./steps";
 import { kubernetesProviderArgs } from "./kubernetesProvider";
+import { withoutPromiseStacks } from "./promiseStacks";
 
 export interface CniPhaseArgs {
   /** The validated stack config. */
@@ -33,11 +34,9 @@ export class CniPhase extends pulumi.ComponentResource {
     super("homeops:cni:CniPhase", name, {}, opts);
     const kubeconfig = args.context.stdin.kubeconfig;
     if (!kubeconfig) throw new Error("the cni phase needs the cluster phase's kubeconfig");
-    this.provider = new k8s.Provider(
-      `${name}-kubernetes`,
-      kubernetesProviderArgs({ config: args.config, kubeconfig, apiReady: args.apiReady }),
-      { parent: this, aliases: args.providerAliases },
-    );
+    const providerArgs = kubernetesProviderArgs({ config: args.config, kubeconfig, apiReady: args.apiReady });
+    const providerOpts = { parent: this, aliases: args.providerAliases };
+    this.provider = withoutPromiseStacks(() => new k8s.Provider(`${name}-kubernetes`, providerArgs, providerOpts));
     args.context.k8sProvider = this.provider;
     createSteps(
       this,

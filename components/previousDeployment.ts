@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { OUTPUTS, parsePreviousDeployment, PreviousDeployment as PreviousOutputs } from "../config/previousDeployment";
 import { deployedNodesFromOutputs, DeployedNodes } from "../config/removal";
 import { issuedCredentials, IssuedCredentials } from "../plan/renewal";
+import { withoutPromiseStacks } from "./promiseStacks";
 
 /** The phases an earlier update of this stack declared and completed (empty on a new stack). */
 export interface PreviousPhases {
@@ -65,9 +66,8 @@ export const PREVIOUS_OUTPUTS = [
  * upgrade path starts from what the nodes run (validation judges it against these outputs).
  */
 export async function previousDeployment(): Promise<PreviousDeployment> {
-  const self = new pulumi.StackReference("previous-deployment", {
-    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-  });
+  const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+  const self = withoutPromiseStacks(() => new pulumi.StackReference("previous-deployment", { name }));
   const values = await Promise.all(PREVIOUS_OUTPUTS.map((name) => self.getOutputValue(name)));
   const read = Object.fromEntries(
     PREVIOUS_OUTPUTS.flatMap((name, i) => (values[i] === undefined ? [] : [[name, values[i] as unknown]])),
