@@ -1,16 +1,25 @@
 // Composition root: load and validate the stack config, build the phases in order, export outputs.
 import { redactSdkDebugLog } from "./components/debugLogRedaction";
-import { loadStackConfig, loadStackSecrets } from "./config/pulumi";
-import { deployStack } from "./components/stack";
 import { previousDeployment } from "./components/previousDeployment";
+import type * as ConfigModule from "./config/pulumi";
+import type * as StackModule from "./components/stack";
 
 export = async (): Promise<Record<string, unknown>> => {
   redactSdkDebugLog();
   // What the last successful update left (its outputs) first: validation judges nodes leaving the
-  // stack and refuses a target no upgrade path reaches from what the nodes run.
-  const previous = await previousDeployment();
+  // stack and refuses a target no upgrade path reaches from what the nodes run. The read is sent
+  // (a turn of the event loop), and the engine answers it while the rest of the program loads.
+  const reading = previousDeployment();
+  reading.catch(() => undefined); // its error is thrown where it is awaited, below
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after the read is sent
+  const { loadStackConfig, loadStackSecrets } = require("./config/pulumi") as typeof ConfigModule;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
+  const { deployStack, engineHeadStart } = require("./components/stack") as typeof StackModule;
+  const previous = await reading;
   const config = loadStackConfig({ deployed: previous.nodes, previous: previous.outputs });
-  const { outputs } = deployStack(config, loadStackSecrets(), {
+  const secrets = loadStackSecrets();
+  const options = {
     projectDir: process.cwd(),
     declaredBefore: previous.declared,
     completedBefore: previous.completed,
@@ -18,6 +27,11 @@ export = async (): Promise<Record<string, unknown>> => {
     nodesBefore: previous.nodes,
     credentialsBefore: previous.credentials,
     previous: previous.outputs,
-  });
+  };
+  // The talosctl preflight, then the 1Password provider, each followed by a turn of the event loop:
+  // the SDK sends them, and the engine starts their plugins while the plan is built
+  // (components/stack.ts engineHeadStart).
+  const head = await engineHeadStart(config, secrets, options);
+  const { outputs } = deployStack(config, secrets, options, head);
   return outputs;
 };

@@ -20,6 +20,7 @@ import {
   runningOutput,
   stackHistory,
   upgradeSummary,
+  UpgradeSummary,
 } from "../plan";
 import type { PreviousDeployment } from "../config/previousDeployment";
 import { OUTPUTS } from "../config/previousDeployment";
@@ -36,6 +37,7 @@ import { assertStepFilesCurrent, writeRuntimeSettings } from "./runtimeFiles";
 import type { StackSecrets } from "../config/pulumi";
 import { DeployedNodes, NO_DEPLOYED_NODES, removedNodesOutput } from "../config/removal";
 import { describeRemoval, nodeRemovals } from "../plan/removal";
+import { withoutPromiseStacks } from "./promiseStacks";
 
 export type { StackSecrets };
 
@@ -146,7 +148,70 @@ export function talosctlPreflight(cfg: StackConfig, pathMinors: readonly TalosMi
   return pulumi.all(checks).apply(() => cfg.talos.minor);
 }
 
-export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: DeployOptions): StackOutputs {
+/**
+ * What the program asks of the engine before it declares the phases: the talosctl preflight (an
+ * invoke of the command provider) and the 1Password provider. The engine starts a plugin when it
+ * is first needed, one plugin at a time in the order asked (pulumi v3.248.0 sdk/go/common/resource/plugin
+ * host.go: one goroutine serves the load requests), and nothing the program asks reaches it before
+ * the program's synchronous work ends. Asked first, with a turn of the event loop before the
+ * phases are built (index.ts), the plugins start while the program builds its plan and declares
+ * its resources, instead of after: the preflight first, since the talos phase waits for its
+ * answer; the 1Password provider is first needed by the secrets phase.
+ */
+export interface EngineHeadStart {
+  readonly upgrade: UpgradeSummary;
+  readonly phases: Phase[];
+  readonly preflight: pulumi.Output<string>;
+  readonly onePassword?: onepassword.Provider;
+}
+
+/** The preflight and what it needs (the upgrade path's minors, the phases declared). */
+function preflightStart(cfg: StackConfig, options: DeployOptions): Omit<EngineHeadStart, "onePassword"> {
+  const upgrade = upgradeSummary(cfg, options.previous);
+  const phases = phasesToDeclare(cfg, options.declaredBefore);
+  const preflight = talosctlPreflight(cfg, upgrade.planned ? talosctlMinorsOf(upgrade.path.hops) : []);
+  return { upgrade, phases, preflight };
+}
+
+function onePasswordStart(
+  cfg: StackConfig,
+  secrets: StackSecrets,
+  phases: readonly Phase[],
+): onepassword.Provider | undefined {
+  if (!phases.includes("secrets")) return undefined;
+  const args = onePasswordProviderArgs(cfg, secrets);
+  return withoutPromiseStacks(() => new onepassword.Provider("onepassword", args));
+}
+
+/** A turn of the event loop: what the SDK has to send by then is sent. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The head start, each request sent before the next is made (so the engine starts them in this order). */
+export async function engineHeadStart(
+  cfg: StackConfig,
+  secrets: StackSecrets,
+  options: DeployOptions,
+): Promise<EngineHeadStart> {
+  // Stale step scripts are refused before anything is asked of the engine.
+  assertStepFilesCurrent(options.projectDir);
+  const first = preflightStart(cfg, options);
+  await nextTurn();
+  const onePassword = onePasswordStart(cfg, secrets, first.phases);
+  await nextTurn();
+  return { ...first, onePassword };
+}
+
+export function deployStack(
+  cfg: StackConfig,
+  secrets: StackSecrets,
+  options: DeployOptions,
+  head?: EngineHeadStart,
+): StackOutputs {
+  if (!head) {
+    assertStepFilesCurrent(options.projectDir);
+    const first = preflightStart(cfg, options);
+    head = { ...first, onePassword: onePasswordStart(cfg, secrets, first.phases) };
+  }
   const { renewals, due } = renewalsDue(
     options.credentialsBefore ?? issuedCredentials({}),
     renewalTime(),
@@ -156,8 +221,8 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     void pulumi.log.warn(
       `the ${credential} client certificate expires ${options.credentialsBefore?.[credential].expiry} (within homeops:operations.renewBefore ${cfg.operations.renewBefore}): this update mints it anew`,
     );
-  const upgrade = upgradeSummary(cfg, options.previous);
-  const plan = buildPlan(cfg, phasesToDeclare(cfg, options.declaredBefore), stackHistory(options.completedBefore), {
+  const upgrade = head.upgrade;
+  const plan = buildPlan(cfg, head.phases, stackHistory(options.completedBefore), {
     renewals,
     upgrade,
   });
@@ -179,7 +244,6 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     void pulumi.log.warn(describeRemoval(removal));
   const handOff = handOffState(plan, options.completedBefore ?? [], options.fluxHandOffBefore ?? {});
   for (const warning of handOff.warnings) void pulumi.log.warn(warning);
-  assertStepFilesCurrent(options.projectDir);
   writeRuntimeSettings(options.projectDir, plan);
   const active = (p: Phase) => plan.phases.includes(p);
   const onePasswordEnv = onePasswordCliEnv(cfg, secrets);
@@ -188,7 +252,7 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
     stdin: {},
     secretValues: {},
     onePasswordEnv,
-    preflight: talosctlPreflight(cfg, upgrade.planned ? talosctlMinorsOf(upgrade.path.hops) : []),
+    preflight: head.preflight,
     settings: plan.settings,
     adoptHelmReleases: cfg.operations.adoptHelmReleases,
     handedOff: handOff.handedOff,
@@ -197,8 +261,7 @@ export function deployStack(cfg: StackConfig, secrets: StackSecrets, options: De
   const talos = new TalosPhase("talos", { config: cfg, plan, context });
   const cluster = active("cluster") ? new ClusterPhase("cluster", { plan, context }) : undefined;
   const phases: StackOutputs["phases"] = { talos, cluster };
-  let onePassword: onepassword.Provider | undefined;
-  if (active("secrets")) onePassword = new onepassword.Provider("onepassword", onePasswordProviderArgs(cfg, secrets));
+  const onePassword = head.onePassword;
   if (active("cni"))
     phases.cni = new CniPhase("cni", {
       config: cfg,
