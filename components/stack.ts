@@ -151,8 +151,8 @@ export function talosctlPreflight(cfg: StackConfig, pathMinors: readonly TalosMi
 /**
  * What the program asks of the engine before it declares the phases: the talosctl preflight (an
  * invoke of the command provider) and the 1Password provider. The engine starts a plugin when it
- * is first needed, one plugin at a time in the order asked (pulumi v3.248.0 sdk/go/common/resource/plugin
- * host.go: one goroutine serves the load requests), and nothing the program asks reaches it before
+ * is first needed, one plugin at a time in the order asked (pulumi v3.248.0 pkg/host/host.go:
+ * one goroutine serves the load requests), and nothing the program asks reaches it before
  * the program's synchronous work ends. Asked first, with a turn of the event loop before the
  * phases are built (index.ts), the plugins start while the program builds its plan and declares
  * its resources, instead of after: the preflight first, since the talos phase waits for its
