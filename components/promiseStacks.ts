@@ -6,8 +6,9 @@
  * which reads `new Error().stack` at once. Those stacks are only ever shown in a report of leaked
  * promises with PULUMI_DEBUG_PROMISE_LEAKS set. With source maps on (source-map-support under
  * `pulumi up`'s ts-node, Node's own in the e2e tier) every frame of each is mapped: declaring this
- * stack's resources formats about 3,000 of them, which took about 0.1 s of the no-op `up`'s
- * critical path in the e2e tier (bench figures in the README). The source position the SDK
+ * stack's resources formats about 1,600 of them (counted under mocks: test/promiseStacks.test.ts);
+ * without them the e2e tier's no-op `up` took about 0.2 s less (medians of five runs, 2.09 s
+ * against 1.89 s, 2026-12-07; README, Benchmark). The source position the SDK
  * records for each resource is kept: Resource.callsites (resource.js) raises
  * Error.stackTraceLimit to Infinity for its own capture and restores it.
  *
