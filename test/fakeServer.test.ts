@@ -8,8 +8,12 @@
 import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import fsModule from "fs";
+import * as os from "os";
 import * as path from "path";
 import { at, fake, failsWith, N1, ok, Result, sleep, T, World } from "./fakes/testkit";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { announce } = require("./fakes/lib/server.js") as { announce: (dir: string, bin: string) => void };
 
 const PROCESS = fake.BIN_DIR;
 const server = (): string => fake.binDir();
@@ -243,5 +247,24 @@ describe("the fake server: the fakes' calls in long-lived processes behind a nat
     const deadline = Date.now() + T(10000);
     while (fs.existsSync(dir) && Date.now() < deadline) await sleep(20);
     assert.ok(!fs.existsSync(dir), `${dir} removed once its starter ended`);
+  });
+  it("says it listens with a ready file that appears whole: written beside it, then renamed", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-announce-"));
+    const written: string[] = [];
+    const real = fsModule.writeFileSync;
+    // The module object itself (server.js writes through it): every file written in place.
+    (fsModule as { writeFileSync: unknown }).writeFileSync = (file: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+      written.push(path.basename(String(file)));
+      return (real as (...a: unknown[]) => unknown).call(fsModule, file, ...rest);
+    };
+    try {
+      announce(dir, "/the/client/bin");
+    } finally {
+      (fsModule as { writeFileSync: unknown }).writeFileSync = real;
+    }
+    assert.ok(!written.includes("ready"), `ready was never written in place: ${written.join(", ")}`);
+    assert.deepEqual(fs.readdirSync(dir), ["ready"]);
+    assert.equal(fs.readFileSync(path.join(dir, "ready"), "utf8"), "/the/client/bin");
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

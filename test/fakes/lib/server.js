@@ -130,6 +130,17 @@ function serve(sock) {
   });
 }
 
+/**
+ * Tells start() the server listens: the `ready` file, holding the client's directory, appears
+ * whole or not at all (written beside it, then renamed): start() polls for it, and a file it saw
+ * created but not yet written gave it an empty directory (a CI run of ab4f809 failed so).
+ */
+function announce(dir, bin) {
+  const tmp = path.join(dir, `ready.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, bin);
+  fs.renameSync(tmp, path.join(dir, "ready"));
+}
+
 function main() {
   const [socket, client] = process.argv.slice(2);
   const bin = path.join(path.dirname(socket), "bin");
@@ -141,7 +152,7 @@ function main() {
     while (idle.length > SPARE && Date.now() - idle[0].idleSince > IDLE_MS) idle.shift().disconnect();
   }, IDLE_MS / 4).unref();
   const server = net.createServer(serve);
-  server.listen(socket, () => fs.writeFileSync(path.join(path.dirname(socket), "ready"), bin));
+  server.listen(socket, () => announce(path.dirname(socket), bin));
   process.on("disconnect", () => {
     // Idle workers leave on their own (worker.js); one still in a call is killed, as its call's
     // process would be with the test run.
@@ -204,6 +215,6 @@ function start() {
   return { socket, bin: fs.readFileSync(ready, "utf8") };
 }
 
-module.exports = { start };
+module.exports = { start, announce };
 
 if (require.main === module) main();
