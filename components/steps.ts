@@ -55,6 +55,21 @@ function dependsOn(step: Step, ctx: StepContext): pulumi.Resource[] {
   return step.dependsOn.map((id) => ctx.resources.get(id)).filter((r): r is pulumi.Resource => r !== undefined);
 }
 
+/** The options of a Helm release or Kubernetes object: the explicit provider, order, retention, hand-off. */
+function kubernetesOpts(
+  parent: pulumi.Resource,
+  step: HelmStep | ObjectStep,
+  ctx: StepContext,
+): pulumi.CustomResourceOptions {
+  return {
+    parent,
+    provider: ctx.k8sProvider,
+    dependsOn: dependsOn(step, ctx),
+    retainOnDelete: step.retainOnDelete,
+    ignoreChanges: handOffIgnore(step, ctx),
+  };
+}
+
 export function createCommandStep(
   parent: pulumi.Resource,
   name: string,
@@ -127,11 +142,7 @@ export function createHelmStep(
     skipAwait: false,
   };
   const opts: pulumi.CustomResourceOptions = {
-    parent,
-    provider: ctx.k8sProvider,
-    dependsOn: dependsOn(step, ctx),
-    retainOnDelete: step.retainOnDelete,
-    ignoreChanges: handOffIgnore(step, ctx),
+    ...kubernetesOpts(parent, step, ctx),
     // beforeCreate runs only when the engine creates the release (never for one the state holds):
     // adopts it after a lost state, unlocks a stale interrupted install, or refuses with the
     // command. beforeUpdate only unlocks a stale interrupted upgrade (components/helmGuard.ts).
@@ -167,13 +178,7 @@ export function createObjectStep(
   step: ObjectStep,
   ctx: StepContext,
 ): pulumi.CustomResource {
-  const opts: pulumi.CustomResourceOptions = {
-    parent,
-    provider: ctx.k8sProvider,
-    dependsOn: dependsOn(step, ctx),
-    retainOnDelete: step.retainOnDelete,
-    ignoreChanges: handOffIgnore(step, ctx),
-  };
+  const opts = kubernetesOpts(parent, step, ctx);
   const obj = withSecretValues(step, ctx) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   const resName = `${name}-${step.id}`;
   const kind = `${step.object.apiVersion}/${step.object.kind}`;
