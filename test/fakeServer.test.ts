@@ -248,6 +248,7 @@ describe("the fake server: the fakes' calls in long-lived processes behind a nat
     while (fs.existsSync(dir) && Date.now() < deadline) await sleep(20);
     assert.ok(!fs.existsSync(dir), `${dir} removed once its starter ended`);
   });
+
   it("says it listens with a ready file that appears whole: written beside it, then renamed", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homeops-announce-"));
     const written: string[] = [];

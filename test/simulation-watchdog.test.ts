@@ -58,7 +58,6 @@ describe("simulated execution: a killed script leaves no secret behind", functio
           );
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-          modes = [];
         }
       }
       if (modes.length > 0 && scratchDirs(w.tmpDir).length === 0) goneAt = Date.now();
