@@ -4,7 +4,6 @@ import { StackConfig } from "../config/types";
 import { Plan } from "../plan";
 import { createSteps, StepContext, stdoutOf } from "./steps";
 import { kubernetesProviderArgs } from "./kubernetesProvider";
-import { withoutPromiseStacks } from "./promiseStacks";
 
 export interface CniPhaseArgs {
   /** The validated stack config. */
@@ -36,7 +35,7 @@ export class CniPhase extends pulumi.ComponentResource {
     if (!kubeconfig) throw new Error("the cni phase needs the cluster phase's kubeconfig");
     const providerArgs = kubernetesProviderArgs({ config: args.config, kubeconfig, apiReady: args.apiReady });
     const providerOpts = { parent: this, aliases: args.providerAliases };
-    this.provider = withoutPromiseStacks(() => new k8s.Provider(`${name}-kubernetes`, providerArgs, providerOpts));
+    this.provider = new k8s.Provider(`${name}-kubernetes`, providerArgs, providerOpts);
     args.context.k8sProvider = this.provider;
     createSteps(
       this,

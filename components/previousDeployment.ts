@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { OUTPUTS, parsePreviousDeployment, PreviousDeployment as PreviousOutputs } from "../config/previousDeployment";
 import { deployedNodesFromOutputs, DeployedNodes } from "../config/removal";
 import { issuedCredentials, IssuedCredentials } from "../plan/renewal";
-import { withoutPromiseStacks } from "./promiseStacks";
 
 /** The phases an earlier update of this stack declared and completed (empty on a new stack). */
 export interface PreviousPhases {
@@ -67,7 +66,7 @@ export const PREVIOUS_OUTPUTS = [
  */
 export async function previousDeployment(): Promise<PreviousDeployment> {
   const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
-  const self = withoutPromiseStacks(() => new pulumi.StackReference("previous-deployment", { name }));
+  const self = new pulumi.StackReference("previous-deployment", { name });
   const values = await Promise.all(PREVIOUS_OUTPUTS.map((name) => self.getOutputValue(name)));
   const read = Object.fromEntries(
     PREVIOUS_OUTPUTS.flatMap((name, i) => (values[i] === undefined ? [] : [[name, values[i] as unknown]])),

@@ -1,27 +1,46 @@
 /**
- * Declaring a resource without the Node.js SDK's per-promise stack traces.
+ * The Node.js SDK's per-promise stack traces, cut.
  *
- * @pulumi/pulumi 3.248.0 wraps each of the four promises of every output property of a resource
- * it registers (runtime/rpc.js transferProperties) in runtime/debuggable.js debuggablePromise,
- * which reads `new Error().stack` at once. Those stacks are only ever shown in a report of leaked
- * promises with PULUMI_DEBUG_PROMISE_LEAKS set. With source maps on (source-map-support under
- * `pulumi up`'s ts-node, Node's own in the e2e tier) every frame of each is mapped: declaring this
- * stack's resources formats about 1,600 of them (counted under mocks: test/promiseStacks.test.ts);
- * without them the e2e tier's no-op `up` took about 0.2 s less (medians of five runs, 2.09 s
- * against 1.89 s, 2026-12-07; README, Benchmark). The source position the SDK
- * records for each resource is kept: Resource.callsites (resource.js) raises
- * Error.stackTraceLimit to Infinity for its own capture and restores it.
+ * @pulumi/pulumi 3.248.0 passes each promise it makes for the program (the four of every output
+ * property of each resource it registers, runtime/rpc.js transferProperties; each RPC's keep-alive,
+ * runtime/settings.js rpcKeepAlive; each RPC's result) through runtime/debuggable.js
+ * debuggablePromise, which reads `new Error().stack` at once. That stack is only ever shown in the
+ * report of leaked promises with PULUMI_DEBUG_PROMISE_LEAKS set (debuggable.js leakedPromises).
+ * With source maps on (source-map-support under `pulumi up`'s ts-node, Node's own in the e2e tier)
+ * every frame of each is mapped: a run of this stack formats thousands of them (1,616 while its
+ * resources are declared alone, counted under mocks: test/promiseStacks.test.ts).
  *
- * So the constructor call alone runs with a stack trace limit of 0; keep it to the `new`
- * expression (its arguments computed before), so an error of the program's own keeps its frames.
+ * So debuggablePromise runs with a stack trace limit of 0: its stack is the bare "Error" line. Only
+ * that function is wrapped (every caller in the SDK calls it through the module's export), so an
+ * error of the program or of the SDK keeps its frames, and the source position the SDK records for
+ * each resource is kept too (resource.js Resource.callsites takes its own stack). With
+ * PULUMI_DEBUG_PROMISE_LEAKS set nothing is cut.
  */
-export function withoutPromiseStacks<T>(declare: () => T): T {
-  if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return declare();
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return declare();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+
+type DebuggablePromise = <T>(p: Promise<T>, ctx: unknown) => Promise<T>;
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: DebuggablePromise };
+
+/** `original` taking its stack with a limit of 0, or `original` itself when leaks are debugged. */
+export function withoutStack(original: DebuggablePromise, env: NodeJS.ProcessEnv): DebuggablePromise {
+  if (env.PULUMI_DEBUG_PROMISE_LEAKS) return original;
+  return function debuggablePromiseWithoutStack<T>(p: Promise<T>, ctx: unknown): Promise<T> {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return original(p, ctx);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  };
+}
+
+let cut = false;
+
+/** Wraps the SDK's debuggablePromise (idempotent); before the program declares anything. */
+export function cutPromiseStacks(env: NodeJS.ProcessEnv = process.env): void {
+  if (cut) return;
+  cut = true;
+  debuggable.debuggablePromise = withoutStack(debuggable.debuggablePromise, env);
 }

@@ -37,7 +37,7 @@ import { assertStepFilesCurrent, writeRuntimeSettings } from "./runtimeFiles";
 import type { StackSecrets } from "../config/pulumi";
 import { DeployedNodes, NO_DEPLOYED_NODES, removedNodesOutput } from "../config/removal";
 import { describeRemoval, nodeRemovals } from "../plan/removal";
-import { withoutPromiseStacks } from "./promiseStacks";
+import { cutPromiseStacks } from "./promiseStacks";
 
 export type { StackSecrets };
 
@@ -180,7 +180,7 @@ function onePasswordStart(
 ): onepassword.Provider | undefined {
   if (!phases.includes("secrets")) return undefined;
   const args = onePasswordProviderArgs(cfg, secrets);
-  return withoutPromiseStacks(() => new onepassword.Provider("onepassword", args));
+  return new onepassword.Provider("onepassword", args);
 }
 
 /** A turn of the event loop: what the SDK has to send by then is sent. */
@@ -192,6 +192,7 @@ export async function engineHeadStart(
   secrets: StackSecrets,
   options: DeployOptions,
 ): Promise<EngineHeadStart> {
+  cutPromiseStacks();
   // Stale step scripts are refused before anything is asked of the engine.
   assertStepFilesCurrent(options.projectDir);
   const first = preflightStart(cfg, options);
@@ -207,6 +208,7 @@ export function deployStack(
   options: DeployOptions,
   head?: EngineHeadStart,
 ): StackOutputs {
+  cutPromiseStacks();
   if (!head) {
     assertStepFilesCurrent(options.projectDir);
     const first = preflightStart(cfg, options);

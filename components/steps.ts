@@ -9,7 +9,6 @@ import * as k8s from "@pulumi/kubernetes";
 import { CommandStep, HelmStep, ObjectStep, Step } from "../plan";
 import { scriptPath } from "../talos/scripts";
 import { helmHooks } from "./helmGuard";
-import { withoutPromiseStacks } from "./promiseStacks";
 
 /** What steps of later phases need from earlier ones. */
 export interface StepContext {
@@ -104,7 +103,7 @@ export function createCommandStep(
     dependsOn: dependsOn(step, ctx),
     additionalSecretOutputs: step.secretStdout ? ["stdout", "stderr"] : ["stderr"],
   };
-  const cmd = withoutPromiseStacks(() => new command.local.Command(`${name}-${step.id}`, args, opts));
+  const cmd = new command.local.Command(`${name}-${step.id}`, args, opts);
   ctx.resources.set(step.id, cmd);
   return cmd;
 }
@@ -153,7 +152,7 @@ export function createHelmStep(
       adoptList: ctx.adoptHelmReleases ?? [],
     }),
   };
-  const release = withoutPromiseStacks(() => new k8s.helm.v3.Release(resName, args, opts));
+  const release = new k8s.helm.v3.Release(resName, args, opts);
   ctx.resources.set(step.id, release);
   return release;
 }
@@ -172,6 +171,28 @@ export function withSecretValues(step: ObjectStep, ctx: StepContext): Record<str
   return { ...step.object, stringData };
 }
 
+/** The Kubernetes object of `kind` (typed where the SDK has the class, a CustomResource otherwise). */
+function declareObject(
+  kind: string,
+  resName: string,
+  obj: any, // eslint-disable-line @typescript-eslint/no-explicit-any
+  opts: pulumi.CustomResourceOptions,
+  secretOpts: pulumi.CustomResourceOptions,
+): pulumi.CustomResource {
+  switch (kind) {
+    case "v1/Namespace":
+      return new k8s.core.v1.Namespace(resName, obj, opts);
+    case "v1/Secret":
+      return new k8s.core.v1.Secret(resName, obj, secretOpts);
+    case "v1/Service":
+      return new k8s.core.v1.Service(resName, obj, opts);
+    case "apps/v1/Deployment":
+      return new k8s.apps.v1.Deployment(resName, obj, opts);
+    default:
+      return new k8s.apiextensions.CustomResource(resName, obj, opts);
+  }
+}
+
 export function createObjectStep(
   parent: pulumi.Resource,
   name: string,
@@ -183,20 +204,7 @@ export function createObjectStep(
   const resName = `${name}-${step.id}`;
   const kind = `${step.object.apiVersion}/${step.object.kind}`;
   const secretOpts = { ...opts, additionalSecretOutputs: ["data", "stringData"] };
-  const res: pulumi.CustomResource = withoutPromiseStacks(() => {
-    switch (kind) {
-      case "v1/Namespace":
-        return new k8s.core.v1.Namespace(resName, obj, opts);
-      case "v1/Secret":
-        return new k8s.core.v1.Secret(resName, obj, secretOpts);
-      case "v1/Service":
-        return new k8s.core.v1.Service(resName, obj, opts);
-      case "apps/v1/Deployment":
-        return new k8s.apps.v1.Deployment(resName, obj, opts);
-      default:
-        return new k8s.apiextensions.CustomResource(resName, obj, opts);
-    }
-  });
+  const res = declareObject(kind, resName, obj, opts, secretOpts);
   ctx.resources.set(step.id, res);
   return res;
 }
