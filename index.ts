@@ -1,14 +1,14 @@
 // Composition root: load and validate the stack config, build the phases in order, export outputs.
-import { redactSdkDebugLog } from "./components/debugLogRedaction";
+import { filterSdkDebugLog } from "./components/debugLogRedaction";
 import { cutPromiseStacks } from "./components/promiseStacks";
 import { previousDeployment } from "./components/previousDeployment";
 import type * as ConfigModule from "./config/pulumi";
 import type * as StackModule from "./components/stack";
 
 export = async (): Promise<Record<string, unknown>> => {
-  redactSdkDebugLog();
-  // The SDK's per-promise stack traces cost every run and serve only debugging the SDK
-  // (components/promiseStacks.ts): cut before anything is declared.
+  // The SDK's own debug lines and per-promise stack traces cost every run and serve only debugging
+  // the SDK (components/debugLogRedaction.ts, components/promiseStacks.ts): cut before anything is declared.
+  filterSdkDebugLog();
   cutPromiseStacks();
   // What the last successful update left (its outputs) first: validation judges nodes leaving the
   // stack and refuses a target no upgrade path reaches from what the nodes run. The read is sent

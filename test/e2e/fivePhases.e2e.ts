@@ -266,6 +266,14 @@ describe("real engine, real API server: all five phases", function () {
       [],
       JSON.stringify(changes),
     );
+    // The SDK's own debug lines are not sent (components/debugLogRedaction.ts): none is among the
+    // engine's events, which carry every debug line a program sends, but the three of the stack
+    // resource, which the SDK registers before it runs the program.
+    const sdkLines = r.events
+      .map((e) => e.diagnosticEvent?.message as string | undefined)
+      .filter((m): m is string => m !== undefined && /Registering resource: |RegisterResource RPC /.test(m))
+      .filter((m) => !/\bpulumi:pulumi:Stack\b|\[pulumi:pulumi:Stack\]/.test(m));
+    assert.deepEqual(sdkLines, []);
   });
 
   it("figures: no-op up of the five-phase stack against the floor program with the same plugins", async () => {
