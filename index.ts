@@ -3,6 +3,7 @@ import { filterSdkDebugLog } from "./components/debugLogRedaction";
 import { cutPromiseStacks } from "./components/promiseStacks";
 import { previousDeployment } from "./components/previousDeployment";
 import type * as ConfigModule from "./config/pulumi";
+import type * as HeadStartModule from "./components/headStart";
 import type * as StackModule from "./components/stack";
 
 export = async (): Promise<Record<string, unknown>> => {
@@ -19,7 +20,7 @@ export = async (): Promise<Record<string, unknown>> => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after the read is sent
   const { loadStackConfig, loadStackSecrets } = require("./config/pulumi") as typeof ConfigModule;
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
-  const { deployStack, engineHeadStart } = require("./components/stack") as typeof StackModule;
+  const { engineHeadStart } = require("./components/headStart") as typeof HeadStartModule;
   const previous = await reading;
   const config = loadStackConfig({ deployed: previous.nodes, previous: previous.outputs });
   const secrets = loadStackSecrets();
@@ -33,9 +34,11 @@ export = async (): Promise<Record<string, unknown>> => {
     previous: previous.outputs,
   };
   // The talosctl preflight, then the 1Password provider, each followed by a turn of the event loop:
-  // the SDK sends them, and the engine starts their plugins while the plan is built
-  // (components/stack.ts engineHeadStart).
+  // the SDK sends them, and the engine starts their plugins while the phases (the Kubernetes SDK
+  // among them) load and the plan is built (components/headStart.ts engineHeadStart).
   const head = await engineHeadStart(config, secrets, options);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after the head start is sent
+  const { deployStack } = require("./components/stack") as typeof StackModule;
   const { outputs } = deployStack(config, secrets, options, head);
   return outputs;
 };

@@ -7,7 +7,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Plan, settingsFileText, settingsPath } from "../plan";
+import type { Plan } from "../plan";
+import { settingsFileText, settingsPath } from "../plan/settings";
 import { SCRIPTS, ScriptName, scriptFileText, scriptPath } from "../talos/scripts";
 
 /** Script files that are missing or differ from talos/scripts/. */
