@@ -113,7 +113,7 @@ export function talosctlPreflight(cfg: StackConfig, pathMinors: readonly TalosMi
  * waits for its answer; then the 1Password provider, first needed by the secrets phase. A
  * provider's plugin starts inside the engine's one loop that turns registrations into steps
  * (pulumi v3.248.0 pkg/resource/deploy/providers/registry.go: Registry.Check loads it), so every
- * registration behind it waits until it has started: asked after the phases were declared, the
+ * registration behind it waits until it has started: asked only once the phases had loaded, the
  * 1Password provider's start held up the talos phase's first registrations (about 0.15 s, e2e
  * tier, with its stand-in provider; README, Benchmark).
  */

@@ -28,7 +28,6 @@ import { writeRuntimeSettings } from "./runtimeFiles";
 import type { StackSecrets } from "../config/pulumi";
 import { NO_DEPLOYED_NODES, removedNodesOutput } from "../config/removal";
 import { describeRemoval, nodeRemovals } from "../plan/removal";
-import { cutPromiseStacks } from "./promiseStacks";
 import { DeployOptions, EngineHeadStart, headStartNow } from "./headStart";
 
 export type { StackSecrets };
@@ -64,7 +63,6 @@ export function deployStack(
   options: DeployOptions,
   head?: EngineHeadStart,
 ): StackOutputs {
-  cutPromiseStacks();
   head ??= headStartNow(cfg, secrets, options);
   const { renewals, due } = renewalsDue(
     options.credentialsBefore ?? issuedCredentials({}),
