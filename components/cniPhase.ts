@@ -33,9 +33,11 @@ export class CniPhase extends pulumi.ComponentResource {
     super("homeops:cni:CniPhase", name, {}, opts);
     const kubeconfig = args.context.stdin.kubeconfig;
     if (!kubeconfig) throw new Error("the cni phase needs the cluster phase's kubeconfig");
-    const providerArgs = kubernetesProviderArgs({ config: args.config, kubeconfig, apiReady: args.apiReady });
-    const providerOpts = { parent: this, aliases: args.providerAliases };
-    this.provider = new k8s.Provider(`${name}-kubernetes`, providerArgs, providerOpts);
+    this.provider = new k8s.Provider(
+      `${name}-kubernetes`,
+      kubernetesProviderArgs({ config: args.config, kubeconfig, apiReady: args.apiReady }),
+      { parent: this, aliases: args.providerAliases },
+    );
     args.context.k8sProvider = this.provider;
     createSteps(
       this,

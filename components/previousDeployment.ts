@@ -65,8 +65,9 @@ export const PREVIOUS_OUTPUTS = [
  * upgrade path starts from what the nodes run (validation judges it against these outputs).
  */
 export async function previousDeployment(): Promise<PreviousDeployment> {
-  const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
-  const self = new pulumi.StackReference("previous-deployment", { name });
+  const self = new pulumi.StackReference("previous-deployment", {
+    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+  });
   const values = await Promise.all(PREVIOUS_OUTPUTS.map((name) => self.getOutputValue(name)));
   const read = Object.fromEntries(
     PREVIOUS_OUTPUTS.flatMap((name, i) => (values[i] === undefined ? [] : [[name, values[i] as unknown]])),

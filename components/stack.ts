@@ -31,8 +31,6 @@ import { describeRemoval, nodeRemovals } from "../plan/removal";
 import { DeployOptions, EngineHeadStart, headStartNow } from "./headStart";
 
 export type { StackSecrets };
-export type { DeployOptions, EngineHeadStart } from "./headStart";
-export { engineHeadStart, onePasswordProviderArgs, phasesToDeclare, talosctlPreflight } from "./headStart";
 
 export interface StackOutputs {
   readonly plan: Plan;

@@ -83,27 +83,29 @@ export function createCommandStep(
     ...(step.onePasswordAuth ? ctx.onePasswordEnv : {}),
     ...(step.dependsOn.length === 0 && ctx.preflight ? { TALOSCTL_MINOR: ctx.preflight } : {}),
   };
-  const args: command.local.CommandArgs = {
-    // The script file's path: constant, so a fixed script reaches this step on its next run
-    // without being a diffed (or, with ignoreChanges, frozen) input. `update` is unset: the
-    // provider runs `create` again on an update.
-    create: scriptPath(step.script),
-    delete: step.deleteScript ? scriptPath(step.deleteScript) : undefined,
-    environment: env,
-    stdin: stdin ? pulumi.secret(stdin) : undefined,
-    interpreter: ["/bin/sh"],
-    // Outputs of secret-bearing steps never reach the engine's log.
-    logging: step.secretStdout || step.stdinFrom ? "none" : "stderr",
-    // Previous outputs in the environment would put a secret stdout into the next run's env.
-    addPreviousOutputInEnv: false,
-  };
-  const opts: pulumi.CustomResourceOptions = {
-    parent,
-    // Ordering by the plan's edges (data flows through stdin where a secret is involved).
-    dependsOn: dependsOn(step, ctx),
-    additionalSecretOutputs: step.secretStdout ? ["stdout", "stderr"] : ["stderr"],
-  };
-  const cmd = new command.local.Command(`${name}-${step.id}`, args, opts);
+  const cmd = new command.local.Command(
+    `${name}-${step.id}`,
+    {
+      // The script file's path: constant, so a fixed script reaches this step on its next run
+      // without being a diffed (or, with ignoreChanges, frozen) input. `update` is unset: the
+      // provider runs `create` again on an update.
+      create: scriptPath(step.script),
+      delete: step.deleteScript ? scriptPath(step.deleteScript) : undefined,
+      environment: env,
+      stdin: stdin ? pulumi.secret(stdin) : undefined,
+      interpreter: ["/bin/sh"],
+      // Outputs of secret-bearing steps never reach the engine's log.
+      logging: step.secretStdout || step.stdinFrom ? "none" : "stderr",
+      // Previous outputs in the environment would put a secret stdout into the next run's env.
+      addPreviousOutputInEnv: false,
+    },
+    {
+      parent,
+      // Ordering by the plan's edges (data flows through stdin where a secret is involved).
+      dependsOn: dependsOn(step, ctx),
+      additionalSecretOutputs: step.secretStdout ? ["stdout", "stderr"] : ["stderr"],
+    },
+  );
   ctx.resources.set(step.id, cmd);
   return cmd;
 }
@@ -118,41 +120,43 @@ export function createHelmStep(
   const kubeconfig = ctx.stdin.kubeconfig;
   if (!kubeconfig || !ctx.settings) throw new Error(`step ${step.id} needs the kubeconfig and the run-time settings`);
   const resName = `${name}-${step.id}`;
-  const args: k8s.helm.v3.ReleaseArgs = {
-    // The exact release name (no auto-naming suffix): Flux adopts releases by name.
-    name: metadata.name,
-    namespace: metadata.namespace,
-    chart: spec.chart,
-    version: spec.version,
-    repositoryOpts: spec.repo ? { repo: spec.repo } : undefined,
-    values: spec.values as Record<string, unknown>,
-    atomic: false,
-    // This stack's mark: Helm stores it as the description of every revision it installs or
-    // upgrades (helm pkg/action/install.go, upgrade.go); the create hook adopts what carries it.
-    description: step.marker,
-    // Helm installs over a release of this name whose latest revision failed or was
-    // uninstalled (helm install.go availableName); the create hook leaves it so when it adopts.
-    replace: true,
-    // Helm's wait for the release's workloads, from the stack's timeouts (an input of the
-    // release: pulumi-kubernetes has no other place for it, so a changed timeout updates the
-    // release record with the same chart and values).
-    timeout: step.timeoutSeconds,
-    // Helm waits for the release's workloads; the phase gate then checks real conditions.
-    skipAwait: false,
-  };
-  const opts: pulumi.CustomResourceOptions = {
-    ...kubernetesOpts(parent, step, ctx),
-    // beforeCreate runs only when the engine creates the release (never for one the state holds):
-    // adopts it after a lost state, unlocks a stale interrupted install, or refuses with the
-    // command. beforeUpdate only unlocks a stale interrupted upgrade (components/helmGuard.ts).
-    hooks: helmHooks(resName, {
-      step,
-      kubeconfig,
-      settings: ctx.settings,
-      adoptList: ctx.adoptHelmReleases ?? [],
-    }),
-  };
-  const release = new k8s.helm.v3.Release(resName, args, opts);
+  const release = new k8s.helm.v3.Release(
+    resName,
+    {
+      // The exact release name (no auto-naming suffix): Flux adopts releases by name.
+      name: metadata.name,
+      namespace: metadata.namespace,
+      chart: spec.chart,
+      version: spec.version,
+      repositoryOpts: spec.repo ? { repo: spec.repo } : undefined,
+      values: spec.values as Record<string, unknown>,
+      atomic: false,
+      // This stack's mark: Helm stores it as the description of every revision it installs or
+      // upgrades (helm pkg/action/install.go, upgrade.go); the create hook adopts what carries it.
+      description: step.marker,
+      // Helm installs over a release of this name whose latest revision failed or was
+      // uninstalled (helm install.go availableName); the create hook leaves it so when it adopts.
+      replace: true,
+      // Helm's wait for the release's workloads, from the stack's timeouts (an input of the
+      // release: pulumi-kubernetes has no other place for it, so a changed timeout updates the
+      // release record with the same chart and values).
+      timeout: step.timeoutSeconds,
+      // Helm waits for the release's workloads; the phase gate then checks real conditions.
+      skipAwait: false,
+    },
+    {
+      ...kubernetesOpts(parent, step, ctx),
+      // beforeCreate runs only when the engine creates the release (never for one the state holds):
+      // adopts it after a lost state, unlocks a stale interrupted install, or refuses with the
+      // command. beforeUpdate only unlocks a stale interrupted upgrade (components/helmGuard.ts).
+      hooks: helmHooks(resName, {
+        step,
+        kubeconfig,
+        settings: ctx.settings,
+        adoptList: ctx.adoptHelmReleases ?? [],
+      }),
+    },
+  );
   ctx.resources.set(step.id, release);
   return release;
 }
@@ -171,28 +175,6 @@ export function withSecretValues(step: ObjectStep, ctx: StepContext): Record<str
   return { ...step.object, stringData };
 }
 
-/** The Kubernetes object of `kind` (typed where the SDK has the class, a CustomResource otherwise). */
-function declareObject(
-  kind: string,
-  resName: string,
-  obj: any, // eslint-disable-line @typescript-eslint/no-explicit-any
-  opts: pulumi.CustomResourceOptions,
-  secretOpts: pulumi.CustomResourceOptions,
-): pulumi.CustomResource {
-  switch (kind) {
-    case "v1/Namespace":
-      return new k8s.core.v1.Namespace(resName, obj, opts);
-    case "v1/Secret":
-      return new k8s.core.v1.Secret(resName, obj, secretOpts);
-    case "v1/Service":
-      return new k8s.core.v1.Service(resName, obj, opts);
-    case "apps/v1/Deployment":
-      return new k8s.apps.v1.Deployment(resName, obj, opts);
-    default:
-      return new k8s.apiextensions.CustomResource(resName, obj, opts);
-  }
-}
-
 export function createObjectStep(
   parent: pulumi.Resource,
   name: string,
@@ -202,9 +184,23 @@ export function createObjectStep(
   const opts = kubernetesOpts(parent, step, ctx);
   const obj = withSecretValues(step, ctx) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   const resName = `${name}-${step.id}`;
-  const kind = `${step.object.apiVersion}/${step.object.kind}`;
-  const secretOpts = { ...opts, additionalSecretOutputs: ["data", "stringData"] };
-  const res = declareObject(kind, resName, obj, opts, secretOpts);
+  let res: pulumi.CustomResource;
+  switch (`${step.object.apiVersion}/${step.object.kind}`) {
+    case "v1/Namespace":
+      res = new k8s.core.v1.Namespace(resName, obj, opts);
+      break;
+    case "v1/Secret":
+      res = new k8s.core.v1.Secret(resName, obj, { ...opts, additionalSecretOutputs: ["data", "stringData"] });
+      break;
+    case "v1/Service":
+      res = new k8s.core.v1.Service(resName, obj, opts);
+      break;
+    case "apps/v1/Deployment":
+      res = new k8s.apps.v1.Deployment(resName, obj, opts);
+      break;
+    default:
+      res = new k8s.apiextensions.CustomResource(resName, obj, opts);
+  }
   ctx.resources.set(step.id, res);
   return res;
 }

@@ -50,11 +50,15 @@ describe("the SDK's own debug lines are not sent (they cost an engine call each,
     assert.equal(redactRpcResponse(other), other);
   });
 
-  it("the filter sits in the SDK log's debug function: what the SDK sends never reaches the engine", async () => {
+  it("filterSdkDebugLog wraps a log module's debug function once: the SDK's lines never reach the original", async () => {
     const sent: string[] = [];
     const log = { debug: async (msg: string) => void sent.push(msg) };
+    const original = log.debug;
     filterSdkDebugLog(log, {});
-    filterSdkDebugLog(log, {}); // once per module: a second call does not wrap it twice
+    const wrapped = log.debug;
+    filterSdkDebugLog(log, {}); // once per module: a second call does not wrap it again
+    assert.notEqual(wrapped, original);
+    assert.equal(log.debug, wrapped);
     for (const line of SDK_LINES) await log.debug(line);
     await log.debug("the program's own line");
     assert.deepEqual(sent, ["the program's own line"]);

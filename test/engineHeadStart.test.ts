@@ -1,5 +1,5 @@
 /**
- * The engine's head start (components/stack.ts engineHeadStart): the talosctl preflight and the
+ * The engine's head start (components/headStart.ts engineHeadStart): the talosctl preflight and the
  * 1Password provider are not only made but sent before the program builds its plan, so the engine
  * starts their plugins meanwhile; a stale step script still stops the program before either.
  */
@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { engineHeadStart } from "../components/stack";
+import { engineHeadStart } from "../components/headStart";
 import { recorded, resetMocks, settle } from "./helpers/mocks";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
 import { scratchProject } from "./helpers/simWorld";

@@ -10,7 +10,8 @@ import { CANARY_WORLD, changedResources, diffableInputs, evaluate, Evaluation } 
 import { recorded, resetMocks, settle, valueOf } from "./helpers/mocks";
 import { NodeConfig, StackConfig } from "../config/types";
 import { asPulumiAllConfig, BAD_INPUTS, HOME_OPS_RAW_CONFIG } from "./helpers/badInputs";
-import { deployStack, phasesToDeclare } from "../components/stack";
+import { deployStack } from "../components/stack";
+import { phasesToDeclare } from "../components/headStart";
 import { staleStepFiles, writeRuntimeSettings, writeStepFiles } from "../components/runtimeFiles";
 import { buildPlan, settingsFileText } from "../plan";
 import { REPO_ROOT } from "./helpers/paths";

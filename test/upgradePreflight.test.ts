@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { talosctlPreflight } from "../components/stack";
+import { talosctlPreflight } from "../components/headStart";
 import { StackConfig } from "../config/types";
 import { recorded, resetMocks } from "./helpers/mocks";
 import { homeOpsConfig } from "./helpers/stackConfigFixture";
