@@ -6,7 +6,7 @@
  * runtime/settings.js rpcKeepAlive; each RPC's result) through runtime/debuggable.js
  * debuggablePromise, which reads `new Error().stack` at once. That stack is only ever shown in the
  * report of leaked promises with PULUMI_DEBUG_PROMISE_LEAKS set (debuggable.js leakedPromises).
- * With source maps on (source-map-support under `pulumi up`'s ts-node, Node's own in the e2e tier)
+ * With source maps on (source-map-support under `pulumi up`'s cmd/run, Node's own in the e2e tier)
  * every frame of each is mapped: a run of this stack formats thousands of them (1,616 while its
  * resources are declared alone, counted under mocks: test/promiseStacks.test.ts).
  *

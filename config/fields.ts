@@ -5,7 +5,7 @@
  * required field's error function answers `undefined` input with the fix for the missing key.
  */
 import * as semver from "semver";
-import { z } from "zod";
+import * as z from "zod";
 import { isIPv4, isIPv6, parseCidr } from "./network";
 import { SUPPORTED_TALOS_MINORS } from "./types";
 

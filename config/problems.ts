@@ -4,7 +4,7 @@
  * issues into such lines, and gives the cross-field rules the same vocabulary (`Report`).
  */
 import { closest, distance } from "fastest-levenshtein";
-import type { z } from "zod";
+import type * as z from "zod";
 import { CONFIG_NAMESPACE } from "./schema";
 
 const MAX_SHOWN_VALUE_LENGTH = 120;

@@ -17,7 +17,7 @@
  * Cross-field rules (VIP in the node subnet, overlaps, one bootstrap node, ...) are not here: they
  * are small functions over the parsed value in config/rules.ts.
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   checkByteSize,
   checkCelDiskSelector,

@@ -7,7 +7,7 @@
  * Draft-07, because yaml-language-server (the editors' YAML support) validates draft-07 fully and
  * later drafts only in part.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { CONFIG_NAMESPACE, RAW_CONFIG_SCHEMA, SECRET_CONFIG_KEYS } from "./schema";
 
 /** Where the generated JSON Schema lives, relative to the repository root. */

@@ -1,8 +1,8 @@
 /**
- * test/e2e/tsLoader.js, the TypeScript loader of the e2e tier's language host: the program it
- * loads must behave as under ts-node's transpile (TypeScript's transpileModule with the project's
- * tsconfig.json, what `pulumi up` runs), its stack traces must name the .ts lines, and its cache
- * must follow the source.
+ * test/e2e/tsLoader.js, the TypeScript loader of the e2e tier's language host and 1Password
+ * stand-in (the program itself loads through program.js, test/programLoad.test.ts): what it loads
+ * must behave as TypeScript's own transpile (transpileModule with the project's tsconfig.json), its
+ * stack traces must name the .ts lines, and its cache must follow the source.
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
@@ -10,33 +10,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
+import { DEP, PROBE } from "./helpers/transpileProbe";
 
 const LOADER = path.join(__dirname, "e2e", "tsLoader.js");
 const REPO = path.resolve(__dirname, "..");
-
-/** Semantics a transpiler can get wrong: strict mode, class fields over a parent's, default imports. */
-const PROBE = `import * as path from "path";
-import def from "./dep";
-class Parent {
-  constructor() {
-    (this as any).field = "set by the parent";
-  }
-}
-class Child extends Parent {
-  field?: string;
-}
-function whoIsThis(this: unknown) {
-  return this === undefined ? "undefined" : typeof this;
-}
-export const report = {
-  strictThis: whoIsThis.call(undefined),
-  field: String(new Child().field),
-  defaultImport: String(def),
-  namespace: typeof path.join,
-};
-console.log(JSON.stringify(report));
-`;
-const DEP = `module.exports = { __esModule: false, value: 42 }; module.exports.toString = () => "cjs default";\n`;
 
 describe("the e2e tier's TypeScript loader", function () {
   this.timeout(60000);

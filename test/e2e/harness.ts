@@ -122,7 +122,7 @@ export interface RunResult {
 export interface RunOptions {
   /** Run the program (up, preview, refresh --run-program): starts the language host. */
   readonly program?: boolean;
-  /** The program's entry point (default: the repository's index.ts). */
+  /** The program's entry point (default: the repository's program.js, package.json "main", as `pulumi up` loads it). */
   readonly entry?: string;
   /** Kill the CLI with SIGKILL as soon as this returns true for an event (or after `killAfterMs`). */
   readonly killWhen?: (event: EngineEvent) => boolean;
@@ -223,7 +223,11 @@ export class E2EStack {
     let host: ChildProcess | undefined;
     const cliArgs = [...args, "--stack", STACK, "--non-interactive"];
     if (opts.program) {
-      const started = await startHost(this.project, this.env(opts.extraEnv), opts.entry ?? path.join(REPO, "index.ts"));
+      const started = await startHost(
+        this.project,
+        this.env(opts.extraEnv),
+        opts.entry ?? path.join(REPO, "program.js"),
+      );
       host = started.child;
       cliArgs.push("--client", `127.0.0.1:${started.port}`);
     }

@@ -1,5 +1,6 @@
 /**
- * The language host of the end-to-end tier: serves the program (the repository's index.ts) to the
+ * The language host of the end-to-end tier: serves the program (the repository's program.js, the
+ * package's "main", which `pulumi up`'s cmd/run requires: it loads index.ts as one bundle) to the
  * real Pulumi CLI, which connects with `--client 127.0.0.1:<port>`.
  *
  * The Node.js language host binary cannot be built here (the Go module proxy refuses
@@ -7,7 +8,7 @@
  * uses the Node SDK's own language server, the one the Automation API serves inline programs with
  * (@pulumi/pulumi automation/server.js LanguageServer, same version as the program's SDK). The
  * engine, the providers, the state and every step run for real; only how the program's
- * JavaScript is started differs from `pulumi up` with the Go host. Usage: host.ts <index.ts>;
+ * JavaScript is started differs from `pulumi up` with the Go host. Usage: host.ts <program.js>;
  * prints the port, then serves until killed.
  */
 import * as grpc from "@grpc/grpc-js";
@@ -18,8 +19,8 @@ const { LanguageServer } = require("@pulumi/pulumi/automation/server");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const languageRpc = require("@pulumi/pulumi/proto/language_grpc_pb");
 
-const entry = path.resolve(process.argv[2] ?? "index.ts");
-// index.ts exports its program as a function (`export =`), as `pulumi up` would call it.
+const entry = path.resolve(process.argv[2] ?? "program.js");
+// The entry exports the program as a function (index.ts's `export =`), as `pulumi up` would call it.
 const program = async () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const main = require(entry) as () => Promise<Record<string, unknown>>;
