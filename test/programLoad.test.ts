@@ -54,6 +54,14 @@ function load(entry: string, cwd: string): Loaded {
   return parseLoad(r.status, r.stdout, r.stderr);
 }
 
+/** Loads `entry` in `cwd`, which must succeed and export `expected`. */
+function loadsAs(entry: string, cwd: string, expected: unknown): Loaded {
+  const r = load(entry, cwd);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.exported, expected);
+  return r;
+}
+
 function loadAsync(entry: string, cwd: string): Promise<Loaded> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["-e", LOADER, entry], {
@@ -115,9 +123,7 @@ describe("the program as `pulumi up` loads it (program.js: one esbuild bundle, n
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     it("the first load builds and records it; the next loads the recorded bundle without esbuild", () => {
-      const first = load("program.js", dir);
-      assert.equal(first.status, 0, first.stderr);
-      assert.deepEqual(first.exported, { word: "first" });
+      const first = loadsAs("program.js", dir, { word: "first" });
       assert.equal(first.esbuild, true);
       const record = JSON.parse(fs.readFileSync(path.join(dir, ".homeops/build/program.json"), "utf8"));
       const inputs = record.inputs.map(([f]: [string]) => f);
@@ -128,9 +134,7 @@ describe("the program as `pulumi up` loads it (program.js: one esbuild bundle, n
         "the bundled packages' files are recorded",
       );
       assert.ok(fs.existsSync(path.join(dir, ".homeops/build", record.bundle)));
-      const second = load("program.js", dir);
-      assert.equal(second.status, 0, second.stderr);
-      assert.deepEqual(second.exported, { word: "first" });
+      const second = loadsAs("program.js", dir, { word: "first" });
       assert.equal(second.esbuild, false, "the second load built again");
     });
 
@@ -138,9 +142,7 @@ describe("the program as `pulumi up` loads it (program.js: one esbuild bundle, n
       assert.equal(load("program.js", dir).status, 0);
       const old = JSON.parse(fs.readFileSync(path.join(dir, ".homeops/build/program.json"), "utf8")).bundle;
       write("lib/word.ts", 'export const word: string = "second";\n');
-      const r = load("program.js", dir);
-      assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(r.exported, { word: "second" });
+      const r = loadsAs("program.js", dir, { word: "second" });
       assert.equal(r.esbuild, true);
       await settle();
       assert.deepEqual(load("program.js", dir).exported, { word: "second" });
@@ -163,16 +165,12 @@ describe("the program as `pulumi up` loads it (program.js: one esbuild bundle, n
       assert.equal(after.size, before.size);
       assert.equal(after.mtimeNs, before.mtimeNs);
       assert.equal(after.ino, before.ino);
-      const r = load("program.js", dir);
-      assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(r.exported, { word: "third" });
+      loadsAs("program.js", dir, { word: "third" });
     });
 
     it("a module changed less than a second before the build leaves no record: the next load builds again", () => {
       write("lib/word.ts", 'export const word: string = "fresh";\n');
-      const r = load("program.js", dir);
-      assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(r.exported, { word: "fresh" });
+      loadsAs("program.js", dir, { word: "fresh" });
       assert.ok(!fs.existsSync(path.join(dir, ".homeops/build/program.json")), "recorded while an input was settling");
     });
 
@@ -224,16 +222,12 @@ describe("the program as `pulumi up` loads it (program.js: one esbuild bundle, n
 
     it("a type error does not stop the load (the type-check is `npm run build`'s)", () => {
       write("index.ts", 'const n: number = "forty-two";\nexport = { n };\n');
-      const r = load("program.js", dir);
-      assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(r.exported, { n: "forty-two" });
+      loadsAs("program.js", dir, { n: "forty-two" });
     });
 
     it("where the build cannot be written, the bundle runs from memory", () => {
       write(".homeops/build", "a file where the build directory would be\n");
-      const r = load("program.js", dir);
-      assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(r.exported, { word: "first" });
+      loadsAs("program.js", dir, { word: "first" });
       assert.equal(
         fs.readFileSync(path.join(dir, ".homeops/build"), "utf8"),
         "a file where the build directory would be\n",
