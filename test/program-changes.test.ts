@@ -13,7 +13,7 @@ import { asPulumiAllConfig, BAD_INPUTS, HOME_OPS_RAW_CONFIG } from "./helpers/ba
 import { deployStack } from "../components/stack";
 import { phasesToDeclare } from "../components/headStart";
 import { staleStepFiles, writeRuntimeSettings, writeStepFiles } from "../components/runtimeFiles";
-import { buildPlan, settingsFileText } from "../plan";
+import { buildPlan, CommandStep, nodeConfigHash, nodeConfigInputs, settingsFileText } from "../plan";
 import { REPO_ROOT } from "./helpers/paths";
 import { execFileSync } from "child_process";
 import * as os from "os";
@@ -111,6 +111,22 @@ describe("re-evaluation: no-op and blast radius (Pulumi mocks)", () => {
     const cfg = homeOpsConfig();
     const changed = { ...cfg, cilium: { ...cfg.cilium, version: "1.17.7" } };
     assert.deepEqual(changedResources(base, await evaluate(changed)), ["kubernetes:helm.sh/v3:Release cni-cilium"]);
+  });
+});
+
+describe("a node's apply step and its config hash", () => {
+  it("carries exactly the node's config inputs and the hash of them (nodeConfigHash: what drives a re-apply)", () => {
+    const cfg = homeOpsConfig();
+    const plan = buildPlan(cfg);
+    for (const node of cfg.nodes) {
+      const step = plan.steps.find(
+        (s) => s.kind === "command" && s.node === node.hostname && s.script === "apply-node",
+      ) as CommandStep | undefined;
+      assert.ok(step, `the apply step of ${node.hostname}`);
+      for (const [key, value] of Object.entries(nodeConfigInputs(cfg, node))) assert.equal(step.env[key], value, key);
+      assert.equal(step.env.CONFIG_SHA256, nodeConfigHash(cfg, node));
+      assert.equal(step.configHash, nodeConfigHash(cfg, node));
+    }
   });
 });
 
